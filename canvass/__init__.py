@@ -1,0 +1,1 @@
+"""canvass: an open-source canvassing and volunteer toolkit."""

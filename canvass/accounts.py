@@ -1,0 +1,185 @@
+"""Users, passwords, invite and reset links, and login throttling. The caller commits."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from canvass.models import LANGUAGE_NAMES, LoginAttempt, Role, User, UserToken, utcnow
+
+MIN_PASSWORD_LENGTH = 10
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# A hash to compare against when the email is unknown, so a wrong email costs as long as a wrong password.
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+class AccountError(ValueError):
+    """A user-facing problem with an account request; the message is shown as is."""
+
+
+class LoginThrottled(AccountError):
+    """Too many failed logins recently."""
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str  # the secret to put in the link; only its hash is stored
+    record: UserToken
+
+
+def normalize_email(email: str) -> str:
+    email = (email or "").strip().lower()
+    if not EMAIL_RE.match(email):
+        raise AccountError(f"{email or 'An empty value'} is not an email address.")
+    return email
+
+
+def check_password_strength(password: str) -> None:
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"Choose a password of at least {MIN_PASSWORD_LENGTH} characters.")
+
+
+def get_user_by_email(session: Session, email: str) -> User | None:
+    return session.exec(select(User).where(User.email == email.strip().lower())).first()
+
+
+def create_user(session: Session, email: str, role: Role | str, *, password: str | None = None, name: str = "",
+                language: str = "en", languages_spoken: list[str] | None = None) -> User:
+    """Returns the new user (without a password when it is to be set through an invite). The caller commits."""
+    email = normalize_email(email)
+    try:
+        role = Role(role)
+    except ValueError as exc:
+        raise AccountError(f"Unknown role {role!r}; choose one of {', '.join(r.value for r in Role)}.") from exc
+    if language not in LANGUAGE_NAMES:
+        raise AccountError(f"Unknown language {language!r}.")
+    if get_user_by_email(session, email):
+        raise AccountError(f"There is already an account for {email}.")
+    user = User(email=email, role=role, name=name.strip(), language=language,
+                languages_spoken=languages_spoken or [language])
+    if password is not None:
+        set_password(user, password)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def set_password(user: User, password: str) -> None:
+    check_password_strength(password)
+    user.password_hash = generate_password_hash(password)
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Login
+
+
+def authenticate(session: Session, email: str, password: str, *, remote_addr: str = "", max_failures: int = 5,
+                 window_minutes: int = 15, now: datetime | None = None) -> User | None:
+    """Returns the user when the email and password match an active account, else None.
+
+    Raises LoginThrottled after too many recent failures for the email (or from one address). Every attempt is
+    recorded, so the limit holds across app processes. The caller commits."""
+    now = now or utcnow()
+    email = (email or "").strip().lower()
+    _raise_if_throttled(session, email, remote_addr, max_failures, window_minutes, now)
+    user = get_user_by_email(session, email) if email else None
+    if user and user.is_active and user.password_hash:
+        ok = check_password_hash(user.password_hash, password or "")
+    else:
+        check_password_hash(_DUMMY_HASH, password or "")
+        ok = False
+    session.add(LoginAttempt(email=email[:254], remote_addr=remote_addr[:64], succeeded=ok, at=now))
+    if not ok:
+        return None
+    user.last_login_at = now
+    _forget_failures(session, email)
+    return user
+
+
+def _raise_if_throttled(session: Session, email: str, remote_addr: str, max_failures: int, window_minutes: int,
+                        now: datetime) -> None:
+    since = now - timedelta(minutes=window_minutes)
+    recent = select(sa.func.count()).select_from(LoginAttempt).where(
+        LoginAttempt.succeeded.is_(False), LoginAttempt.at >= since)
+    by_email = session.exec(recent.where(LoginAttempt.email == email)).one()
+    by_addr = session.exec(recent.where(LoginAttempt.remote_addr == remote_addr)).one() if remote_addr else 0
+    if by_email >= max_failures or by_addr >= max_failures * 4:
+        raise LoginThrottled(f"Too many failed attempts. Wait {window_minutes} minutes, or ask a lead to reset "
+                             "your password.")
+
+
+def _forget_failures(session: Session, email: str) -> None:
+    session.execute(sa.delete(LoginAttempt).where(LoginAttempt.email == email))
+
+
+def prune_login_attempts(session: Session, older_than: timedelta = timedelta(days=1)) -> int:
+    result = session.execute(sa.delete(LoginAttempt).where(LoginAttempt.at < utcnow() - older_than))
+    return result.rowcount or 0
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Invite and reset links
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(session: Session, user: User, purpose: str, *, hours: int, created_by: User | None = None
+                ) -> IssuedToken:
+    """Returns a new single-use link token for ``user``; earlier unused ones of the same purpose stop working."""
+    now = utcnow()
+    session.execute(sa.update(UserToken).where(
+        UserToken.user_id == user.id, UserToken.purpose == purpose, UserToken.used_at.is_(None)).values(used_at=now))
+    token = secrets.token_urlsafe(32)
+    record = UserToken(user_id=user.id, purpose=purpose, token_hash=_hash_token(token), created_at=now,
+                       expires_at=now + timedelta(hours=hours), created_by_id=created_by.id if created_by else None)
+    session.add(record)
+    session.flush()
+    return IssuedToken(token, record)
+
+
+def find_token(session: Session, token: str, purpose: str, *, now: datetime | None = None) -> UserToken:
+    """Returns the usable token record, or raises AccountError saying why the link does not work."""
+    record = session.exec(select(UserToken).where(UserToken.token_hash == _hash_token(token or ""),
+                                                  UserToken.purpose == purpose)).first()
+    if record is None or record.used_at is not None:
+        raise AccountError("This link is not valid or was already used. Ask for a new one.")
+    if (now or utcnow()) >= record.expires_at:
+        raise AccountError("This link has expired. Ask the person who sent it for a new one.")
+    return record
+
+
+def redeem_token(session: Session, token: str, purpose: str, password: str) -> User:
+    """Sets the password through an invite or reset link, which then stops working. Returns the user."""
+    record = find_token(session, token, purpose)
+    user = session.get(User, record.user_id)
+    if user is None or not user.is_active:
+        raise AccountError("This account is no longer active.")
+    set_password(user, password)
+    record.used_at = utcnow()
+    return user
+
+
+def invite_user(session: Session, inviter: User, email: str, role: Role | str, *, name: str = "",
+                language: str = "en", hours: int = 72) -> IssuedToken:
+    """Creates an account without a password and returns its invite token. Leads may invite volunteers only."""
+    role = Role(role)
+    if inviter.role == Role.lead and role != Role.volunteer:
+        raise AccountError("Field leads can invite volunteers; ask an admin for other roles.")
+    if inviter.role not in (Role.admin, Role.lead):
+        raise AccountError("Only admins and field leads can invite people.")
+    existing = get_user_by_email(session, email)
+    if existing is not None and existing.password_hash is None:
+        user = existing  # invited before and never joined: send a fresh link
+        user.role, user.name = role, name or user.name
+    else:
+        user = create_user(session, email, role, name=name, language=language)
+    return issue_token(session, user, "invite", hours=hours, created_by=inviter)

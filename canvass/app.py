@@ -1,0 +1,50 @@
+"""The application factory: a table of contents of how the app is put together."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from canvass import config
+from canvass.web import (
+    init_database,
+    init_i18n,
+    init_jobs,
+    init_security,
+    register_blueprints,
+    register_error_pages,
+    register_template_helpers,
+)
+
+PACKAGE_DIR = Path(__file__).parent
+
+
+def resource_dir(name: str) -> Path:
+    """``templates`` ships inside the package in a wheel but sits at the top of a checkout (editable install)."""
+    packaged = PACKAGE_DIR / name
+    return packaged if packaged.is_dir() else PACKAGE_DIR.parent / name
+
+
+def create_app(overrides: dict[str, Any] | None = None, *, cli: bool = False) -> Flask:
+    """Builds the app. ``cli=True`` is for commands that sign no cookies, so they run without a secret key."""
+    settings = config.load_settings(overrides=overrides)
+    if cli and settings["SECRET_KEY"] == config.DEFAULT_SECRET_KEY:
+        settings["SECRET_KEY"] = secrets.token_hex(32)
+    instance_path = Path(settings["INSTANCE_PATH"] or Path.cwd() / "instance").resolve()
+    app = Flask("canvass", template_folder=str(resource_dir("templates")), static_folder=str(PACKAGE_DIR / "static"),
+                instance_path=str(instance_path))
+    config.validate_settings(settings, instance_path)
+    app.config.update(settings)
+    app.testing = settings["MODE"] == "testing"
+
+    init_database(app)
+    init_security(app)
+    init_i18n(app)
+    register_template_helpers(app)
+    register_blueprints(app)
+    register_error_pages(app)
+    init_jobs(app)
+    return app

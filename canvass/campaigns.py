@@ -1,0 +1,268 @@
+"""Campaigns and their setup: settings, default result codes. The caller commits."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any
+
+from sqlmodel import Session, select
+
+from canvass.models import LANGUAGE_NAMES, Campaign, CampaignMember, ResultCode, Suppression, User
+
+LANGUAGE_CODES = tuple(LANGUAGE_NAMES)
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+#: Per-campaign settings and their defaults; a lead edits them on the campaign's setup page.
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "calling_hours": ["09:00", "21:00"],  # local time of the organization (or of the person when known)
+    "no_answer_retry_hours": 4,  # wait this long before calling a "no answer" again
+    "max_call_attempts": 3,  # stop calling a person after this many attempts without a final result
+    "lease_minutes": 10,  # how long a caller holds a person before they go back to the list
+    "show_party": False,  # volunteers see party affiliation only when the campaign needs it
+    "shift_expected_minutes": 180,  # a checked-in volunteer is overdue after this long
+}
+
+# (code, label, channel, is_contact, is_final, retry_after_hours, suppresses)
+DEFAULT_RESULT_CODES: list[tuple[str, str, str, bool, bool, int | None, Suppression]] = [
+    ("NH", "Not home", "door", False, False, 24, Suppression.none),
+    ("TK", "Talked", "both", True, True, None, Suppression.none),
+    ("RF", "Refused", "both", True, True, None, Suppression.none),
+    ("MV", "Moved", "door", False, True, None, Suppression.moved),
+    ("DC", "Deceased", "both", False, True, None, Suppression.deceased),
+    ("IN", "Inaccessible", "door", False, False, 72, Suppression.none),
+    ("HO", "Hostile", "door", True, True, None, Suppression.hostile),
+    ("CB", "Come back later", "door", False, False, 4, Suppression.none),
+    ("LB", "Language barrier", "both", False, False, None, Suppression.language_barrier),
+    ("WA", "Wrong address", "door", False, True, None, Suppression.wrong_address),
+    ("NA", "No answer", "phone", False, False, 4, Suppression.none),
+    ("LM", "Left message", "phone", False, False, 24, Suppression.none),
+    ("BZ", "Busy", "phone", False, False, 1, Suppression.none),
+    ("WN", "Wrong number", "phone", False, False, 0, Suppression.wrong_number),
+    ("DS", "Disconnected", "phone", False, False, 0, Suppression.disconnected),
+    ("CL", "Call back", "phone", False, False, None, Suppression.call_back),
+    ("DNC", "Do not call", "phone", True, True, None, Suppression.do_not_call),
+]
+
+
+#: The default result codes' labels in the other languages volunteers use (leads can edit them).
+RESULT_CODE_TRANSLATIONS: dict[str, dict[str, str]] = {
+    "NH": {"es": "No está", "vi": "Không có nhà", "ko": "부재중", "zh": "不在家"},
+    "TK": {"es": "Hablamos", "vi": "Đã nói chuyện", "ko": "대화함", "zh": "已交谈"},
+    "RF": {"es": "Se negó", "vi": "Từ chối", "ko": "거절", "zh": "拒绝"},
+    "MV": {"es": "Se mudó", "vi": "Đã dọn đi", "ko": "이사함", "zh": "已搬走"},
+    "DC": {"es": "Falleció", "vi": "Đã qua đời", "ko": "사망", "zh": "已故"},
+    "IN": {"es": "Inaccesible", "vi": "Không vào được", "ko": "접근 불가", "zh": "无法进入"},
+    "HO": {"es": "Hostil", "vi": "Thù địch", "ko": "적대적", "zh": "有敌意"},
+    "CB": {"es": "Volver más tarde", "vi": "Quay lại sau", "ko": "나중에 다시", "zh": "稍后再来"},
+    "LB": {"es": "Barrera de idioma", "vi": "Rào cản ngôn ngữ", "ko": "언어 장벽", "zh": "语言障碍"},
+    "WA": {"es": "Dirección equivocada", "vi": "Sai địa chỉ", "ko": "잘못된 주소", "zh": "地址错误"},
+    "NA": {"es": "No contestó", "vi": "Không trả lời", "ko": "응답 없음", "zh": "无人接听"},
+    "LM": {"es": "Dejé mensaje", "vi": "Đã để lại lời nhắn", "ko": "메시지 남김", "zh": "已留言"},
+    "BZ": {"es": "Ocupado", "vi": "Máy bận", "ko": "통화 중", "zh": "占线"},
+    "WN": {"es": "Número equivocado", "vi": "Sai số", "ko": "잘못된 번호", "zh": "号码错误"},
+    "DS": {"es": "Desconectado", "vi": "Số không liên lạc được", "ko": "결번", "zh": "空号"},
+    "CL": {"es": "Llamar después", "vi": "Gọi lại sau", "ko": "다시 전화", "zh": "稍后回电"},
+    "DNC": {"es": "No llamar", "vi": "Đừng gọi", "ko": "전화 금지", "zh": "勿再致电"},
+}
+
+
+class CampaignError(ValueError):
+    """A user-facing problem with a campaign request."""
+
+
+def slugify(name: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:63] or "campaign"
+
+
+def create_campaign(session: Session, name: str, slug: str | None = None) -> Campaign:
+    """Returns the new campaign, with default settings and result codes. The caller commits."""
+    name = (name or "").strip()
+    if not name:
+        raise CampaignError("Give the campaign a name.")
+    slug = (slug or slugify(name)).strip().lower()
+    if not SLUG_RE.match(slug):
+        raise CampaignError(f"{slug!r} cannot be a short name: use lowercase letters, digits and dashes.")
+    if get_campaign(session, slug):
+        raise CampaignError(f"There is already a campaign with the short name {slug!r}.")
+    campaign = Campaign(name=name, slug=slug, settings=dict(DEFAULT_SETTINGS))
+    session.add(campaign)
+    session.flush()
+    for position, (code, label, channel, contact, final, retry, suppresses) in enumerate(DEFAULT_RESULT_CODES):
+        session.add(ResultCode(campaign_id=campaign.id, code=code, label=label, channel=channel, is_contact=contact,
+                               is_final=final, retry_after_hours=retry, suppresses=suppresses, position=position,
+                               translations=RESULT_CODE_TRANSLATIONS.get(code, {})))
+    session.flush()
+    return campaign
+
+
+def get_campaign(session: Session, slug: str) -> Campaign | None:
+    return session.exec(select(Campaign).where(Campaign.slug == slug)).first()
+
+
+def require_campaign(session: Session, slug: str) -> Campaign:
+    campaign = get_campaign(session, slug)
+    if campaign is None:
+        known = ", ".join(c.slug for c in list_campaigns(session)) or "none yet"
+        raise CampaignError(f"No campaign with the short name {slug!r} (known: {known}).")
+    return campaign
+
+
+def list_campaigns(session: Session, *, include_archived: bool = False) -> list[Campaign]:
+    query = select(Campaign).order_by(Campaign.created_at, Campaign.id)
+    if not include_archived:
+        query = query.where(Campaign.archived.is_(False))
+    return list(session.exec(query))
+
+
+def setting(campaign: Campaign, key: str) -> Any:
+    return (campaign.settings or {}).get(key, DEFAULT_SETTINGS[key])
+
+
+def add_member(session: Session, campaign: Campaign, user: User) -> None:
+    if session.get(CampaignMember, (campaign.id, user.id)) is None:
+        session.add(CampaignMember(campaign_id=campaign.id, user_id=user.id))
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Setup: scripts, survey, result codes, tags, settings (leads edit these)
+
+
+def set_script(session: Session, campaign: Campaign, channel: str, language: str, body: str) -> None:
+    """Sets (or, when ``body`` is empty, removes) the script for a channel in one language."""
+    from canvass.models import Channel, Script
+
+    if language not in LANGUAGE_CODES:
+        raise CampaignError(f"Unknown language {language!r}.")
+    channel = Channel(channel)
+    script = session.exec(select(Script).where(Script.campaign_id == campaign.id, Script.channel == channel,
+                                               Script.language == language)).first()
+    body = body.strip()
+    if not body:
+        if script is not None:
+            session.delete(script)
+        return
+    script = script or Script(campaign_id=campaign.id, channel=channel, language=language)
+    script.body = body
+    session.add(script)
+
+
+def parse_options(text: str) -> list[tuple[str, str]]:
+    """Lines ``CODE = Label`` (or just ``Label``, coded 1, 2, 3...) -> [(code, label)]."""
+    options = []
+    for number, line in enumerate((line.strip() for line in text.splitlines() if line.strip()), start=1):
+        code, sep, label = line.partition("=")
+        code, label = (code.strip(), label.strip()) if sep else (str(number), line)
+        if not code or not label:
+            raise CampaignError(f"Option line {number} needs a code and a label, like 'Y = Yes'.")
+        options.append((code.upper()[:32], label[:200]))
+    codes = [c for c, _ in options]
+    if len(codes) != len(set(codes)):
+        raise CampaignError("Two options have the same code.")
+    return options
+
+
+def add_question(session: Session, campaign: Campaign, *, code: str, text: str, kind: str, options: str = "",
+                 translations: dict[str, str] | None = None):
+    """Adds a survey question; scale and yes/no questions get their usual options when none are given."""
+    from canvass.models import QuestionKind, SurveyOption, SurveyQuestion
+
+    code = re.sub(r"[^A-Z0-9_]", "", code.strip().upper())[:32]
+    if not code or not text.strip():
+        raise CampaignError("A question needs a short code (SUPPORT) and its text.")
+    if session.exec(select(SurveyQuestion).where(SurveyQuestion.campaign_id == campaign.id,
+                                                 SurveyQuestion.code == code)).first():
+        raise CampaignError(f"There is already a question {code}.")
+    kind = QuestionKind(kind)
+    parsed = parse_options(options)
+    if not parsed and kind == QuestionKind.scale:
+        parsed = [(str(n), str(n)) for n in range(1, 6)]
+    if not parsed and kind == QuestionKind.yesno:
+        parsed = [("Y", "Yes"), ("N", "No")]
+    if kind in (QuestionKind.single, QuestionKind.multi) and len(parsed) < 2:
+        raise CampaignError("A choice question needs at least two options, one per line.")
+    position = len(session.exec(select(SurveyQuestion.id).where(SurveyQuestion.campaign_id == campaign.id)).all())
+    question = SurveyQuestion(campaign_id=campaign.id, code=code, text=text.strip(), kind=kind, position=position,
+                              translations={k: v.strip() for k, v in (translations or {}).items() if v.strip()})
+    session.add(question)
+    session.flush()
+    for index, (option_code, label) in enumerate(parsed if kind != QuestionKind.text else []):
+        session.add(SurveyOption(question_id=question.id, code=option_code, label=label, position=index))
+    session.flush()
+    return question
+
+
+def set_question_active(session: Session, campaign: Campaign, question_id: int, active: bool) -> None:
+    from canvass.models import SurveyQuestion
+
+    question = session.get(SurveyQuestion, question_id)
+    if question is None or question.campaign_id != campaign.id:
+        raise CampaignError("No such question in this campaign.")
+    question.active = active  # answers already given are kept; the question stops being asked
+    session.add(question)
+
+
+def update_result_code(session: Session, campaign: Campaign, code: str, *, label: str, channel: str,
+                       is_contact: bool, is_final: bool, retry_after_hours: int | None, suppresses: str,
+                       active: bool = True, translations: dict[str, str] | None = None) -> ResultCode:
+    """Creates or edits a result code and its rules (contact or attempt, final or retry, what it suppresses)."""
+    code = re.sub(r"[^A-Z0-9]", "", code.strip().upper())[:16]
+    if not code or not label.strip():
+        raise CampaignError("A result code needs a code (NH) and a label (Not home).")
+    if channel not in ("door", "phone", "both"):
+        raise CampaignError("A result code is for door, phone or both.")
+    if retry_after_hours is not None and not 0 <= retry_after_hours <= 24 * 365:
+        raise CampaignError("Retry after a number of hours between 0 and 8760, or leave it empty.")
+    result = session.exec(select(ResultCode).where(ResultCode.campaign_id == campaign.id,
+                                                   ResultCode.code == code)).first()
+    if result is None:
+        position = len(session.exec(select(ResultCode.id).where(ResultCode.campaign_id == campaign.id)).all())
+        result = ResultCode(campaign_id=campaign.id, code=code, position=position)
+    result.label, result.channel, result.is_contact, result.is_final = label.strip()[:80], channel, is_contact, is_final
+    result.retry_after_hours, result.suppresses, result.active = retry_after_hours, Suppression(suppresses), active
+    if translations is not None:
+        result.translations = {**(result.translations or {}),
+                               **{k: v.strip() for k, v in translations.items() if v.strip()}}
+    session.add(result)
+    session.flush()
+    return result
+
+
+def add_tag(session: Session, campaign: Campaign, name: str, kind: str = "tag", translations: dict | None = None):
+    from canvass.models import Tag, TagKind
+
+    name = name.strip()
+    if not name:
+        raise CampaignError("Give the tag a name.")
+    if session.exec(select(Tag).where(Tag.campaign_id == campaign.id, Tag.name == name)).first():
+        raise CampaignError(f"There is already a tag {name!r}.")
+    tag = Tag(campaign_id=campaign.id, name=name[:80], kind=TagKind(kind),
+              translations={k: v.strip() for k, v in (translations or {}).items() if v.strip()})
+    session.add(tag)
+    session.flush()
+    return tag
+
+
+def update_settings(session: Session, campaign: Campaign, values: dict[str, Any]) -> None:
+    """Validates and stores the campaign's settings (calling hours, retries, what volunteers see)."""
+    settings = {**DEFAULT_SETTINGS, **(campaign.settings or {})}
+    hours = values.get("calling_hours", settings["calling_hours"])
+    if not (isinstance(hours, list | tuple) and len(hours) == 2 and all(re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", h)
+                                                                       for h in hours) and hours[0] < hours[1]):
+        raise CampaignError("Calling hours are two times like 09:00 and 21:00, the first earlier.")
+    settings["calling_hours"] = list(hours)
+    for key, low, high in (("no_answer_retry_hours", 0, 24 * 14), ("max_call_attempts", 1, 20),
+                           ("lease_minutes", 1, 120), ("shift_expected_minutes", 15, 24 * 60)):
+        if key in values:
+            try:
+                number = int(values[key])
+            except (TypeError, ValueError) as exc:
+                raise CampaignError(f"{key.replace('_', ' ').capitalize()} must be a whole number.") from exc
+            if not low <= number <= high:
+                raise CampaignError(f"{key.replace('_', ' ').capitalize()} must be between {low} and {high}.")
+            settings[key] = number
+    if "show_party" in values:
+        settings["show_party"] = bool(values["show_party"])
+    campaign.settings = settings
+    session.add(campaign)

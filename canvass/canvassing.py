@@ -1,0 +1,209 @@
+"""Door canvassing: what a volunteer needs for a turf (and nothing more), check-in and check-out. Caller commits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from canvass import campaigns, contacts, turfs
+from canvass.models import (
+    Campaign,
+    Channel,
+    ContactAttempt,
+    Household,
+    Person,
+    QuestionKind,
+    Script,
+    Shift,
+    SurveyOption,
+    SurveyQuestion,
+    Tag,
+    TagKind,
+    Turf,
+    TurfAssignment,
+    TurfStatus,
+    User,
+    utcnow,
+)
+
+
+class CanvassError(ValueError):
+    """A canvassing request that cannot be done; the message says why."""
+
+
+def localized(text: str, translations: dict, language: str) -> str:
+    return (translations or {}).get(language) or text
+
+
+@dataclass
+class ScriptView:
+    volunteer_language: str
+    volunteer_text: str
+    resident_language: str = ""
+    resident_text: str = ""
+
+
+def script_for(session: Session, campaign_id: int, channel: Channel, volunteer_language: str,
+               resident_language: str = "") -> ScriptView | None:
+    """The script in the volunteer's language (else English), and beside it the resident's when that differs."""
+    scripts = {s.language: s.body for s in session.exec(select(Script).where(
+        Script.campaign_id == campaign_id, Script.channel == channel))}
+    if not scripts:
+        return None
+    own = volunteer_language if volunteer_language in scripts else ("en" if "en" in scripts else next(iter(scripts)))
+    view = ScriptView(own, scripts[own])
+    if resident_language and resident_language != own and resident_language in scripts:
+        view.resident_language, view.resident_text = resident_language, scripts[resident_language]
+    return view
+
+
+def survey_for(session: Session, campaign_id: int, language: str) -> list[dict[str, Any]]:
+    """The active survey questions with their options, labelled in ``language`` where a translation exists."""
+    questions = session.exec(select(SurveyQuestion).where(SurveyQuestion.campaign_id == campaign_id,
+                                                          SurveyQuestion.active.is_(True))
+                             .order_by(SurveyQuestion.position)).all()
+    options = session.exec(select(SurveyOption).where(SurveyOption.question_id.in_([q.id for q in questions]))
+                           .order_by(SurveyOption.position)).all()
+    return [{"id": q.id, "code": q.code, "kind": q.kind.value if hasattr(q.kind, "value") else q.kind,
+             "text": localized(q.text, q.translations, language),
+             "options": [{"code": o.code, "label": localized(o.label, o.translations, language)}
+                         for o in options if o.question_id == q.id]}
+            for q in questions]
+
+
+def result_codes_for(session: Session, campaign_id: int, channel: Channel, language: str) -> list[dict[str, Any]]:
+    return [{"code": c.code, "label": localized(c.label, c.translations, language), "is_contact": c.is_contact,
+             "is_final": c.is_final, "suppresses": str(c.suppresses),
+             "confirm": c.suppresses == "deceased"}
+            for c in contacts.result_codes(session, campaign_id, channel)]
+
+
+def followup_tags(session: Session, campaign_id: int, language: str) -> list[dict[str, Any]]:
+    tags = session.exec(select(Tag).where(Tag.campaign_id == campaign_id, Tag.kind == TagKind.followup)
+                        .order_by(Tag.name)).all()
+    return [{"id": t.id, "name": localized(t.name, t.translations, language)} for t in tags]
+
+
+def person_view(person: Person, campaign: Campaign) -> dict[str, Any]:
+    """Only what a volunteer needs at the door: no birth date or IDs, and party only if the campaign uses it."""
+    view = {"id": person.id, "first_name": person.first_name, "last_name": person.last_name,
+            "language": person.language, "needs_language": person.needs_language, "moved": person.moved}
+    if campaigns.setting(campaign, "show_party"):
+        view["party"] = person.party
+    return view
+
+
+def door_view(door: turfs.DoorRow, campaign: Campaign, last_results: dict[int, str]) -> dict[str, Any]:
+    household = door.household
+    return {"id": household.id, "position": door.position, "address": household.address, "unit": household.unit,
+            "city": household.city, "lat": household.lat, "lon": household.lon, "floor": door.floor,
+            "hostile_note": household.hostile_note, "attempted": door.attempted, "contacted": door.contacted,
+            "people": [{**person_view(p, campaign), "last_result": last_results.get(p.id, "")} for p in door.people]}
+
+
+def last_results(session: Session, person_ids: list[int]) -> dict[int, str]:
+    """The latest result code per person (what the walk list shows next to a name)."""
+    if not person_ids:
+        return {}
+    latest = select(ContactAttempt.person_id, sa.func.max(ContactAttempt.id).label("id")).where(
+        ContactAttempt.person_id.in_(person_ids), ContactAttempt.undone_at.is_(None)).group_by(
+        ContactAttempt.person_id).subquery()
+    rows = session.execute(select(ContactAttempt.person_id, ContactAttempt.result_code)
+                           .join(latest, latest.c.id == ContactAttempt.id)).all()
+    return dict(rows)
+
+
+def turf_package(session: Session, turf: Turf, user: User) -> dict[str, Any]:
+    """Everything the phone keeps for working the turf offline."""
+    campaign = session.get(Campaign, turf.campaign_id)
+    doors = turfs.turf_doors(session, turf)
+    results = last_results(session, [p.id for d in doors for p in d.people])
+    language = user.language or "en"
+    scripts = {s.language: s.body for s in session.exec(select(Script).where(
+        Script.campaign_id == campaign.id, Script.channel == Channel.door))}
+    return {"turf": {"id": turf.id, "name": turf.name, "campaign": campaign.name},
+            "doors": [door_view(d, campaign, results) for d in doors],
+            "scripts": scripts, "survey": survey_for(session, campaign.id, language),
+            "result_codes": result_codes_for(session, campaign.id, Channel.door, language),
+            "followups": followup_tags(session, campaign.id, language)}
+
+
+def add_person_at_door(session: Session, user: User, turf: Turf, household: Household, *, first_name: str,
+                       last_name: str = "", language: str = "") -> Person:
+    """Someone met at the door who is not on the list. Returns the new person."""
+    first_name, last_name = first_name.strip(), last_name.strip()
+    if not first_name and not last_name:
+        raise CanvassError("Give at least a first or a last name.")
+    person = Person(campaign_id=turf.campaign_id, household_id=household.id, first_name=first_name[:80],
+                    last_name=last_name[:80], language=language.strip().lower()[:8],
+                    language_source="door" if language else "", added_by_id=user.id)
+    session.add(person)
+    session.flush()
+    return person
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Safety: check in and out
+
+
+def open_shift(session: Session, user: User, turf: Turf | None = None) -> Shift | None:
+    query = select(Shift).where(Shift.user_id == user.id, Shift.checked_out_at.is_(None))
+    if turf is not None:
+        query = query.where(Shift.turf_id == turf.id)
+    return session.exec(query.order_by(Shift.id.desc())).first()
+
+
+def check_in(session: Session, user: User, turf: Turf, expected_minutes: int | None = None) -> Shift:
+    shift = open_shift(session, user, turf)
+    if shift is not None:
+        return shift
+    campaign = session.get(Campaign, turf.campaign_id)
+    shift = Shift(turf_id=turf.id, user_id=user.id,
+                  expected_minutes=expected_minutes or campaigns.setting(campaign, "shift_expected_minutes"))
+    session.add(shift)
+    session.flush()
+    return shift
+
+
+def check_out(session: Session, user: User, turf: Turf) -> Shift | None:
+    shift = open_shift(session, user, turf)
+    if shift is not None:
+        shift.checked_out_at = utcnow()
+        session.add(shift)
+    return shift
+
+
+def volunteers_out(session: Session, campaign: Campaign) -> list[dict[str, Any]]:
+    """Who is out canvassing now, for how long, and who is overdue (for leads)."""
+    now = utcnow()
+    rows = session.execute(select(Shift, User, Turf).join(User, User.id == Shift.user_id)
+                           .join(Turf, Turf.id == Shift.turf_id)
+                           .where(Turf.campaign_id == campaign.id, Shift.checked_out_at.is_(None))
+                           .order_by(Shift.checked_in_at)).all()
+    return [{"user": user, "turf": turf, "since": shift.checked_in_at,
+             "minutes": int((now - shift.checked_in_at).total_seconds() // 60),
+             "overdue": now - shift.checked_in_at > timedelta(minutes=shift.expected_minutes)}
+            for shift, user, turf in rows]
+
+
+def my_turf_ids(session: Session, user: User) -> list[int]:
+    """The turfs the phone may keep (any other cached turf is wiped from it)."""
+    return list(session.exec(select(TurfAssignment.turf_id).join(Turf, Turf.id == TurfAssignment.turf_id).where(
+        TurfAssignment.user_id == user.id, TurfAssignment.status == "active", Turf.status == TurfStatus.active)))
+
+
+def answers_from_form(form, survey: list[dict[str, Any]], person_id: int) -> dict[str, Any]:
+    answers: dict[str, Any] = {}
+    for question in survey:
+        key = f"q-{person_id}-{question['code']}"
+        if question["kind"] == QuestionKind.multi.value:
+            picked = form.getlist(key)
+            if picked:
+                answers[question["code"]] = picked
+        elif form.get(key, "").strip():
+            answers[question["code"]] = form.get(key).strip()
+    return answers

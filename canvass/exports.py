@@ -1,0 +1,483 @@
+"""Exports and tallies: contact results and counts as spreadsheets data staff can trust, and results back to VAN.
+
+``contacts_frame`` reads every attempt in bulk and shapes it with pandas; the tally functions are pure (a frame in, a
+frame out); ``write_workbook`` streams sheets with xlsxwriter in constant memory. Text a spreadsheet would run as a
+formula is neutralized in every format.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from canvass import bulk
+from canvass.models import (
+    CallList,
+    Campaign,
+    ContactAttempt,
+    ExternalId,
+    Household,
+    Person,
+    PersonTag,
+    ResultCode,
+    SurveyOption,
+    SurveyQuestion,
+    SurveyResponse,
+    Tag,
+    Turf,
+    User,
+)
+from canvass.spreadsheets import neutralize_frame
+
+SHEETS = ("summary", "contacts", "by_volunteer", "by_turf", "by_day", "by_result", "survey", "survey_by_turf",
+          "survey_by_precinct")
+SHEET_TITLES = {"summary": "Summary", "contacts": "Contacts", "by_volunteer": "By volunteer", "by_turf": "By turf",
+                "by_day": "By day", "by_result": "By result", "survey": "Survey results",
+                "survey_by_turf": "Survey by turf", "survey_by_precinct": "Survey by precinct"}
+ID_SOURCES = ("voter_id", "van_id", "county_voter_id", "vendor_id", "member_id")
+# What VoteBuilder's bulk upload calls our default result codes (contacts themselves upload as "Canvassed").
+VAN_RESULTS = {"NH": "Not Home", "RF": "Refused", "MV": "Moved", "DC": "Deceased", "IN": "Inaccessible",
+               "HO": "Hostile", "CB": "Come Back", "LB": "Language Barrier", "WA": "Wrong Address",
+               "NA": "No Answer", "LM": "Left Message", "BZ": "Busy", "WN": "Wrong Number", "DS": "Disconnected",
+               "CL": "Call Back", "DNC": "Do Not Call"}
+
+
+class ExportError(ValueError):
+    """An export that cannot be made; the message says why."""
+
+
+@dataclass
+class Filters:
+    since: date | None = None
+    until: date | None = None
+    turf_id: int | None = None
+    user_id: int | None = None
+    channel: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in self.__dict__.items() if v}
+
+
+@dataclass
+class Export:
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict)
+    rows: int = 0
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Reading
+
+
+def _bounds(filters: Filters, timezone: str) -> tuple[datetime | None, datetime | None]:
+    zone = ZoneInfo(timezone)
+    start = datetime.combine(filters.since, time.min, zone) if filters.since else None
+    end = datetime.combine(filters.until, time.max, zone) if filters.until else None
+    return start, end
+
+
+def contacts_frame(session: Session, campaign: Campaign, filters: Filters, timezone: str) -> pd.DataFrame:
+    """One row per attempt (undone ones left out), with person, IDs, door, volunteer and one column per question."""
+    start, end = _bounds(filters, timezone)
+    query = select(ContactAttempt.id, ContactAttempt.contacted_at, ContactAttempt.channel, ContactAttempt.result_code,
+                   ContactAttempt.is_contact, ContactAttempt.person_id, ContactAttempt.household_id,
+                   ContactAttempt.turf_id, ContactAttempt.call_list_id, ContactAttempt.user_id, ContactAttempt.notes,
+                   ContactAttempt.language_heard).where(ContactAttempt.campaign_id == campaign.id,
+                                                         ContactAttempt.undone_at.is_(None))
+    if start:
+        query = query.where(ContactAttempt.contacted_at >= start)
+    if end:
+        query = query.where(ContactAttempt.contacted_at <= end)
+    if filters.turf_id:
+        query = query.where(ContactAttempt.turf_id == filters.turf_id)
+    if filters.user_id:
+        query = query.where(ContactAttempt.user_id == filters.user_id)
+    if filters.channel:
+        query = query.where(ContactAttempt.channel == filters.channel)
+    frame = bulk.read_frame(session, query.order_by(ContactAttempt.contacted_at, ContactAttempt.id))
+    frame["contacted_at"] = pd.to_datetime(frame["contacted_at"], utc=True, format="mixed") \
+        .dt.tz_convert(timezone).dt.tz_localize(None)
+    frame["is_contact"] = frame["is_contact"].astype(bool)
+    for key in ("person_id", "household_id", "turf_id", "call_list_id", "user_id"):
+        frame[key] = pd.to_numeric(frame[key]).astype("Int64")  # all empty (a phone-only export) is still integer
+    frame = _join_people(session, campaign, frame)
+    frame = _join_names(session, campaign, frame)
+    frame = _join_answers(session, campaign, frame)
+    return frame
+
+
+def _lookup(session: Session, query, key: str) -> pd.DataFrame:
+    return bulk.read_frame(session, query).drop_duplicates(key).set_index(key)
+
+
+def _join_people(session: Session, campaign: Campaign, frame: pd.DataFrame) -> pd.DataFrame:
+    people = _lookup(session, select(Person.id, Person.first_name, Person.last_name, Person.precinct,
+                                     Person.language).where(Person.campaign_id == campaign.id), "id")
+    doors = _lookup(session, select(Household.id, Household.address, Household.unit, Household.city,
+                                    Household.zip5).where(Household.campaign_id == campaign.id), "id")
+    frame = frame.join(people, on="person_id").join(doors, on="household_id")
+    ids = bulk.read_frame(session, select(ExternalId.person_id, ExternalId.source, ExternalId.value).where(
+        ExternalId.campaign_id == campaign.id))
+    if not ids.empty:
+        wide = ids.drop_duplicates(["person_id", "source"]).pivot(index="person_id", columns="source", values="value")
+        frame = frame.join(wide[[c for c in ID_SOURCES if c in wide.columns]], on="person_id")
+    tags = bulk.read_frame(session, select(PersonTag.person_id, Tag.name).join(Tag, Tag.id == PersonTag.tag_id)
+                           .where(Tag.campaign_id == campaign.id))
+    if not tags.empty:
+        frame = frame.join(tags.groupby("person_id")["name"].agg("; ".join).rename("tags"), on="person_id")
+    return frame
+
+
+def _join_names(session: Session, campaign: Campaign, frame: pd.DataFrame) -> pd.DataFrame:
+    turfs = _lookup(session, select(Turf.id, Turf.name.label("turf")).where(Turf.campaign_id == campaign.id), "id")
+    lists = _lookup(session, select(CallList.id, CallList.name.label("call_list")).where(
+        CallList.campaign_id == campaign.id), "id")
+    users = _lookup(session, select(User.id, User.name.label("volunteer"), User.email.label("volunteer_email")), "id")
+    codes = _lookup(session, select(ResultCode.code, ResultCode.label.label("result")).where(
+        ResultCode.campaign_id == campaign.id), "code")
+    return frame.join(turfs, on="turf_id").join(lists, on="call_list_id").join(users, on="user_id") \
+        .join(codes, on="result_code")
+
+
+def _join_answers(session: Session, campaign: Campaign, frame: pd.DataFrame) -> pd.DataFrame:
+    questions = session.exec(select(SurveyQuestion).where(SurveyQuestion.campaign_id == campaign.id)
+                             .order_by(SurveyQuestion.position)).all()
+    if not questions:
+        return frame
+    answers = bulk.read_frame(session, select(SurveyResponse.contact_id, SurveyQuestion.code, SurveyOption.code
+                                              .label("option"), SurveyResponse.value)
+                              .join(SurveyQuestion, SurveyQuestion.id == SurveyResponse.question_id)
+                              .outerjoin(SurveyOption, SurveyOption.id == SurveyResponse.option_id)
+                              .join(ContactAttempt, ContactAttempt.id == SurveyResponse.contact_id)
+                              .where(ContactAttempt.campaign_id == campaign.id))
+    columns = [f"Q_{q.code}" for q in questions]
+    if answers.empty:
+        return frame.assign(**{c: None for c in columns})
+    answers["answer"] = answers["option"].where(answers["option"].notna(), answers["value"]).astype(str)
+    several = answers.duplicated(["contact_id", "code"], keep=False)
+    if several.any():  # multiple-choice answers: joined with "; " (only these rows go through Python)
+        joined = answers[several].groupby(["contact_id", "code"], sort=False)["answer"].agg("; ".join).reset_index()
+        answers = pd.concat([answers.loc[~several, ["contact_id", "code", "answer"]], joined], ignore_index=True)
+    wide = answers.pivot(index="contact_id", columns="code", values="answer")
+    wide.columns = [f"Q_{c}" for c in wide.columns]
+    frame = frame.join(wide, on="id")
+    for column in columns:
+        if column not in frame:
+            frame[column] = None
+    return frame
+
+
+CONTACT_COLUMNS = ["contacted_at", "channel", "result_code", "result", "is_contact", "first_name", "last_name",
+                   *ID_SOURCES, "address", "unit", "city", "zip5", "precinct", "language", "turf", "call_list",
+                   "volunteer", "volunteer_email", "tags", "notes", "language_heard"]
+CONTACT_HEADERS = {"contacted_at": "When", "channel": "Channel", "result_code": "Result code", "result": "Result",
+                   "is_contact": "Contact made", "first_name": "First name", "last_name": "Last name",
+                   "voter_id": "Voter ID", "van_id": "VAN ID", "county_voter_id": "County voter ID",
+                   "vendor_id": "Vendor ID", "member_id": "Member ID", "address": "Address", "unit": "Unit",
+                   "city": "City", "zip5": "ZIP", "precinct": "Precinct", "language": "Language", "turf": "Turf",
+                   "call_list": "Call list", "volunteer": "Volunteer", "volunteer_email": "Volunteer email",
+                   "tags": "Tags", "notes": "Notes", "language_heard": "Language heard"}
+
+
+def contacts_sheet(frame: pd.DataFrame) -> pd.DataFrame:
+    """The Contacts sheet: readable headers, one column per survey question (named by its code)."""
+    questions = [c for c in frame.columns if c.startswith("Q_")]
+    columns = [c for c in CONTACT_COLUMNS if c in frame.columns] + questions
+    sheet = frame[columns].rename(columns={**CONTACT_HEADERS, **{q: q[2:] for q in questions}})
+    return sheet
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Tallies (pure)
+
+
+def _rate(contacts: pd.Series, attempts: pd.Series) -> pd.Series:
+    return (contacts / attempts.where(attempts > 0)).round(4).fillna(0.0)
+
+
+def summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """Attempts, people reached, contact rate, doors knocked and calls made, overall and by channel."""
+    def figures(part: pd.DataFrame) -> dict[str, Any]:
+        attempts, contacts = len(part), int(part["is_contact"].sum())
+        door = part[part["channel"] == "door"]
+        return {"Attempts": attempts, "Contacts": contacts,
+                "People reached": int(part.loc[part["is_contact"], "person_id"].nunique()),
+                "Contact rate": round(contacts / attempts, 4) if attempts else 0.0,
+                "Doors knocked": int(door["household_id"].nunique()),
+                "Calls made": int((part["channel"] == "phone").sum())}
+
+    rows = [{"Channel": "All", **figures(frame)}]
+    rows += [{"Channel": channel.capitalize(), **figures(frame[frame["channel"] == channel])}
+             for channel in ("door", "phone")]
+    return pd.DataFrame(rows)
+
+
+def tally_by(frame: pd.DataFrame, key: str, label: str) -> pd.DataFrame:
+    """Attempts, contacts, contact rate, doors and calls per value of ``key`` (volunteer, turf, day...)."""
+    work = frame.assign(door=frame["channel"] == "door", phone=frame["channel"] == "phone",
+                        household=frame["household_id"].where(frame["channel"] == "door"))
+    grouped = work.groupby(key, dropna=False)
+    table = pd.DataFrame({"Attempts": grouped.size(), "Contacts": grouped["is_contact"].sum().astype("int64"),
+                          "Doors knocked": grouped["household"].nunique(), "Calls": grouped["phone"].sum()
+                          .astype("int64"), "People reached": work[work["is_contact"]].groupby(key, dropna=False)
+                          ["person_id"].nunique()}).fillna(0)
+    table["Contact rate"] = _rate(table["Contacts"], table["Attempts"])
+    table = table.astype({"People reached": "int64"})
+    return table.reset_index(names=label).sort_values(label, key=lambda s: s.astype(str), kind="stable")
+
+
+def by_day(frame: pd.DataFrame) -> pd.DataFrame:
+    return tally_by(frame.assign(day=frame["contacted_at"].dt.date), "day", "Day")
+
+
+def by_result(frame: pd.DataFrame) -> pd.DataFrame:
+    grouped = frame.groupby(["result_code", "result"], dropna=False)
+    table = grouped.agg(Attempts=("id", "size"), door=("channel", lambda c: int((c == "door").sum())),
+                        phone=("channel", lambda c: int((c == "phone").sum()))).reset_index()
+    table["Share"] = (table["Attempts"] / max(len(frame), 1)).round(4)
+    return table.rename(columns={"result_code": "Code", "result": "Result", "door": "At doors", "phone": "On phone"})
+
+
+def survey_results(frame: pd.DataFrame) -> pd.DataFrame:
+    """Counts and shares of each answer, per question (multiple answers each count)."""
+    rows = []
+    for column in [c for c in frame.columns if c.startswith("Q_")]:
+        answers = frame[column].dropna().astype(str).str.split("; ").explode()
+        counts = answers.value_counts()
+        total = len(frame[column].dropna())
+        rows += [{"Question": column[2:], "Answer": answer, "Count": int(count),
+                  "Share of answers": round(count / total, 4) if total else 0.0} for answer, count in counts.items()]
+    return pd.DataFrame(rows, columns=["Question", "Answer", "Count", "Share of answers"])
+
+
+def survey_crosstab(frame: pd.DataFrame, by: str, label: str) -> pd.DataFrame:
+    """Answers per question counted across turfs (or precincts)."""
+    columns = [c for c in frame.columns if c.startswith("Q_")]
+    if not columns:
+        return pd.DataFrame(columns=[label, "Question"])
+    long = frame[[by, *columns]].melt(id_vars=by, var_name="Question", value_name="Answer").dropna(subset=["Answer"])
+    long["Answer"] = long["Answer"].astype(str).str.split("; ")
+    long = long.explode("Answer")
+    long["Question"] = long["Question"].str.slice(2)
+    table = pd.crosstab([long[by].fillna("(none)"), long["Question"]], long["Answer"])
+    return table.reset_index().rename(columns={by: label})
+
+
+SHEET_BUILDERS = {
+    "summary": summary, "contacts": contacts_sheet,
+    "by_volunteer": lambda f: tally_by(f.assign(v=f["volunteer"].fillna(f["volunteer_email"])), "v", "Volunteer"),
+    "by_turf": lambda f: tally_by(f, "turf", "Turf"), "by_day": by_day, "by_result": by_result,
+    "survey": survey_results, "survey_by_turf": lambda f: survey_crosstab(f, "turf", "Turf"),
+    "survey_by_precinct": lambda f: survey_crosstab(f, "precinct", "Precinct")}
+
+
+def build(session: Session, campaign: Campaign, filters: Filters, timezone: str, *, only: str | None = None
+          ) -> Export:
+    """Every sheet (or only the one named), from one read of the contacts."""
+    if only is not None and only not in SHEET_BUILDERS:
+        raise ExportError(f"No sheet {only!r}; choose one of {', '.join(SHEETS)}.")
+    frame = contacts_frame(session, campaign, filters, timezone)
+    frames = {name: make(frame) for name, make in SHEET_BUILDERS.items() if only in (None, name)}
+    return Export(frames, len(frame))
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Writing
+
+
+def _cells(frame: pd.DataFrame):
+    """Rows of plain Python values for xlsxwriter (None for missing, datetimes for timestamps), as tuples."""
+    columns = []
+    for name in frame.columns:
+        series = frame[name]
+        if pd.api.types.is_datetime64_any_dtype(series):
+            values = series.dt.to_pydatetime().tolist() if not series.isna().any() else \
+                [None if pd.isna(v) else v.to_pydatetime() for v in series]
+        elif series.dtype.kind == "f":
+            values = [None if v != v else v for v in series.tolist()]
+        elif series.dtype.kind in "iub":
+            values = series.tolist()
+        else:
+            values = series.astype(object).where(series.notna(), None).tolist()
+        columns.append(values)
+    return zip(*columns, strict=True) if columns else iter(())
+
+
+def write_workbook(path: Path, export: Export, *, sheets: tuple[str, ...] = SHEETS, progress=None) -> None:
+    """One XLSX, sheet by sheet in constant memory: real dates, bold frozen header, autofilter, column widths."""
+    import xlsxwriter
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_formulas": False,
+                                           "strings_to_urls": False, "strings_to_numbers": False,
+                                           "default_date_format": "yyyy-mm-dd hh:mm"})
+    header = book.add_format({"bold": True, "bg_color": "#E8E8E8", "border": 1})
+    day = book.add_format({"num_format": "yyyy-mm-dd"})
+    share = book.add_format({"num_format": "0.0%"})
+    total = max(sum(len(export.frames[name]) for name in sheets), 1)
+    done = 0
+    for name in sheets:
+        frame = neutralize_frame(export.frames[name])
+        sheet = book.add_worksheet(SHEET_TITLES[name])
+        for index, column in enumerate(frame.columns):
+            longest = frame[column].head(200).astype(str).str.len().max() if len(frame) else 0
+            width = min(max(len(str(column)), int(longest if longest == longest else 0)) + 2, 60)
+            fmt = share if "rate" in str(column).lower() or "Share" in str(column) else \
+                (day if column in ("Day",) else None)
+            sheet.set_column(index, index, width, fmt)
+        sheet.write_row(0, 0, [str(c) for c in frame.columns], header)
+        sheet.freeze_panes(1, 0)
+        sheet.autofilter(0, 0, max(len(frame), 1), max(len(frame.columns) - 1, 0))
+        for start in range(0, len(frame), 50_000):
+            for offset, row in enumerate(_cells(frame.iloc[start:start + 50_000]), start=start + 1):
+                sheet.write_row(offset, 0, row)
+            done += min(50_000, len(frame) - start)
+            if progress:
+                progress(0.3 + 0.7 * done / total, f"Writing {SHEET_TITLES[name]}")
+    book.close()
+
+
+def write_csv(path: Path, export: Export, sheet: str = "contacts") -> None:
+    """One sheet as CSV (UTF-8 with a byte-order mark, so Excel reads accents right)."""
+    if sheet not in export.frames:
+        raise ExportError(f"No sheet {sheet!r}; choose one of {', '.join(SHEETS)}.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    neutralize_frame(export.frames[sheet]).to_csv(path, index=False, encoding="utf-8-sig", date_format="%Y-%m-%d %H:%M")
+
+
+def van_results(session: Session, campaign: Campaign, filters: Filters, timezone: str) -> pd.DataFrame:
+    """Canvass results and survey responses for VoteBuilder's bulk upload: people imported with a VAN ID only."""
+    frame = contacts_frame(session, campaign, filters, timezone)
+    if "van_id" not in frame:
+        raise ExportError("No contact in this export belongs to someone imported with a VAN ID.")
+    frame = frame[frame["van_id"].notna()]
+    base = pd.DataFrame({
+        "VANID": frame["van_id"], "Contact Type": np.where(frame["channel"] == "door", "Walk", "Phone"),
+        "Result": np.where(frame["is_contact"], "", frame["result_code"].map(VAN_RESULTS).fillna(frame["result"])),
+        "Date Canvassed": frame["contacted_at"].dt.strftime("%m/%d/%Y"),
+        "Canvassed By": frame["volunteer"].fillna(frame["volunteer_email"]), "id": frame["id"]})
+    questions = [c for c in frame.columns if c.startswith("Q_")]
+    long = frame[["id", *questions]].melt(id_vars="id", var_name="Survey Question", value_name="Survey Response") \
+        .dropna(subset=["Survey Response"])
+    long["Survey Question"] = long["Survey Question"].str.slice(2)
+    long["Survey Response"] = long["Survey Response"].astype(str).str.split("; ")
+    long = long.explode("Survey Response")
+    rows = base.merge(long, on="id", how="left").drop(columns="id")
+    return rows.fillna({"Survey Question": "", "Survey Response": ""}).reset_index(drop=True)
+
+
+def export_counts(session: Session, campaign: Campaign) -> int:
+    return session.execute(select(sa.func.count()).select_from(ContactAttempt).where(
+        ContactAttempt.campaign_id == campaign.id, ContactAttempt.undone_at.is_(None))).scalar_one()
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Running an export (web job and CLI)
+
+
+def export_file(session: Session, campaign: Campaign, filters: Filters, *, path: Path, timezone: str,
+                sheet: str = "contacts", van: bool = False, user: User | None = None, progress=None) -> dict[str, Any]:
+    """Writes the export to ``path`` (.xlsx: every sheet; .csv: one sheet, or VAN results) and audits it."""
+    from canvass import audit
+
+    suffix = path.suffix.lower()
+    if suffix not in (".xlsx", ".csv"):
+        raise ExportError("Export to a file ending in .xlsx or .csv.")
+    if van and suffix != ".csv":
+        raise ExportError("Results for VAN are a CSV file.")
+    if progress:
+        progress(0.05, "Reading contacts")
+    if van:
+        table = van_results(session, campaign, filters, timezone)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        neutralize_frame(table).to_csv(path, index=False)
+        rows, what = len(table), "van"
+    else:
+        export = build(session, campaign, filters, timezone, only=None if suffix == ".xlsx" else sheet)
+        if progress:
+            progress(0.3, "Writing")
+        if suffix == ".xlsx":
+            write_workbook(path, export, progress=progress)
+            what = "workbook"
+        else:
+            write_csv(path, export, sheet)
+            what = f"csv:{sheet}"
+        rows = export.rows
+    audit.record(session, user, "export", object_type="campaign", object_id=campaign.id, kind=what, rows=rows,
+                 filters=filters.as_dict(), file=path.name)
+    return {"path": str(path), "filename": path.name, "rows": rows, "kind": what}
+
+
+def run_export_job(progress, engine, campaign_id: int, params: dict[str, Any], user_id: int | None, folder: str,
+                   timezone: str) -> dict[str, Any]:
+    """Background job behind the web export page; the file lands in the export folder."""
+    with Session(engine, expire_on_commit=False) as session:
+        campaign = session.get(Campaign, campaign_id)
+        user = session.get(User, user_id) if user_id else None
+        filters = Filters(since=_day(params.get("since")), until=_day(params.get("until")),
+                          turf_id=params.get("turf_id"), user_id=params.get("user_id"),
+                          channel=params.get("channel") or None)
+        stamp = datetime.now(ZoneInfo(timezone)).strftime("%Y%m%d-%H%M%S")
+        van = params.get("format") == "van"
+        suffix = ".xlsx" if params.get("format") == "xlsx" else ".csv"
+        name = f"{campaign.slug}-{'van-results' if van else params.get('sheet', 'contacts') if suffix == '.csv' else 'results'}" \
+               f"-{stamp}{suffix}"
+        result = export_file(session, campaign, filters, path=Path(folder) / name, timezone=timezone,
+                             sheet=params.get("sheet", "contacts"), van=van, user=user, progress=progress)
+        session.commit()
+        return result
+
+
+def _day(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# The live dashboard and data-quality flags
+
+LOW_RATE, HIGH_RATE = 0.05, 0.50  # far outside the usual 10-30% contact rate
+MIN_ATTEMPTS = 20  # too few attempts say nothing about a rate
+SHORT_GAP_MINUTES = 0.5  # a median under 30 s between doors is not plausible on foot
+
+
+def quality_flags(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Volunteers whose contact rate or pace between doors is implausible, with the numbers behind each flag."""
+    flags = []
+    named = frame.assign(who=frame["volunteer"].fillna(frame["volunteer_email"]))
+    for who, part in named.groupby("who"):
+        attempts = len(part)
+        rate = part["is_contact"].mean() if attempts else 0.0
+        if attempts >= MIN_ATTEMPTS and not LOW_RATE <= rate <= HIGH_RATE:
+            flags.append({"volunteer": who, "kind": "contact rate", "attempts": attempts, "contact_rate": round(rate, 3),
+                          "detail": f"{rate:.0%} of {attempts} attempts were contacts (usual: 10-30%)."})
+        doors = part[part["channel"] == "door"].drop_duplicates("household_id").sort_values("contacted_at")
+        if len(doors) >= 10:
+            gaps = doors["contacted_at"].diff().dt.total_seconds().div(60).dropna()
+            gaps = gaps[gaps < 120]  # a longer gap is a break, not a walk between doors
+            if len(gaps) >= 9 and gaps.median() < SHORT_GAP_MINUTES:
+                flags.append({"volunteer": who, "kind": "pace", "attempts": attempts,
+                              "median_minutes": round(float(gaps.median()), 2),
+                              "detail": f"Median {gaps.median():.1f} minutes between {len(doors)} doors."})
+    return flags
+
+
+def dashboard(session: Session, campaign: Campaign, timezone: str) -> dict[str, Any]:
+    """What the field lead watches during a canvass day: today's counts, results, survey and flags."""
+    today = datetime.now(ZoneInfo(timezone)).date()
+    frame = contacts_frame(session, campaign, Filters(), timezone)
+    today_frame = frame[frame["contacted_at"].dt.date == today]
+    volunteers = tally_by(today_frame.assign(v=today_frame["volunteer"].fillna(today_frame["volunteer_email"])), "v",
+                          "Volunteer") if len(today_frame) else pd.DataFrame()
+    results = by_result(frame)
+    return {"summary": summary(frame).set_index("Channel").to_dict("index"),
+            "today": summary(today_frame).set_index("Channel").to_dict("index") if len(today_frame) else None,
+            "volunteers_today": volunteers.to_dict("records"),
+            "results": list(zip(results["Result"].fillna(results["Code"]), results["Attempts"], strict=True)),
+            "survey": survey_results(frame), "flags": quality_flags(frame), "today_date": today}

@@ -1,0 +1,26 @@
+"""Message catalogs: where they live, and compiling them (.po -> .mo) without any command-line tool."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+TRANSLATIONS = Path(__file__).parent / "translations"
+LOCALES = ("es", "vi")
+
+
+def compile_catalogs(folder: Path = TRANSLATIONS) -> list[str]:
+    """Compiles every catalog whose .mo is missing or older than its .po. Returns the locales compiled."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    compiled = []
+    for po in sorted(folder.glob("*/LC_MESSAGES/messages.po")):
+        mo = po.with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        with po.open("rb") as handle:
+            catalog = read_po(handle)
+        with mo.open("wb") as handle:
+            write_mo(handle, catalog)
+        compiled.append(po.parent.parent.name)
+    return compiled

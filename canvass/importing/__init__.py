@@ -1,0 +1,323 @@
+"""Importing voter files and contact lists: upload -> check (a dry run) -> confirm -> import, all or nothing.
+
+``check_file`` and ``import_file`` serve the CLI and tests directly; ``check_batch`` and ``run_batch`` are the
+background jobs behind the web flow, keeping their results on the ``ImportBatch``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from canvass import audit
+from canvass.importing.fields import (
+    CUSTOM,
+    FIELDS,
+    HISTORY,
+    SKIP,
+    header_signature,
+    map_columns,
+    validate_mapping,
+)
+from canvass.importing.layouts import layout_mapping
+from canvass.importing.loading import Plan, apply_plan, plan_import
+from canvass.importing.normalize import Normalized, normalize
+from canvass.importing.reading import RawTable, UnreadableFile, read_file
+from canvass.models import Campaign, ImportBatch, ImportStatus, SavedMapping, User, utcnow
+
+__all__ = ["UnreadableFile", "MappingError", "CheckReport", "check_file", "import_file", "check_batch", "run_batch"]
+
+PREVIEW_ROWS = 10
+IDENTITY_FIELDS = {"first_name", "last_name", "full_name", "voter_id", "county_voter_id", "van_id", "vendor_id",
+                   "member_id", "address", "street_name"}
+
+
+class MappingError(ValueError):
+    """The column mapping cannot be used; the message lists what to fix."""
+
+
+class NoIdentityColumn(MappingError):
+    """No column holds names, IDs or addresses: the user must say which does."""
+
+    def __init__(self, message: str, table: RawTable, mapping: dict[str, str], source: str):
+        super().__init__(message)
+        self.table, self.mapping, self.source = table, mapping, source
+
+
+@dataclass
+class CheckReport:
+    """Everything the check page shows before anything is written."""
+
+    file_format: str
+    encoding: str
+    delimiter: str
+    has_header: bool
+    layout: str
+    headers: list[str]
+    mapping: dict[str, str]
+    rows: int
+    preview: list[dict[str, Any]]
+    problems: list[dict[str, Any]]
+    problem_count: int
+    rejected: int
+    counts: dict[str, int]
+    changes: list[dict[str, Any]]
+    mapping_source: str  # automatic | remembered | given
+    warnings: list[str] = field(default_factory=list)
+    error: str = ""  # set when the file cannot be imported with this mapping (the form shows why)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Prepared:
+    table: RawTable
+    mapping: dict[str, str]
+    mapping_source: str
+    normalized: Normalized
+    plan: Plan
+
+
+def resolve_mapping(session: Session, table: RawTable, given: dict[str, str] | None) -> tuple[dict[str, str], str]:
+    """The mapping to use: automatic (with the layout's rules), then a remembered one, then what the user gave."""
+    mapping = layout_mapping(table.layout, table.headers, map_columns(table.headers))
+    source = "automatic"
+    saved = session.get(SavedMapping, header_signature(table.headers))
+    if saved is not None:
+        mapping.update({h: f for h, f in saved.mapping.items() if h in mapping})
+        source = "remembered"
+    if given:
+        problems = validate_mapping(given, table.headers)
+        if problems:
+            raise MappingError(" ".join(problems))
+        mapping.update(given)
+        source = "given"
+    problems = validate_mapping(mapping, table.headers)
+    if problems:
+        raise MappingError(" ".join(problems))
+    return mapping, source
+
+
+def prepare(session: Session, campaign: Campaign, path: Path, mapping: dict[str, str] | None = None,
+            progress=lambda fraction, message="": None) -> Prepared:
+    progress(0.05, "Reading the file")
+    table = read_file(path)
+    if table.frame.empty:
+        raise UnreadableFile("The file has a header but no rows under it.")
+    resolved, source = resolve_mapping(session, table, mapping)
+    if not set(resolved.values()) & IDENTITY_FIELDS:
+        raise NoIdentityColumn("canvass found no name, ID or address column in this file. Below, choose which "
+                               "column holds names (or IDs, or street addresses), then check again.",
+                               table, resolved, source)
+    progress(0.25, "Cleaning names, addresses and phones")
+    normalized = normalize(table.frame, resolved, table.layout)
+    table.row_count = len(table.frame)
+    table.frame = table.frame.iloc[:0]  # the file's own columns are no longer needed: free them for the writes
+    if table.bad_rows:
+        normalized.problems = table.bad_rows + normalized.problems
+        normalized.problem_count += len(table.bad_rows)
+        normalized.rejected_rows.update(r["row"] for r in table.bad_rows)
+    progress(0.45, "Matching with the people already in the campaign")
+    plan = plan_import(session, campaign.id, normalized)
+    return Prepared(table, resolved, source, normalized, plan)
+
+
+def report(prepared: Prepared) -> CheckReport:
+    table, norm, plan = prepared.table, prepared.normalized, prepared.plan
+    warnings = []
+    if table.encoding in ("cp1252", "latin-1"):
+        warnings.append("The file is not UTF-8; it was read as Windows/Latin-1 text. Check accented names in the "
+                        "preview.")
+    rows_total = table.row_count + len(table.bad_rows)
+    return CheckReport(
+        file_format=table.file_format, encoding=table.encoding, delimiter=table.delimiter,
+        has_header=table.has_header, layout=table.layout.label if table.layout else "",
+        headers=table.headers, mapping=prepared.mapping, rows=rows_total, preview=preview_rows(prepared),
+        problems=norm.problems, problem_count=norm.problem_count, rejected=len(norm.rejected_rows),
+        counts=plan.counts, changes=plan.changes, mapping_source=prepared.mapping_source, warnings=warnings)
+
+
+def preview_rows(prepared: Prepared, limit: int = PREVIEW_ROWS) -> list[dict[str, Any]]:
+    """The first rows as they will be stored."""
+    people = prepared.plan.people.head(limit)
+    phones = prepared.normalized.phones
+    rows = []
+    for row, person in people.iterrows():
+        ids = {f: person[f] for f in ("voter_id", "county_voter_id", "van_id", "vendor_id", "member_id") if person[f]}
+        rows.append({
+            "row": int(row), "action": person["action"],
+            "name": " ".join(p for p in (person["first_name"], person["middle_name"], person["last_name"],
+                                         person["suffix"]) if p),
+            "address": "" if person["is_protected"] else person["address"],
+            "unit": "" if person["is_protected"] else person["unit"],
+            "city": "" if person["is_protected"] else person["city"],
+            "zip": "" if person["is_protected"] else "-".join(p for p in (person["zip5"], person["zip4"]) if p),
+            "phones": phones.loc[phones["row"] == row, "e164"].tolist(), "email": person["email"],
+            "language": person["language"], "party": person["party"], "precinct": person["precinct"],
+            "birth_year": "" if pd.isna(person["birth_year"]) else int(person["birth_year"]),
+            "ids": ids, "protected": bool(person["is_protected"]),
+            "custom_count": len(json.loads(person["custom"]))})
+    return rows
+
+
+def check_file(session: Session, campaign: Campaign, path: str | Path, *, mapping: dict[str, str] | None = None,
+               progress=lambda fraction, message="": None) -> CheckReport:
+    """A dry run: what importing ``path`` would do. Writes nothing."""
+    try:
+        return report(prepare(session, campaign, Path(path), mapping, progress))
+    except NoIdentityColumn as exc:
+        table = exc.table
+        return CheckReport(file_format=table.file_format, encoding=table.encoding, delimiter=table.delimiter,
+                           has_header=table.has_header, layout=table.layout.label if table.layout else "",
+                           headers=table.headers, mapping=exc.mapping, rows=len(table.frame), preview=[], problems=[],
+                           problem_count=0, rejected=0, counts={}, changes=[], mapping_source=exc.source,
+                           error=str(exc))
+
+
+def import_file(session: Session, campaign: Campaign, path: str | Path, *, mapping: dict[str, str] | None = None,
+                batch: ImportBatch | None = None, user: User | None = None,
+                progress=lambda fraction, message="": None, problems_out: list | None = None) -> dict[str, Any]:
+    """Imports ``path`` into the campaign in the caller's transaction. Returns the summary. The caller commits.
+
+    Row problems (kept rows' warnings and rejected rows) are appended to ``problems_out`` when given."""
+    started = time.perf_counter()
+    campaign_id, batch_id = campaign.id, (batch.id if batch else None)
+    prepared = prepare(session, campaign, Path(path), mapping, progress)
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite cannot turn a reader whose snapshot has gone stale into a writer; the planning read wrote nothing,
+        # so end it and write in a fresh transaction that takes the write lock first.
+        session.rollback()
+    written = apply_plan(session, campaign_id, prepared.plan, prepared.normalized, batch_id=batch_id,
+                         progress=progress)
+    if prepared.mapping_source == "given":
+        remember_mapping(session, prepared.table.headers, prepared.mapping)
+    counts = prepared.plan.counts
+    summary = {"rows": prepared.table.row_count + len(prepared.table.bad_rows), "inserted": counts["insert"],
+               "updated": counts["update"], "unchanged": counts["unchanged"],
+               "rejected": len(prepared.normalized.rejected_rows), "merged": counts["merged"],
+               "doors_only": counts["door"], "households": written["households"], "phones": written["phones"],
+               "emails": written["emails"], "problems": prepared.normalized.problem_count,
+               "seconds": round(time.perf_counter() - started, 2)}
+    audit.record(session, user, "import.completed", object_type="campaign", object_id=campaign_id,
+                 **{k: v for k, v in summary.items() if k != "seconds"})
+    if problems_out is not None:
+        problems_out.extend(prepared.normalized.problems)
+    if batch is not None:
+        batch.summary = {**(batch.summary or {}), **summary}
+        batch.problems = prepared.normalized.problems
+        batch.mapping = prepared.mapping
+        session.add(batch)
+    progress(1.0, "Done")
+    return summary
+
+
+def remember_mapping(session: Session, headers: list[str], mapping: dict[str, str]) -> None:
+    signature = header_signature(headers)
+    saved = session.get(SavedMapping, signature) or SavedMapping(header_signature=signature)
+    saved.mapping = dict(mapping)
+    saved.saved_at = utcnow()
+    session.add(saved)
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# The web flow: a batch is checked, then confirmed and imported, each as a background job.
+
+
+def create_batch(session: Session, campaign: Campaign, filename: str, stored_path: Path, user: User | None
+                 ) -> ImportBatch:
+    batch = ImportBatch(campaign_id=campaign.id, created_by_id=user.id if user else None, filename=filename[:255],
+                        stored_path=str(stored_path), status=ImportStatus.checked)
+    session.add(batch)
+    session.flush()
+    return batch
+
+
+def check_batch(progress, engine: Engine, batch_id: int) -> dict[str, Any]:
+    """Background job: the dry run of a batch, stored on it for the check page."""
+    with Session(engine, expire_on_commit=False) as session:
+        batch = session.get(ImportBatch, batch_id)
+        campaign = session.get(Campaign, batch.campaign_id)
+        try:
+            result = check_file(session, campaign, batch.stored_path, mapping=batch.mapping or None,
+                                progress=progress)
+        except (UnreadableFile, MappingError) as exc:
+            session.rollback()
+            batch = session.get(ImportBatch, batch_id)
+            batch.error, batch.summary = str(exc), {}
+            session.add(batch)
+            session.commit()
+            return {"error": str(exc)}
+        session.rollback()
+        batch = session.get(ImportBatch, batch_id)
+        batch.error = result.error
+        batch.file_format, batch.encoding, batch.delimiter = result.file_format, result.encoding, result.delimiter
+        batch.has_header, batch.layout = result.has_header, result.layout
+        batch.header_signature = header_signature(result.headers)
+        batch.summary = {"check": {k: v for k, v in result.as_dict().items() if k not in ("problems",)}}
+        batch.problems = result.problems
+        session.add(batch)
+        session.commit()
+        return {"rows": result.rows}
+
+
+def run_batch(progress, engine: Engine, batch_id: int, user_id: int | None) -> dict[str, Any]:
+    """Background job: imports a confirmed batch in one transaction; on any failure nothing is kept."""
+    with Session(engine, expire_on_commit=False) as session:
+        batch = session.get(ImportBatch, batch_id)
+        batch.status = ImportStatus.running
+        session.add(batch)
+        session.commit()
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            batch = session.get(ImportBatch, batch_id)
+            campaign = session.get(Campaign, batch.campaign_id)
+            user = session.get(User, user_id) if user_id else None
+            mapping = batch.mapping or None
+            summary = import_file(session, campaign, batch.stored_path, mapping=mapping, batch=batch, user=user,
+                                  progress=progress)
+            batch.status, batch.finished_at = ImportStatus.done, utcnow()
+            session.add(batch)
+            session.commit()
+    except Exception as exc:
+        _fail_batch(engine, batch_id, exc)
+        raise
+    discard_upload(batch.stored_path)
+    return summary
+
+
+def _fail_batch(engine: Engine, batch_id: int, exc: Exception) -> None:
+    message = str(exc) if isinstance(exc, (UnreadableFile, MappingError)) else (
+        "The import stopped on an unexpected error; nothing was changed. Try again, or send the file to your "
+        "data lead.")
+    with Session(engine) as session:
+        batch = session.get(ImportBatch, batch_id)
+        batch.status, batch.error, batch.finished_at = ImportStatus.failed, message, utcnow()
+        session.add(batch)
+        session.commit()
+
+
+def discard_upload(stored_path: str) -> None:
+    """The uploaded file holds personal data: once imported it is deleted, not kept around."""
+    path = Path(stored_path)
+    if path.exists():
+        path.unlink()
+        with contextlib.suppress(OSError):
+            path.parent.rmdir()
+
+
+def mapping_fields() -> list[tuple[str, str]]:
+    return [(key, label) for key, (label, _) in FIELDS.items()] + [
+        (HISTORY, "Vote history"), (CUSTOM, "Custom field"), (SKIP, "Ignore")]
+
+
+def latest_batches(session: Session, limit: int = 30) -> list[ImportBatch]:
+    return list(session.exec(select(ImportBatch).order_by(ImportBatch.id.desc()).limit(limit)))

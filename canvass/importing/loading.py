@@ -1,0 +1,313 @@
+"""Matching a normalized file against the campaign's people, and writing it in bulk (the caller commits).
+
+Matching: by external ID (per source) first, then by name + door (or email), refusing a match when both sides carry
+different birth years. Updating never touches what canvassing learned: contact history, phone status, moved,
+deceased, do-not-contact, and a language heard at the door.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from canvass import bulk
+from canvass.importing.fields import ID_FIELDS
+from canvass.importing.normalize import Normalized
+from canvass.models import Email, ExternalId, Household, Person, Phone, utcnow
+
+ID_PRIORITY = ("voter_id", "van_id", "vendor_id", "county_voter_id", "member_id")
+PERSON_FIELDS = ["first_name", "middle_name", "last_name", "suffix", "party", "precinct", "birth_year", "gender",
+                 "email", "is_protected"]
+SAMPLE_CHANGES = 12
+
+
+@dataclass
+class Plan:
+    """What an import would do, row by row (``action``: insert, update, unchanged or merged)."""
+
+    people: pd.DataFrame  # normalized rows + person_id, action, household_key
+    new_households: pd.DataFrame
+    household_ids: dict[str, int]  # address_key -> existing household id
+    counts: dict[str, int] = field(default_factory=dict)
+    changes: list[dict[str, Any]] = field(default_factory=list)  # samples of field changes for the dry-run
+
+
+def plan_import(session: Session, campaign_id: int, normalized: Normalized) -> Plan:
+    """Decides, without writing anything, which rows insert, update, stay unchanged or merge into another row."""
+    people = normalized.people  # extended in place: a copy of a million wide rows costs hundreds of MB
+    people["person_id"] = pd.array([pd.NA] * len(people), dtype="Int64")
+    _match_by_ids(session, campaign_id, people)
+    unmatched = people["person_id"].isna() & (people["match_key"] != "")
+    existing = _existing_people(session, campaign_id, with_keys=bool(unmatched.any()))
+    _match_by_name_and_door(people, existing)
+    people["action"] = "insert"
+    people.loc[people["person_id"].notna(), "action"] = "update"
+    _merge_duplicates(people)
+    stored_hash = existing.set_index("id")["source_hash"] if not existing.empty else pd.Series(dtype="str")
+    matched = people["action"] == "update"
+    same = people.loc[matched, "source_hash"].to_numpy() == stored_hash.reindex(
+        people.loc[matched, "person_id"].astype("int64")).to_numpy()
+    people.loc[people.index[matched][same], "action"] = "unchanged"
+    people.loc[people["doors_only"] & (people["action"] == "insert"), "action"] = "door"
+    household_ids, new_households = _households(session, campaign_id, people)
+    counts = people["action"].value_counts().to_dict()
+    counts = {k: int(counts.get(k, 0)) for k in ("insert", "update", "unchanged", "merged", "door")}
+    counts["households"] = len(new_households)
+    plan = Plan(people, new_households, household_ids, counts)
+    plan.changes = _sample_changes(session, people, household_ids)
+    return plan
+
+
+def _existing_people(session: Session, campaign_id: int, *, with_keys: bool) -> pd.DataFrame:
+    """The campaign's people: fingerprints always, name-and-door keys only when some rows still need matching."""
+    columns = [Person.id, Person.source_hash] + ([Person.match_key, Person.birth_year] if with_keys else [])
+    return bulk.read_frame(session, sa.select(*columns).where(Person.campaign_id == campaign_id))
+
+
+def _match_by_ids(session: Session, campaign_id: int, people: pd.DataFrame) -> None:
+    present = [f for f in ID_PRIORITY if (people[f] != "").any()]
+    if not present:
+        return
+    known = bulk.read_frame(session, sa.select(ExternalId.source, ExternalId.value, ExternalId.person_id).where(
+        ExternalId.campaign_id == campaign_id, ExternalId.source.in_(present)))
+    for source in present:
+        ids = known[known["source"] == source].drop_duplicates("value").set_index("value")["person_id"]
+        if ids.empty:
+            continue
+        need = people["person_id"].isna() & (people[source] != "")
+        found = people.loc[need, source].map(ids)
+        people.loc[found.index, "person_id"] = found.astype("Int64")
+
+
+def _match_by_name_and_door(people: pd.DataFrame, existing: pd.DataFrame) -> None:
+    need = people["person_id"].isna() & (people["match_key"] != "")
+    if not need.any() or existing.empty or "match_key" not in existing:
+        return
+    keyed = existing[existing["match_key"] != ""].sort_values("id").drop_duplicates("match_key")
+    candidates = people.loc[need, ["match_key", "birth_year"]].reset_index().merge(
+        keyed, on="match_key", how="inner", suffixes=("", "_stored"))
+    # Same name at the same door but a different birth year: a parent and child, not one person.
+    both = candidates["birth_year"].notna() & candidates["birth_year_stored"].notna()
+    conflict = both & (candidates["birth_year"].astype("float") != candidates["birth_year_stored"].astype("float"))
+    candidates = candidates[~conflict]
+    row_column = candidates.columns[0]
+    people.loc[candidates[row_column].to_numpy(), "person_id"] = candidates["id"].astype("Int64").to_numpy()
+
+
+def _merge_duplicates(people: pd.DataFrame) -> None:
+    """Rows that are one person (same stored person, same ID, or same name and door without IDs) become one."""
+    people["merged_into"] = pd.array([pd.NA] * len(people), dtype="Int64")
+    rows = pd.Series(people.index, index=people.index)
+    keys = [("person_id", people["person_id"].notna())]
+    keys += [(f, people[f] != "") for f in ID_PRIORITY]
+    no_ids = (people[list(ID_FIELDS)] == "").all(axis=1)
+    keys.append(("match_key", no_ids & (people["match_key"] != "")))
+    for column, usable in keys:
+        candidates = people[usable & people["merged_into"].isna()]
+        if candidates.empty:
+            continue
+        first = rows[candidates.index].groupby(candidates[column].astype("str")).transform("first")
+        later = first[first != first.index.to_series()]
+        people.loc[later.index, "merged_into"] = later.astype("Int64")
+        people.loc[later.index, "action"] = "merged"
+
+
+def _households(session: Session, campaign_id: int, people: pd.DataFrame) -> tuple[dict[str, int], pd.DataFrame]:
+    wanted = people[(people["address_key"] != "") & (people["action"] != "merged")]
+    existing = bulk.read_frame(session, sa.select(Household.address_key, Household.id).where(
+        Household.campaign_id == campaign_id))
+    known = dict(zip(existing["address_key"], existing["id"], strict=True)) if not existing.empty else {}
+    fresh = wanted[~wanted["address_key"].isin(known)].drop_duplicates("address_key")
+    return known, fresh
+
+
+def _sample_changes(session: Session, people: pd.DataFrame, household_ids: dict[str, int]) -> list[dict[str, Any]]:
+    """A few examples of what an update would change, field by field, for the check page."""
+    updates = people[people["action"] == "update"].head(SAMPLE_CHANGES)
+    if updates.empty:
+        return []
+    ids = [int(i) for i in updates["person_id"]]
+    stored = bulk.read_frame(session, sa.select(Person.id, *[getattr(Person, f) for f in PERSON_FIELDS],
+                                                Household.address_key, Household.address)
+                             .outerjoin(Household, Household.id == Person.household_id).where(Person.id.in_(ids)))
+    stored = stored.set_index("id")
+    samples = []
+    for row, person in updates.iterrows():
+        before = stored.loc[int(person["person_id"])]
+        fields = []
+        for name in PERSON_FIELDS + ["address_key"]:
+            old, new = before[name], person[name]
+            old = "" if old is None or (isinstance(old, float) and np.isnan(old)) or old is pd.NA else old
+            new = "" if new is None or new is pd.NA or (isinstance(new, float) and np.isnan(new)) else new
+            if name == "is_protected":  # the driver's 0/1 against the file's True/False
+                old, new = ("yes" if old else "no"), ("yes" if new else "no")
+            if str(new) != "" and str(old) != str(new):
+                label = "address" if name == "address_key" else name
+                shown_old = before["address"] if name == "address_key" else old
+                shown_new = person["address"] if name == "address_key" else new
+                fields.append({"field": label, "before": str(shown_old or ""), "after": str(shown_new or "")})
+        if fields:
+            samples.append({"row": int(row), "person_id": int(person["person_id"]), "changes": fields})
+    return samples
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Writing
+
+
+def apply_plan(session: Session, campaign_id: int, plan: Plan, normalized: Normalized, *, batch_id: int | None,
+               progress=lambda fraction, message="": None) -> dict[str, int]:
+    """Writes the plan in bulk inside the caller's transaction. Returns what was written."""
+    now = utcnow()
+    people = plan.people
+    bulk.take_write_lock(session, Person.__table__)
+    progress(0.55, "Saving doors")
+    household_ids = dict(plan.household_ids)
+    household_ids.update(_insert_households(session, campaign_id, plan.new_households, now))
+    people["household_id"] = people["address_key"].map(household_ids).astype("Int64")
+    progress(0.65, "Saving people")
+    # New people are numbered in door order, so every index on person grows at its end (much cheaper to keep).
+    inserting = people["household_id"][people["action"] == "insert"]
+    new_rows = inserting.sort_values(kind="stable", na_position="last").index
+    people.loc[new_rows, "person_id"] = pd.array(bulk.reserve_ids(session, Person.__table__, len(new_rows)),
+                                                 dtype="Int64")
+    _insert_people(session, campaign_id, people.loc[new_rows, ["person_id", *PERSON_COPIED]], batch_id, now)
+    progress(0.75, "Updating people")
+    _update_people(session, people.loc[people["action"] == "update", ["person_id", *PERSON_COPIED]], batch_id, now)
+    merged = people["action"] == "merged"
+    people.loc[merged, "person_id"] = people.loc[people.loc[merged, "merged_into"].astype("int64"), "person_id"].to_numpy()
+    progress(0.85, "Saving IDs, phones and emails")
+    kept = people[people["person_id"].notna()]
+    ids_written = _insert_external_ids(session, campaign_id, kept)
+    phones = _insert_new(session, Phone.__table__, _with_person(normalized.phones, people), ["person_id", "e164"],
+                         defaults={"status": "ok"})
+    emails = _insert_new(session, Email.__table__, _with_person(normalized.emails, people), ["person_id", "address"],
+                         defaults={"status": "ok"})
+    progress(0.98, "Finishing")
+    return {"households": len(plan.new_households), "phones": phones, "emails": emails, "external_ids": ids_written}
+
+
+def _insert_households(session: Session, campaign_id: int, fresh: pd.DataFrame, now) -> dict[str, int]:
+    if fresh.empty:
+        return {}
+    fresh = fresh.sort_values("address_key")  # written in key order, the unique index is appended to, not split
+    ids = bulk.reserve_ids(session, Household.__table__, len(fresh))
+    frame = fresh[["address_key", "building_key", "address", "house_number", "house_number_int", "street", "unit",
+                   "city", "state", "zip5", "zip4", "precinct", "lat", "lon"]].reset_index(drop=True)
+    frame.insert(0, "id", ids)
+    frame["campaign_id"] = campaign_id
+    bulk.insert_frame(session, Household.__table__, frame)
+    return dict(zip(fresh["address_key"], (int(i) for i in ids), strict=True))
+
+
+PERSON_COPIED = ["household_id", "first_name", "middle_name", "last_name", "suffix", "language", "party", "precinct",
+                 "birth_year", "gender", "email", "is_protected", "do_not_call", "match_key", "source_hash", "custom",
+                 "vote_history"]
+
+
+def _person_columns(people: pd.DataFrame, batch_id: int | None, now) -> pd.DataFrame:
+    """The person table's columns from the normalized rows (pandas keeps its compact text arrays; no copies)."""
+    frame = people[PERSON_COPIED].copy(deep=False)
+    frame.insert(0, "id", people["person_id"].astype("int64"))
+    frame["language_source"] = people["language"].where(people["language"] == "", "file")
+    frame["import_batch_id"] = batch_id
+    return frame.reset_index(drop=True)
+
+
+def _insert_people(session: Session, campaign_id: int, people: pd.DataFrame, batch_id: int | None, now) -> None:
+    if people.empty:
+        return
+    frame = _person_columns(people, batch_id, now)
+    frame["household_id"] = frame["household_id"].astype("Int64")
+    frame["birth_year"] = frame["birth_year"].astype("Int64")
+    frame["campaign_id"] = campaign_id  # flags and timestamps are filled in by the database's defaults
+    bulk.insert_frame(session, Person.__table__, frame)
+
+
+def _update_people(session: Session, people: pd.DataFrame, batch_id: int | None, now) -> None:
+    if people.empty:
+        return
+    frame = _person_columns(people, batch_id, now)
+    frame["household_id"] = frame["household_id"].astype("Int64")
+    frame["birth_year"] = frame["birth_year"].astype("Int64")
+    frame["moved"] = False
+    frame["updated_at"] = now
+    stored = '"person"'
+    # A blank in the file never erases what is stored (a sign-up sheet without addresses keeps people's doors).
+    keep_if_blank = {name: f"COALESCE(NULLIF(new.{name}, ''), {stored}.{name})" for name in
+                     ("first_name", "middle_name", "last_name", "suffix", "party", "precinct", "gender", "email")}
+    bulk.update_frame(session, Person.__table__, frame, set_sql={
+        **keep_if_blank,
+        "birth_year": f"COALESCE(new.birth_year, {stored}.birth_year)",
+        "household_id": f"CASE WHEN new.is_protected THEN NULL "
+                        f"ELSE COALESCE(new.household_id, {stored}.household_id) END",
+        # What the door taught wins over the file: a language heard, a do-not-call, a bad address.
+        "language": f"CASE WHEN {stored}.language_source = 'door' OR new.language = '' "
+                    f"THEN {stored}.language ELSE new.language END",
+        "language_source": f"CASE WHEN {stored}.language_source = 'door' OR new.language = '' "
+                           f"THEN {stored}.language_source ELSE 'file' END",
+        "do_not_call": f"({stored}.do_not_call OR new.do_not_call)",
+        # "Moved" was learned about the old door: a new address in the file lifts it, the same address keeps it.
+        "moved": f"CASE WHEN new.household_id IS NULL OR {stored}.household_id IS NOT DISTINCT FROM new.household_id "
+                 f"THEN {stored}.moved ELSE FALSE END",
+        "custom": bulk.json_merge_sql(session, "custom", "person"),
+        "vote_history": bulk.json_merge_sql(session, "vote_history", "person"),
+    })
+
+
+def _insert_external_ids(session: Session, campaign_id: int, people: pd.DataFrame) -> int:
+    pieces = []
+    for source in ID_FIELDS:
+        given = people[source] != ""
+        if given.any():
+            pieces.append(pd.DataFrame({"person_id": people.loc[given, "person_id"].astype("int64").array,
+                                        "source": source, "value": people.loc[given, source].array}))
+    if not pieces:
+        return 0
+    frame = pd.concat(pieces, ignore_index=True).drop_duplicates(["source", "value"]).sort_values("person_id")
+    known = bulk.read_frame(session, sa.select(ExternalId.source, ExternalId.value).where(
+        ExternalId.campaign_id == campaign_id, ExternalId.source.in_(frame["source"].unique().tolist())))
+    if not known.empty:
+        frame = frame.merge(known, on=["source", "value"], how="left", indicator=True)
+        frame = frame[frame["_merge"] == "left_only"].drop(columns="_merge")
+    frame["campaign_id"] = campaign_id
+    return bulk.insert_frame(session, ExternalId.__table__, frame)
+
+
+def _with_person(items: pd.DataFrame, people: pd.DataFrame) -> pd.DataFrame:
+    person_ids = people["person_id"]
+    items = items[items["row"].isin(person_ids[person_ids.notna()].index)].copy()
+    items["person_id"] = person_ids.reindex(items["row"]).astype("int64").to_numpy()
+    return items.drop(columns="row")
+
+
+def _insert_new(session: Session, table: sa.Table, items: pd.DataFrame, key: list[str], defaults: dict) -> int:
+    """Inserts the rows whose key is not stored yet; stored rows (and their status) are left alone."""
+    if items.empty:
+        return 0
+    items = items.drop_duplicates(key)
+    person_ids = items["person_id"].unique().tolist()
+    known = _stored_keys(session, table, key, person_ids)
+    if not known.empty:
+        items = items.merge(known, on=key, how="left", indicator=True)
+        items = items[items["_merge"] == "left_only"].drop(columns="_merge")
+    for column, value in defaults.items():
+        items[column] = value
+    return bulk.insert_frame(session, table, items.sort_values(key, kind="stable"))
+
+
+def _stored_keys(session: Session, table: sa.Table, key: list[str], person_ids: list[int]) -> pd.DataFrame:
+    columns = [table.c[k] for k in key]
+    if len(person_ids) > 5000:  # a big import: read the campaign's keys once rather than a huge IN list
+        person_table = Person.__table__
+        campaign = sa.select(person_table.c.campaign_id).where(person_table.c.id == person_ids[0]).scalar_subquery()
+        query = sa.select(*columns).join(person_table, person_table.c.id == table.c.person_id).where(
+            person_table.c.campaign_id == campaign)
+    else:
+        query = sa.select(*columns).where(table.c.person_id.in_(person_ids))
+    return bulk.read_frame(session, query, columns=key)

@@ -1,0 +1,659 @@
+"""From a table of text and a column mapping to clean people, doors, phones and emails (pure pandas, no database).
+
+Expensive string work runs once per distinct value (``per_unique``): a voter file repeats its street names, cities
+and first names thousands of times. Problems are collected per spreadsheet row (the frame's index).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+import phonenumbers
+
+from canvass.importing.fields import CUSTOM, HISTORY, ID_FIELDS, PHONE_FIELDS
+from canvass.importing.layouts import Layout
+
+PROBLEM_LIMIT = 5000
+FLOAT_PRONE = {"house_number"}  # numeric columns a pandas or Excel round trip turns into 2200.0  # problems kept in detail; all are counted
+
+STREET_WORDS = {
+    "STREET": "ST", "STR": "ST", "AVENUE": "AVE", "AV": "AVE", "AVEN": "AVE", "ROAD": "RD", "BOULEVARD": "BLVD",
+    "BOUL": "BLVD", "DRIVE": "DR", "DRV": "DR", "LANE": "LN", "COURT": "CT", "PLACE": "PL", "CIRCLE": "CIR",
+    "TERRACE": "TER", "PARKWAY": "PKWY", "HIGHWAY": "HWY", "SQUARE": "SQ", "TRAIL": "TRL", "WAY": "WAY",
+    "EXPRESSWAY": "EXPY", "FREEWAY": "FWY", "CROSSING": "XING", "POINT": "PT", "EXTENSION": "EXT", "HEIGHTS": "HTS",
+    "ALLEY": "ALY", "COVE": "CV", "LOOP": "LOOP", "PIKE": "PIKE", "RUN": "RUN", "PATH": "PATH", "CRESCENT": "CRES",
+    "NORTH": "N", "SOUTH": "S", "EAST": "E", "WEST": "W", "NORTHEAST": "NE", "NORTHWEST": "NW", "SOUTHEAST": "SE",
+    "SOUTHWEST": "SW", "SAINT": "ST", "MOUNT": "MT", "FORT": "FT",
+}
+UNIT_WORDS = r"APT|APARTMENT|UNIT|STE|SUITE|LOT|RM|ROOM|SPC|SPACE|TRLR|TRAILER|BLDG|BUILDING|FL|FLOOR|DEPT|PH|NO|NUM"
+_JOINED_RE = re.compile(r"^(?P<line>.+?),\s*(?P<city>[^,]+?),\s*(?P<state>[A-Za-z]{2})\.?\s+(?P<zip>\d{5}(?:-?\d{4})?)$")
+_UNIT_TYPE_DISPLAY = {"APT": "Apt", "APARTMENT": "Apt", "UNIT": "Unit", "STE": "Ste", "SUITE": "Ste", "LOT": "Lot",
+                      "RM": "Rm", "ROOM": "Rm", "SPC": "Spc", "SPACE": "Spc", "TRLR": "Trlr", "TRAILER": "Trlr",
+                      "BLDG": "Bldg", "BUILDING": "Bldg", "FL": "Fl", "FLOOR": "Fl", "DEPT": "Dept", "PH": "PH"}
+
+LANGUAGES = {
+    "en": ["english", "eng", "en", "inglés", "ingles"],
+    "es": ["spanish", "spa", "es", "español", "espanol", "castellano", "sp", "span"],
+    "vi": ["vietnamese", "vie", "vi", "tiếng việt", "tieng viet", "viet"],
+    "ko": ["korean", "kor", "ko", "한국어", "hangul"],
+    "zh": ["chinese", "chi", "zho", "zh", "中文", "mandarin", "cantonese", "汉语", "漢語", "普通话", "廣東話", "chinese mandarin",
+           "chinese cantonese", "chn"],
+    "tl": ["tagalog", "filipino", "tgl", "tl"], "ar": ["arabic", "ara", "ar"], "ru": ["russian", "rus", "ru"],
+    "ht": ["haitian creole", "creole", "kreyol", "ht"], "pt": ["portuguese", "por", "pt"], "fr": ["french", "fra", "fr"],
+    "hmn": ["hmong", "hmn"], "so": ["somali", "som", "so"], "am": ["amharic", "amh"], "hi": ["hindi", "hin"],
+    "bn": ["bengali", "bangla", "ben"], "ur": ["urdu", "urd"], "fa": ["farsi", "persian", "fas"],
+    "km": ["khmer", "cambodian", "khm"], "lo": ["lao", "laotian"], "pl": ["polish", "pol"], "ja": ["japanese", "jpn"],
+}
+_LANGUAGE_LOOKUP = {alias: code for code, aliases in LANGUAGES.items() for alias in aliases}
+PARTIES = {"D": "DEM", "DEMOCRAT": "DEM", "DEMOCRATIC": "DEM", "DEMOCRATIC PARTY": "DEM", "R": "REP",
+           "REPUBLICAN": "REP", "REPUBLICAN PARTY": "REP", "L": "LIB", "LIBERTARIAN": "LIB", "G": "GRE", "GREEN": "GRE",
+           "U": "UNA", "UNAFFILIATED": "UNA", "NO PARTY": "NPA", "NO PARTY AFFILIATION": "NPA", "NONPARTISAN": "NPA",
+           "INDEPENDENT": "IND", "C": "CST", "CONSTITUTION": "CST"}
+TRUTHY = {"y", "yes", "true", "t", "1", "x"}
+PLACEHOLDER_NAMES = re.compile(r"^-?VOTER_DID_NOT_PROVIDE_\w+$|^\*+$", re.IGNORECASE)
+
+
+@dataclass
+class Normalized:
+    people: pd.DataFrame  # one row per kept file row, indexed by spreadsheet row
+    phones: pd.DataFrame  # row, e164, type, source, rank
+    emails: pd.DataFrame  # row, address
+    problems: list[dict] = field(default_factory=list)
+    problem_count: int = 0
+    rejected_rows: set[int] = field(default_factory=set)
+
+
+class Problems:
+    def __init__(self):
+        self.items: list[dict] = []
+        self.count = 0
+        self.rejected: set[int] = set()
+
+    def add(self, mask: pd.Series, column: str, values: pd.Series | Callable[[pd.Index], pd.Series], message: str, *,
+            reject: bool = False) -> None:
+        """Records ``message`` for every row where ``mask`` is true (``values`` may be computed for those rows only)."""
+        hits = mask[mask].index
+        if not len(hits):
+            return
+        self.count += len(hits)
+        if reject:
+            self.rejected.update(int(r) for r in hits)
+        room = PROBLEM_LIMIT - len(self.items)
+        if room > 0:
+            shown_rows = hits[:room]
+            shown = values(shown_rows) if callable(values) else values.reindex(shown_rows)
+            shown = shown.astype("str").str.slice(0, 80)
+            level = "error" if reject else "warning"
+            self.items.extend({"row": int(r), "column": column, "value": v, "message": message, "level": level}
+                              for r, v in shown.items())
+
+
+def per_unique(series: pd.Series, fn: Callable[[str], object]) -> pd.Series:
+    """Applies ``fn`` once per distinct value and spreads the results back over the rows."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=False)
+    results = np.empty(len(uniques), dtype=object)
+    for i, value in enumerate(uniques):
+        results[i] = fn(value)
+    return pd.Series(results[codes], index=series.index)
+
+
+def per_unique_parts(series: pd.Series, fn: Callable[[str], tuple], names: list[str]) -> pd.DataFrame:
+    """Like ``per_unique`` for a function returning a tuple: one text column per part, spread without Python loops."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=False)
+    results = [fn(value) for value in uniques]
+    columns = {}
+    for position, name in enumerate(names):
+        part = pd.array([r[position] for r in results], dtype="str") if results else pd.array([], dtype="str")
+        columns[name] = part.take(codes) if len(codes) else pd.array([], dtype="str")
+    return pd.DataFrame(columns, index=series.index)
+
+
+def collapse(series: pd.Series) -> pd.Series:
+    """Single spaces inside, none around (values were trimmed when read; only doubled or odd spaces need work)."""
+    odd = series.str.contains("  ", regex=False) | series.str.contains("\t", regex=False)
+    if not odd.any():
+        return series
+    fixed = per_unique(series[odd], lambda v: " ".join(v.split())).astype("str")
+    return series.where(~odd, fixed)
+
+
+def normalize(frame: pd.DataFrame, mapping: dict[str, str], layout: Layout | None = None,
+              today: date | None = None) -> Normalized:
+    """Turns the file's columns into canvass's fields. Pure: no database, no Flask."""
+    today = today or date.today()
+    problems = Problems()
+    empty = pd.Series("", index=frame.index, dtype="str")
+
+    def column(field_name: str) -> pd.Series:
+        headers = [h for h, f in mapping.items() if f == field_name and h in frame.columns]
+        if not headers:
+            return empty.copy()  # a copy: callers may fill it in place
+        values = frame[headers[0]]
+        return strip_float_artifact(values) if field_name in FLOAT_PRONE else values
+
+    def source_of(field_name: str) -> str:
+        return next((h for h, f in mapping.items() if f == field_name), field_name)
+
+    masked = _masked_rows(frame, layout)
+    out = pd.DataFrame(index=frame.index)
+    for id_field in ID_FIELDS:
+        out[id_field] = clean_id(column(id_field))
+    if (out["county_voter_id"] != "").any() and (column("county") != "").any():
+        # County-assigned numbers repeat across counties (NC voter_reg_num): qualify them with the county.
+        out["county_voter_id"] = (column("county") + "-" + out["county_voter_id"]).where(out["county_voter_id"] != "", "")
+    _names(out, column, masked)
+    _address(out, column, masked, problems, source_of)
+    _coordinates(out, column, problems, source_of)
+    out["language"] = per_unique(collapse(column("language")), language_code).astype("str")
+    out["party"] = per_unique(collapse(column("party")).str.upper(), lambda v: PARTIES.get(v, v[:40])).astype("str")
+    out["precinct"] = collapse(column("precinct")).str.slice(0, 64)
+    out["gender"] = collapse(column("gender")).str.upper().str.slice(0, 16)
+    out["birth_year"] = _birth_year(column, today, problems, source_of)
+    out["is_protected"] = masked | column("confidential").str.lower().isin(TRUTHY)
+    out["do_not_call"] = column("do_not_call").str.lower().isin(TRUTHY)
+    phones = _phones(frame, mapping, column, problems)
+    emails = _emails(frame, mapping, problems)
+    out["email"] = emails.drop_duplicates("row").set_index("row")["address"].reindex(out.index, fill_value="")
+    out["custom"] = json_objects(frame, [h for h, f in mapping.items() if f == CUSTOM])
+    out["vote_history"] = json_objects(frame, [h for h, f in mapping.items() if f == HISTORY])
+    _protect(out)
+    nameless = (out[["first_name", "last_name"]] == "").all(axis=1) & (out[list(ID_FIELDS)] == "").all(axis=1)
+    problems.add(nameless & (out["address_key"] == ""), "", lambda rows: _row_text(frame.loc[rows]),
+                 "This row has no name, no ID and no address; it was skipped.", reject=True)
+    out["doors_only"] = nameless & (out["address_key"] != "")
+    rejected = problems.rejected & set(out.index)
+    if rejected:
+        out = out.drop(index=list(rejected))
+    phones = phones[phones["row"].isin(out.index)]
+    emails = emails[emails["row"].isin(out.index)]
+    out["match_key"] = _match_keys(out)
+    out["source_hash"] = _source_hash(out, phones, emails)
+    return Normalized(out, phones.reset_index(drop=True), emails.reset_index(drop=True), problems.items,
+                      problems.count, problems.rejected)
+
+
+def _masked_rows(frame: pd.DataFrame, layout: Layout | None) -> pd.Series:
+    if layout is None or not layout.masked:
+        return pd.Series(False, index=frame.index)
+    return (frame == layout.masked).sum(axis=1) >= 3
+
+
+def _row_text(frame: pd.DataFrame) -> pd.Series:
+    return frame.iloc[:, : min(4, frame.shape[1])].astype("str").agg(" | ".join, axis=1) if len(frame) else \
+        pd.Series(dtype="str")
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Identifiers and names
+
+
+_FLOAT_ARTIFACT = re.compile(r"^(\d+)\.0+$")
+
+
+def clean_id(series: pd.Series) -> pd.Series:
+    """``12345.0`` -> ``12345`` (a pandas re-export), ``="00123"`` -> ``00123`` (Excel-protected); zeros kept."""
+    return strip_float_artifact(series.str.replace(r'^="?(.*?)"?$', r"\1", regex=True).where(
+        series.str.startswith("="), series)).str.slice(0, 64)
+
+
+def strip_float_artifact(series: pd.Series) -> pd.Series:
+    suspect = series.str.endswith(".0") | series.str.endswith(".00")
+    if not suspect.any():
+        return series
+    return series.where(~suspect, series[suspect].str.replace(_FLOAT_ARTIFACT, r"\1", regex=True))
+
+
+def _names(out: pd.DataFrame, column, masked: pd.Series) -> None:
+    for name in ("first_name", "middle_name", "last_name", "suffix"):
+        limit = 20 if name == "suffix" else 80
+        out[name] = per_unique(column(name), lambda v, limit=limit: "" if PLACEHOLDER_NAMES.match(v) else
+                               " ".join(v.split())[:limit]).astype("str")
+    full = collapse(column("full_name"))
+    need = (out["first_name"] == "") & (out["last_name"] == "") & (full != "")
+    if need.any():
+        split = per_unique(full[need], split_full_name)
+        out.loc[need, "first_name"] = split.map(lambda p: p[0])
+        out.loc[need, "last_name"] = split.map(lambda p: p[1])
+
+
+def split_full_name(full: str) -> tuple[str, str]:
+    """``DOE, JANE M`` and ``Jane M. Doe`` -> (first, last)."""
+    if "," in full:
+        last, _, rest = full.partition(",")
+        return (rest.strip().split(" ")[0] if rest.strip() else ""), last.strip()
+    parts = full.split(" ")
+    return (parts[0], "") if len(parts) == 1 else (parts[0], parts[-1])
+
+
+def name_key(value: str) -> str:
+    """Upper case without accents or punctuation: ``María-José`` and ``MARIA JOSE`` match."""
+    text = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode().upper()
+    return re.sub(r"[^A-Z0-9]+", " ", text).strip()
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Addresses
+
+
+@lru_cache(maxsize=200_000)
+def street_key(street: str) -> str:
+    """``North Main Street`` and ``N MAIN ST.`` give the same key."""
+    words = street.upper().replace(".", "").replace(",", " ").split()
+    return " ".join(STREET_WORDS.get(word, word) for word in words)
+
+
+UNIT_TYPES = set(UNIT_WORDS.split("|"))
+STREET_TOKENS = set(STREET_WORDS) | set(STREET_WORDS.values())
+_HOUSE_TOKEN = re.compile(r"^\d+[A-Z]?(?:-\d+[A-Z]?)?$", re.IGNORECASE)
+
+
+def parse_street_line(line: str) -> tuple[str, str, str, str]:
+    """``64  WILLOW WAY   #A`` -> (house number, street, unit type, unit)."""
+    tokens = line.replace(",", " ").split()
+    utype, unit = "", ""
+    if len(tokens) >= 3:
+        last, before = tokens[-1], tokens[-2]
+        before_word = before.upper().rstrip(".#")
+        if last.startswith("#") and len(last) > 1:
+            utype, unit, tokens = "#", last[1:], tokens[:-1]
+        elif before == "#":
+            utype, unit, tokens = "#", last, tokens[:-2]
+        elif before_word in UNIT_TYPES and last.upper() not in STREET_TOKENS and _is_unit_value(last):
+            utype, unit, tokens = before_word, last.lstrip("#"), tokens[:-2]
+    house = ""
+    if len(tokens) >= 2 and _HOUSE_TOKEN.match(tokens[0]):
+        house, tokens = tokens[0], tokens[1:]
+        if len(tokens) >= 2 and tokens[0] == "1/2":
+            house, tokens = f"{house} 1/2", tokens[1:]
+    return house, " ".join(tokens), utype, unit
+
+
+def _is_unit_value(token: str) -> bool:
+    """A unit number or letter (4B, 12, A, 3-C), not a street word like RD."""
+    return any(ch.isdigit() for ch in token) or len(token.lstrip("#")) <= 2
+
+
+def parse_unit(text: str) -> tuple[str, str]:
+    """``APT 4B`` / ``# 3`` / ``Unit B`` / ``4B`` -> (type, unit)."""
+    text = re.sub(r"\s+", " ", text).strip()
+    if not text:
+        return "", ""
+    match = re.match(rf"^(?:(?P<utype>{UNIT_WORDS})\.?\s*#?\s*|#\s*)?(?P<unit>[A-Z0-9][A-Z0-9 -]*)$", text, re.IGNORECASE)
+    if match:
+        return (match.group("utype") or ("#" if text.startswith("#") else "")), match.group("unit").strip()
+    return "", text
+
+
+def unit_display(utype: str, unit: str) -> str:
+    if not unit:
+        return ""
+    kind = _UNIT_TYPE_DISPLAY.get(utype.upper().rstrip("."), "")
+    return f"{kind} {unit}" if kind else f"#{unit}"
+
+
+LINE_PARTS = ["house_number", "street_display", "street", "utype", "unit", "address"]
+
+
+def parse_line_parts(line: str) -> tuple[str, str, str, str, str, str]:
+    """Everything a door needs from one street line, computed once per distinct line."""
+    house, street, utype, unit = parse_street_line(line)
+    return (house[:20], street[:120], street_key(street)[:120], utype, unit,
+            (f"{house} {street}" if house else street)[:300])
+
+
+def _address(out: pd.DataFrame, column, masked: pd.Series, problems: Problems, source_of) -> None:
+    line = column("address")
+    if (column("street_name") != "").any():
+        # Split address parts (house number, direction, street name, type...) are joined into one line.
+        joined = column("house_number") + " " + column("house_fraction") + " " + column("street_prefix") + " " + \
+            column("street_name") + " " + column("street_type") + " " + column("street_suffix")
+        line = line.where(column("street_name") == "", joined)
+    elif (column("house_number") != "").any():
+        # An address column holding only the street name, next to a house-number column (OpenAddresses).
+        number_apart = (column("house_number") != "") & ~line.str.match(r"^\d")
+        line = line.where(~number_apart, column("house_number") + " " + line)
+    city, state, zip_text = collapse(column("city")), column("state").str.upper(), column("zip")
+    # A whole address in one field ("12 Main St, Springfield, IL 62701") is split into its parts.
+    joined_full = line.str.contains(",", regex=False)
+    if joined_full.any():
+        joined_full &= line.str.contains(r"\d{5}", regex=True)
+        parts = line[joined_full].str.extract(_JOINED_RE)
+        found = parts["line"].notna()
+        idx = parts.index[found]
+        line = line.copy()
+        line.loc[idx] = parts.loc[found, "line"].str.strip()
+        city.loc[idx] = city.loc[idx].where(city.loc[idx] != "", parts.loc[found, "city"].str.strip())
+        state.loc[idx] = state.loc[idx].where(state.loc[idx] != "", parts.loc[found, "state"].str.upper())
+        zip_text = zip_text.copy()
+        zip_text.loc[idx] = zip_text.loc[idx].where(zip_text.loc[idx] != "", parts.loc[found, "zip"])
+    parsed = per_unique_parts(line, parse_line_parts, LINE_PARTS)
+    utype, unit = parsed["utype"], parsed["unit"]
+    explicit_unit = column("unit")
+    if (explicit_unit != "").any():
+        given = explicit_unit != ""
+        unit = unit.where(~given, collapse(explicit_unit))
+        utype = utype.where(~given, column("unit_type"))
+    second = column("address2")
+    from_second = (unit == "") & (second != "")
+    if from_second.any():
+        parsed_second = per_unique_parts(second[from_second], parse_unit, ["utype", "unit"])
+        unit, utype = unit.copy(), utype.copy()
+        utype.loc[parsed_second.index] = parsed_second["utype"]
+        unit.loc[parsed_second.index] = parsed_second["unit"]
+    out["house_number"] = parsed["house_number"]
+    out["house_number_int"] = pd.to_numeric(parsed["house_number"].str.extract(r"^(\d{1,9})", expand=False),
+                                            errors="coerce").astype("Int64")
+    out["street_display"] = parsed["street_display"]
+    out["street"] = parsed["street"]
+    has_unit = unit != ""
+    out["unit"] = ""
+    unit_key = pd.Series("", index=out.index, dtype="str")
+    if has_unit.any():
+        units = per_unique_parts(utype[has_unit] + "\x1f" + unit[has_unit], _unit_parts, ["display", "key"])
+        out.loc[units.index, "unit"] = units["display"]
+        unit_key.loc[units.index] = units["key"]
+    out["address"] = parsed["address"]
+    out["city"] = city.str.slice(0, 80)
+    out["state"] = state.str.slice(0, 4)
+    zip5, zip4 = split_zip(zip_text, column("zip4"))
+    bad_zip = (zip_text != "") & (zip5 == "") & ~masked
+    problems.add(bad_zip, source_of("zip"), zip_text, "This is not a US ZIP code; the row was kept without it.")
+    out["zip5"], out["zip4"] = zip5, zip4
+    place = out["zip5"].where(out["zip5"] != "", out["city"].str.upper())
+    has_door = (out["street"] != "") & (place != "")
+    building = (out["house_number"].str.upper() + " " + out["street"] + "|" + place).where(has_door, "")
+    out["building_key"] = building.str.slice(0, 300)
+    out["address_key"] = (building + "|" + unit_key).where(has_door, "").str.slice(0, 300)
+    missing_place = (out["street"] != "") & (place == "") & ~masked
+    problems.add(missing_place, source_of("address"), line,
+                 "This address has no ZIP code or city, so it cannot be placed on a turf; the person was kept "
+                 "without a door.")
+
+
+def _unit_parts(joined: str) -> tuple[str, str]:
+    utype, unit = joined.split("\x1f")
+    return unit_display(utype, unit)[:40], re.sub(r"[^A-Z0-9]+", "", unit.upper())
+
+
+def split_zip(zip_text: pd.Series, zip4_text: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """``27517.0`` -> 27517; ``02111-0000`` -> 02111 (a 0000 plus-four means none); ``2111`` (Excel) -> 02111."""
+    digits = strip_float_artifact(zip_text)
+    spaced = digits.str.contains("-", regex=False) | digits.str.contains(" ", regex=False)
+    if spaced.any():
+        digits = digits.where(~spaced, digits[spaced].str.replace(r"[\s-]", "", regex=True))
+    valid = digits.str.fullmatch(r"\d{3,5}|\d{9}")
+    zip5 = digits.str.slice(0, 5).where(digits.str.len() != 9, digits.str.slice(0, 5))
+    short = digits.str.len().between(3, 4)
+    zip5 = zip5.where(~short, digits.str.zfill(5)).where(valid, "")
+    zip4 = digits.str.slice(5, 9).where(digits.str.len() == 9, "")
+    other = clean_id(zip4_text).str.zfill(4).where(zip4_text != "", "")
+    zip4 = zip4.where(zip4 != "", other).where(lambda z: z.str.fullmatch(r"\d{4}") & (z != "0000"), "")
+    return zip5.astype("str"), zip4.astype("str")
+
+
+def _coordinates(out: pd.DataFrame, column, problems: Problems, source_of) -> None:
+    lat = pd.to_numeric(column("lat"), errors="coerce")
+    lon = pd.to_numeric(column("lon"), errors="coerce")
+    given = (column("lat") != "") | (column("lon") != "")
+    bad = given & (lat.isna() | lon.isna() | ~lat.between(-90, 90) | ~lon.between(-180, 180) | ((lat == 0) & (lon == 0)))
+    problems.add(bad, source_of("lat"), column("lat") + "," + column("lon"),
+                 "These are not usable coordinates; the door was kept without a map position.")
+    out["lat"] = lat.where(~bad)
+    out["lon"] = lon.where(~bad)
+
+
+def _protect(out: pd.DataFrame) -> None:
+    """A protected record is kept and flagged but holds no address: it is never placed on a door or a map."""
+    protected = out["is_protected"]
+    if protected.any():
+        for name in ("house_number", "street", "street_display", "unit", "address", "address_key", "building_key",
+                     "zip4"):
+            out.loc[protected, name] = ""
+        out.loc[protected, ["lat", "lon"]] = np.nan
+        out.loc[protected, "house_number_int"] = pd.NA
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# People's details
+
+
+def language_code(value: str) -> str:
+    """``Spanish``/``SPA``/``Español`` -> ``es``. Unknown languages are kept as written (short)."""
+    key = value.strip().lower()
+    if not key:
+        return ""
+    return _LANGUAGE_LOOKUP.get(key) or _LANGUAGE_LOOKUP.get(key.split("(")[0].strip()) or key[:8]
+
+
+_DATE_FORMATS = ("%m/%d/%Y", "%Y-%m-%d", "%Y%m%d", "%m/%d/%y", "%m-%d-%Y", "%Y/%m/%d", "%m%d%Y", "%d.%m.%Y")
+
+
+def year_from_date(value: str, this_year: int) -> float:
+    from datetime import datetime
+
+    text = value.strip().split(" ")[0].split("T")[0]
+    for fmt in _DATE_FORMATS:
+        try:
+            parsed = datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+        year = parsed.year
+        if fmt == "%m/%d/%y" and year > this_year:
+            year -= 100  # 10/20/52 is 1952
+        return float(year)
+    return np.nan
+
+
+def _birth_year(column, today: date, problems: Problems, source_of) -> pd.Series:
+    year = pd.to_numeric(strip_float_artifact(column("birth_year")), errors="coerce")
+    dates = column("birth_date")
+    need = year.isna() & (dates != "")
+    if need.any():
+        year = year.where(~need, per_unique(dates[need], lambda v: year_from_date(v, today.year)).astype("float"))
+    age = pd.to_numeric(strip_float_artifact(column("age")), errors="coerce")
+    need = year.isna() & age.notna()
+    year = year.where(~need, today.year - age)
+    plausible = year.between(today.year - 120, today.year - 14)
+    given = (column("birth_year") != "") | (column("birth_date") != "") | (column("age") != "")
+    source = "birth_year" if (column("birth_year") != "").any() else ("birth_date" if (column("birth_date") != "").any()
+                                                                        else "age")
+    problems.add(given & ~plausible, source_of(source), column(source),
+                 "This birth year or age is not plausible; the row was kept without it.")
+    return year.where(plausible).round().astype("Int64")
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Phones and emails
+
+PHONE_TYPES = {"cell_phone": "cell", "home_phone": "landline", "work_phone": "unknown", "phone": "unknown"}
+_PHONE_RANK = {"cell_phone": 0, "phone": 1, "home_phone": 2, "work_phone": 3}
+_TYPE_WORDS = [("not a cell", "landline"), ("likely not", "landline"), ("landline", "landline"), ("home", "landline"),
+               ("cell", "cell"), ("mobile", "cell"), ("wireless", "cell"), ("sms", "cell")]
+
+
+def phone_e164(raw: str) -> str:
+    """A phone number in E.164 (``+19195551212``), or "" when it cannot be a real number."""
+    text = raw.strip()
+    if not text:
+        return ""
+    text = _FLOAT_ARTIFACT.sub(r"\1", text)
+    text = re.split(r"\s*(?:x|ext\.?|extension)\s*\d+$", text, flags=re.IGNORECASE)[0]
+    if text.startswith("+") and not text.startswith("+1"):
+        try:
+            number = phonenumbers.parse(text, None)
+        except phonenumbers.NumberParseException:
+            return ""
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164) \
+            if phonenumbers.is_possible_number(number) else ""
+    digits = re.sub(r"\D", "", text)
+    if len(digits) == 11 and digits[0] == "1":
+        digits = digits[1:]
+    if len(digits) != 10 or digits[0] in "01" or digits[3] in "01":
+        return ""
+    return "+1" + digits
+
+
+def us_phones(values: pd.Series) -> pd.Series:
+    """E.164 for every value: plain 10/11-digit US numbers vectorised, anything else through ``phone_e164``."""
+    original_index = values.index
+    values = strip_float_artifact(values.reset_index(drop=True))  # a split list repeats its row's label
+    plain = values.str.fullmatch(r"[\d\s().-]{10,16}") & ~values.str.contains(r"(?i)x", regex=True)
+    digits = values[plain].str.replace(r"\D", "", regex=True)
+    digits = digits.where(~((digits.str.len() == 11) & digits.str.startswith("1")), digits.str.slice(1))
+    ok = digits.str.fullmatch(r"[2-9]\d{2}[2-9]\d{6}")
+    result = pd.Series("", index=values.index, dtype="str")
+    result.loc[digits.index] = ("+1" + digits).where(ok, "")
+    rest = ~plain
+    if rest.any():
+        result.loc[rest] = per_unique(values[rest], phone_e164).astype("str")
+    result.index = original_index
+    return result
+
+
+def split_phone_list(text: str) -> list[str]:
+    return [p for p in re.split(r"\s*(?:[,;/]|\bor\b|\n)\s*", text) if p.strip()]
+
+
+def _phones(frame: pd.DataFrame, mapping: dict[str, str], column, problems: Problems) -> pd.DataFrame:
+    pieces = []
+    declared_type = per_unique(column("phone_type").str.lower(), _phone_type_word).astype("str")
+    for header, field_name in mapping.items():
+        if field_name not in PHONE_FIELDS or header not in frame.columns:
+            continue
+        raw = frame[header]
+        filled = raw != ""
+        if not filled.any():
+            continue
+        values = raw[filled]
+        several = values.str.contains(r"[,;/]|\bor\b|\n", regex=True)
+        if several.any():
+            values = pd.concat([values[~several], per_unique(values[several], split_phone_list).explode().dropna()
+                                .astype("str")]).sort_index(kind="stable")
+        e164 = us_phones(values)
+        bad = e164 == ""
+        if bad.any():
+            bad_rows = pd.Series(False, index=frame.index)
+            bad_rows.loc[bad[bad].index.unique()] = True
+            problems.add(bad_rows, header, raw, "This phone number is incomplete or not a valid number; it was "
+                                                "left out.")
+        good = e164[~bad]
+        kind = PHONE_TYPES[field_name]
+        types = pd.Series(kind, index=good.index, dtype="str")
+        if field_name == "phone":
+            types = declared_type.reindex(good.index).where(lambda t: t != "", kind)
+        pieces.append(pd.DataFrame({"row": good.index, "e164": good.values, "type": types.values, "source": header,
+                                    "rank": _PHONE_RANK[field_name]}))
+    split = _split_field_phone(column, frame.index)
+    if split is not None:
+        pieces.append(split)
+    if not pieces:
+        return pd.DataFrame({"row": pd.Series(dtype="int64"), "e164": pd.Series(dtype="str"),
+                             "type": pd.Series(dtype="str"), "source": pd.Series(dtype="str"),
+                             "rank": pd.Series(dtype="int64")})
+    phones = pd.concat(pieces, ignore_index=True).sort_values(["row", "rank"], kind="stable")
+    phones = phones.drop_duplicates(["row", "e164"])
+    phones["rank"] = phones.groupby("row").cumcount()
+    return phones
+
+
+def _phone_type_word(value: str) -> str:
+    return next((kind for word, kind in _TYPE_WORDS if word in value), "") if value else ""
+
+
+def _split_field_phone(column, index) -> pd.DataFrame | None:
+    """Phones given in parts: area code + number (FL, NC snapshot), or area + exchange + last four (KS)."""
+    if not (column("phone_area") != "").any():
+        return None
+    area, line = clean_id(column("phone_area")), clean_id(column("phone_line"))
+    exchange = clean_id(column("phone_exchange"))
+    digits = (area.str.zfill(3) + exchange.str.zfill(3).where(exchange != "", "") +
+              line.str.zfill(4 if (exchange != "").any() else 7)).where((area != "") & (line != ""), "")
+    e164 = per_unique(digits, phone_e164).astype("str")
+    good = e164 != ""
+    return pd.DataFrame({"row": index[good], "e164": e164[good].values, "type": "unknown", "source": "phone (parts)",
+                         "rank": 5})
+
+
+EMAIL_RE = r"^[^@\s,;]+@[^@\s,;]+\.[A-Za-z]{2,}$"
+
+
+def _emails(frame: pd.DataFrame, mapping: dict[str, str], problems: Problems) -> pd.DataFrame:
+    pieces = []
+    for header, field_name in mapping.items():
+        if field_name != "email" or header not in frame.columns:
+            continue
+        raw = frame[header].str.strip()
+        filled = raw[raw != ""]
+        values = filled.str.split(r"[,;\s]+", regex=True).explode().dropna().astype("str").str.strip().str.lower()
+        values = values[values != ""]
+        bad = ~values.str.match(EMAIL_RE)
+        if bad.any():
+            rows = pd.Series(False, index=frame.index)
+            rows.loc[bad[bad].index.unique()] = True
+            problems.add(rows, header, raw, "This is not an email address; it was left out.")
+        good = values[~bad]
+        pieces.append(pd.DataFrame({"row": good.index, "address": good.values.astype(str)}))
+    if not pieces:
+        return pd.DataFrame({"row": pd.Series(dtype="int64"), "address": pd.Series(dtype="str")})
+    return pd.concat(pieces, ignore_index=True).drop_duplicates(["row", "address"])
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Custom fields, keys and hashes
+
+
+def _json_text(series: pd.Series) -> pd.Series:
+    escaped = series.str.replace("\\", "\\\\", regex=False).str.replace('"', '\\"', regex=False)
+    if escaped.str.contains(r"[\x00-\x1f]", regex=True).any():
+        escaped = escaped.str.replace(r"[\x00-\x1f]", " ", regex=True)
+    return '"' + escaped + '"'
+
+
+def json_objects(frame: pd.DataFrame, headers: list[str]) -> pd.Series:
+    """One JSON object per row of the non-empty values of ``headers``, built with vectorised string operations."""
+    result = pd.Series("", index=frame.index, dtype="str")
+    for header in headers:
+        values = frame[header]
+        piece = (_json_text(pd.Series([header])).iloc[0] + ": " + _json_text(values)).where(values != "", "")
+        separator = pd.Series(", ", index=frame.index, dtype="str").where((result != "") & (piece != ""), "")
+        result = result + separator + piece
+    return "{" + result + "}"
+
+
+def _match_keys(out: pd.DataFrame) -> pd.Series:
+    """Name + where they live (door, else email): finds a person again when the file has no ID for them."""
+    last = per_unique(out["last_name"], name_key).astype("str")
+    first = per_unique(out["first_name"], name_key).astype("str")
+    suffix = per_unique(out["suffix"], name_key).astype("str")
+    place = out["address_key"].where(out["address_key"] != "", out["email"])
+    named = (last != "") | (first != "")
+    return (last + "|" + first + "|" + suffix + "|" + place).where(named & (place != ""), "").str.slice(0, 200)
+
+
+HASHED = ["voter_id", "county_voter_id", "van_id", "vendor_id", "member_id", "first_name", "middle_name", "last_name",
+          "suffix", "address_key", "address", "city", "state", "zip4", "lat", "lon", "language", "party", "precinct",
+          "gender", "birth_year", "email", "is_protected", "do_not_call", "custom", "vote_history"]
+
+
+def _source_hash(out: pd.DataFrame, phones: pd.DataFrame, emails: pd.DataFrame) -> pd.Series:
+    """A fingerprint of everything the file says about the person: equal fingerprints mean nothing to update."""
+    parts = out[HASHED].astype("str")
+    parts["phones"] = _hash_per_row(phones, "e164", out.index)
+    parts["emails"] = _hash_per_row(emails, "address", out.index)
+    hashed = pd.util.hash_pandas_object(parts, index=False).to_numpy()
+    return pd.Series(pd.array(hashed.astype(np.uint64)).astype("str"), index=out.index)
+
+
+def _hash_per_row(items: pd.DataFrame, column: str, index: pd.Index) -> np.ndarray:
+    """An order-independent hash of each row's items (sum of their hashes)."""
+    if items.empty:
+        return np.zeros(len(index), dtype=np.uint64)
+    hashes = pd.Series(pd.util.hash_array(items[column].to_numpy(dtype=object)), index=items["row"].to_numpy())
+    return hashes.groupby(level=0).sum().reindex(index, fill_value=0).to_numpy(dtype=np.uint64)

@@ -1,0 +1,376 @@
+"""Reading a file as it arrived into a table of text: container, encoding, delimiter, header and layout are detected.
+
+Everything is read as text, so ZIP codes and IDs keep their leading zeros. A file that cannot be read raises
+``UnreadableFile`` with one sentence saying what is wrong and what to do.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from canvass.importing.fields import normalize_header
+from canvass.importing.layouts import Layout, detect_headerless, detect_layout, fixed_width_layout
+
+MAX_UNCOMPRESSED = 4 * 1024**3  # a zip may unpack to at most 4 GB
+MAX_RATIO = 250  # and at most 250 times its packed size (zip bombs go far beyond)
+DOC_SUFFIXES = (".pdf", ".doc", ".docx", ".rtf", ".md", ".html", ".htm", ".png", ".jpg")
+DELIMITERS = {"\t": "tab", "|": "pipe", ",": "comma", ";": "semicolon"}
+
+
+class UnreadableFile(ValueError):
+    """The file cannot be used at all; the message says why and what to do."""
+
+
+@dataclass
+class RawTable:
+    frame: pd.DataFrame  # text only; columns are the (deduplicated) headers
+    headers: list[str]
+    file_format: str  # csv | tsv | pipe | semicolon | xlsx | xls | ods | fixed
+    encoding: str = ""
+    delimiter: str = ""
+    has_header: bool = True
+    layout: Layout | None = None
+    inner_name: str = ""  # the file read from inside a zip
+    bad_rows: list[dict] = field(default_factory=list)  # rows that could not be split into columns
+    row_count: int = 0  # rows read (kept when the frame is released after normalizing)
+
+    @property
+    def first_row_number(self) -> int:
+        """The spreadsheet row number of the first data row (the header is row 1)."""
+        return 2 if self.has_header else 1
+
+
+def read_file(path: str | Path, *, max_rows: int | None = None) -> RawTable:
+    """Reads ``path`` (CSV/TSV/pipe/fixed-width text, XLSX/XLS/ODS, or a zip holding one of them)."""
+    path = Path(path)
+    data = path.read_bytes()
+    if not data.strip(b"\x00 \r\n\t"):
+        raise UnreadableFile("The file is empty. Check that you picked the right file.")
+    inner = ""
+    if _is_zip(data) and not _is_office_zip(data):
+        inner, data = _unzip_single(data)
+    kind = _spreadsheet_kind(data)
+    table = _read_spreadsheet(data if inner else path, kind, max_rows) if kind else _read_text(data, max_rows)
+    table.inner_name = inner
+    return table
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Containers
+
+
+def _is_zip(data: bytes) -> bool:
+    return data[:4] == b"PK\x03\x04"
+
+
+def _is_office_zip(data: bytes) -> bool:
+    try:
+        names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    except zipfile.BadZipFile:
+        return False
+    return "[Content_Types].xml" in names or "mimetype" in names
+
+
+def _unzip_single(data: bytes, depth: int = 0) -> tuple[str, bytes]:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as exc:
+        raise UnreadableFile("The zip file is damaged and cannot be opened. Download it again.") from exc
+    members = [m for m in archive.infolist() if not m.is_dir() and not m.filename.startswith("__MACOSX")
+               and not Path(m.filename).name.startswith(".") and not m.filename.lower().endswith(DOC_SUFFIXES)]
+    if not members:
+        raise UnreadableFile("The zip file holds no data file. Upload the voter or contact file itself.")
+    if len(members) > 1:
+        names = ", ".join(m.filename for m in members[:5])
+        raise UnreadableFile(f"The zip file holds {len(members)} files ({names}); unzip it and upload one file at a "
+                             "time.")
+    member = members[0]
+    if member.file_size > MAX_UNCOMPRESSED or member.file_size > MAX_RATIO * max(member.compress_size, 1):
+        raise UnreadableFile(f"{member.filename} would unpack to {member.file_size:,} bytes, more than canvass "
+                             "accepts from a zip. Unzip it yourself and upload the file.")
+    with archive.open(member) as handle:
+        content = handle.read(MAX_UNCOMPRESSED + 1)
+    if len(content) > MAX_UNCOMPRESSED:
+        raise UnreadableFile(f"{member.filename} unpacks to more than canvass accepts from a zip.")
+    if _is_zip(content) and not _is_office_zip(content):
+        if depth >= 1:
+            raise UnreadableFile("The zip file holds another zip inside a zip; unzip them and upload the data file.")
+        return _unzip_single(content, depth + 1)
+    return member.filename, content
+
+
+def _spreadsheet_kind(data: bytes) -> str:
+    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        return "xls"
+    if _is_zip(data):
+        names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+        if "mimetype" in names:
+            return "ods"
+        if any(n.startswith("xl/") for n in names):
+            return "xlsx"
+        raise UnreadableFile("This is an office document but not a spreadsheet. Save it as XLSX or CSV and upload again.")
+    return ""
+
+
+def _read_spreadsheet(source: bytes | Path, kind: str, max_rows: int | None) -> RawTable:
+    from python_calamine import CalamineError, CalamineWorkbook
+
+    try:
+        book = CalamineWorkbook.from_path(str(source)) if isinstance(source, Path) else \
+            CalamineWorkbook.from_filelike(io.BytesIO(source))
+        rows = next((rows for rows in (book.get_sheet_by_index(i).to_python(nrows=max_rows)
+                                       for i in range(len(book.sheet_names))) if any(any(r) for r in rows)), None)
+    except (CalamineError, ValueError, OSError) as exc:
+        raise UnreadableFile(f"The {kind.upper()} file could not be read. Open it in a spreadsheet program and save "
+                             "it again, or export it as CSV.") from exc
+    if rows is None:
+        raise UnreadableFile("Every sheet of the spreadsheet is empty.")
+    width = max(len(r) for r in rows)
+    if any(len(r) != width for r in rows):
+        rows = [r + [""] * (width - len(r)) for r in rows]
+    frame = _text_frame(rows, width)
+    sample = [[_cell_text(v) for v in r] for r in rows[:20]]
+    layout = detect_headerless(sample)
+    has_header = layout is None and looks_like_header(sample)
+    return _finish(frame, has_header, layout, kind, "", "")
+
+
+def _text_frame(rows: list[list], width: int) -> pd.DataFrame:
+    """Rows of cells as a frame of text columns. When every cell is text, pyarrow does it all in C."""
+    try:
+        lists = pa.array(rows, type=pa.list_(pa.large_string()))
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        return pd.DataFrame({i: _text_column(col) for i, col in enumerate(zip(*rows, strict=True))})
+    return pd.DataFrame({i: pd.Series(pd.array(pc.list_element(lists, i), dtype="str")) for i in range(width)})
+
+
+def _text_column(values: tuple) -> pd.Series:
+    """A column of cells as text, built by pyarrow (cells that are not text are converted first)."""
+    try:
+        array = pa.array(values, type=pa.large_string())
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        array = pa.array([_cell_text(v) for v in values], type=pa.large_string())
+    return pd.Series(pd.array(array, dtype="str"))
+
+
+def _cell_text(value) -> str:
+    """A spreadsheet cell as the text a person sees: 27517.0 -> 27517, a date -> 2024-03-05."""
+    if type(value) is str:
+        return value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e16 else repr(value)
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S") if (value.hour, value.minute, value.second) != (0, 0, 0) else \
+            value.strftime("%Y-%m-%d")
+    if isinstance(value, date):
+        return value.isoformat()
+    return "" if value is None else str(value)
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Text files
+
+
+def _read_text(data: bytes, max_rows: int | None) -> RawTable:
+    data, encoding = _to_utf8(data)
+    sample = data[:256 * 1024].decode("utf-8", errors="replace")
+    lines = sample.splitlines()[:200]
+    if len(data) > len(sample.encode()) and lines:
+        lines = lines[:-1]  # the sample may end mid-line
+    delimiter = sniff_delimiter(lines)
+    if delimiter is None:
+        layout = fixed_width_layout(lines)
+        if layout is not None:
+            return _read_fixed(data, layout, encoding, max_rows)
+        if len(lines) > 1 or not lines:
+            raise UnreadableFile("canvass could not find how the columns are separated (no commas, tabs, pipes or "
+                                 "semicolons in a regular pattern). Export the file as CSV and upload it again.")
+        delimiter = ","  # a single column
+    quoting = csv.QUOTE_NONE if delimiter in "\t|" else csv.QUOTE_MINIMAL
+    first_rows = list(csv.reader(lines[:20], delimiter=delimiter, quoting=quoting))
+    layout = detect_headerless(first_rows)
+    if layout is not None and layout.notes:
+        raise UnreadableFile(layout.notes)
+    has_header = layout is None and looks_like_header(first_rows)
+    frame, bad_rows = _parse_delimited(data, delimiter, quoting, max_rows, has_header)
+    file_format = {"\t": "tsv", "|": "pipe", ",": "csv", ";": "semicolon"}[delimiter]
+    table = _finish(frame, has_header, layout, file_format, encoding, DELIMITERS[delimiter])
+    table.bad_rows = bad_rows
+    return table
+
+
+def _to_utf8(data: bytes) -> tuple[bytes, str]:
+    """Returns the text as UTF-8 bytes without NULs, and the encoding it was in."""
+    if data[:3] == b"\xef\xbb\xbf":
+        return data[3:].replace(b"\x00", b""), "utf-8-sig"
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return data.decode("utf-16", errors="replace").replace("\x00", "").encode(), "utf-16"
+    head = data[:4096]
+    if len(head) > 16 and head[1::2].count(0) > len(head) * 0.4 and head[0::2].count(0) < len(head) * 0.05:
+        return data.decode("utf-16-le", errors="replace").replace("\x00", "").encode(), "utf-16-le"
+    data = data.replace(b"\x00", b"")
+    try:
+        data.decode("utf-8")
+        return data, "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252").encode(), "cp1252"
+    except UnicodeDecodeError:
+        return data.decode("latin-1").encode(), "latin-1"  # latin-1 maps every byte: never fails
+
+
+def sniff_delimiter(lines: list[str]) -> str | None:
+    """The delimiter that splits the sample lines into a steady number (>1) of fields, or None."""
+    lines = [line for line in lines if line.strip()]
+    if not lines:
+        return None
+    best, best_score = None, 0.0
+    for delimiter in DELIMITERS:  # ordered by preference when equally good
+        if not any(delimiter in line for line in lines):
+            continue
+        quoting = csv.QUOTE_NONE if delimiter in "\t|" else csv.QUOTE_MINIMAL
+        counts = [len(row) for row in csv.reader(lines, delimiter=delimiter, quoting=quoting)]
+        modal, hits = Counter(counts).most_common(1)[0]
+        score = hits / len(counts)
+        if modal > 1 and score > best_score + 0.05:
+            best, best_score = delimiter, score
+    return best if best_score >= 0.6 else None
+
+
+_DATAISH = re.compile(r"^\s*(\d[\d\s().,/:+-]*|\S+@\S+\.\S+|\d+ \w.*)\s*$")
+
+
+def looks_like_header(rows: list[list[str]]) -> bool:
+    """A first row is a header when its cells read like names rather than values like those below it."""
+    if not rows:
+        return False
+    first = [c.strip() for c in rows[0]]
+    filled = [c for c in first if c]
+    if not filled:
+        return False
+    from canvass.importing.fields import CUSTOM, guess_field
+
+    known = sum(1 for c in filled if guess_field(c).field not in (CUSTOM,))
+    dataish = sum(1 for c in filled if _DATAISH.match(c))
+    if known >= max(1, len(filled) // 4) and dataish <= len(filled) // 4:
+        return True
+    if dataish:
+        return False
+    if len(rows) < 2:
+        return True
+    # No recognised names: compare with the second row; a header repeats nothing and holds no digits.
+    second = [c.strip() for c in rows[1]]
+    digits_first = sum(any(ch.isdigit() for ch in c) for c in filled)
+    digits_second = sum(any(ch.isdigit() for ch in c) for c in second if c)
+    return digits_first == 0 or digits_second > digits_first
+
+
+def _parse_delimited(data: bytes, delimiter: str, quoting: int, max_rows: int | None, has_header: bool
+                     ) -> tuple[pd.DataFrame, list[dict]]:
+    width = _field_count(data, delimiter, quoting)
+    options = dict(sep=delimiter, header=None, names=list(range(width)), dtype=str, keep_default_na=False,
+                   na_filter=False, quoting=quoting, engine="c", skip_blank_lines=False, nrows=max_rows,
+                   encoding="utf-8", encoding_errors="replace")
+    if quoting == csv.QUOTE_NONE:
+        options["escapechar"] = None
+    try:
+        return pd.read_csv(io.BytesIO(data), **options), []
+    except pd.errors.ParserError:
+        return _parse_rows_one_by_one(data, delimiter, quoting, width, max_rows)
+
+
+def _field_count(data: bytes, delimiter: str, quoting: int) -> int:
+    """The width of the table: the most fields on any of the first lines (later longer rows are reported bad)."""
+    head = data[:1024 * 1024].decode("utf-8", errors="replace").splitlines()[:2000]
+    counts = [len(row) for row in csv.reader(head, delimiter=delimiter, quoting=quoting) if row]
+    return max(counts) if counts else 1
+
+
+def _parse_rows_one_by_one(data: bytes, delimiter: str, quoting: int, width: int, max_rows: int | None
+                           ) -> tuple[pd.DataFrame, list[dict]]:
+    """Only when pandas refused the file: rows with too many fields are reported and left empty, the rest kept.
+
+    Slower than pandas, but every row keeps its number, so the report points at the right spreadsheet rows."""
+    reader = csv.reader(io.StringIO(data.decode("utf-8", errors="replace")), delimiter=delimiter, quoting=quoting)
+    rows, bad = [], []
+    for line_number, row in enumerate(reader, start=1):
+        if max_rows is not None and line_number > max_rows:
+            break
+        if len(row) > width:
+            bad.append({"row": line_number, "column": "", "value": delimiter.join(row)[:80], "level": "error",
+                        "message": f"This row has {len(row)} columns but the file has {width}; it was skipped. "
+                                   "Check it for a stray separator."})
+            row = []
+        rows.append(row + [""] * (width - len(row)))
+    return pd.DataFrame(rows, columns=list(range(width)), dtype="str"), bad
+
+
+def _read_fixed(data: bytes, layout: Layout, encoding: str, max_rows: int | None) -> RawTable:
+    frame = pd.read_fwf(io.BytesIO(data), colspecs=list(layout.colspecs), header=None, dtype=str,
+                        keep_default_na=False, na_filter=False, nrows=max_rows, encoding="utf-8")
+    frame = frame.iloc[:, : len(layout.columns)]
+    return _finish(frame, False, layout, "fixed", encoding, "fixed width")
+
+
+# ------------------------------------------------------------------------------------------------------------------
+
+
+def _finish(frame: pd.DataFrame, has_header: bool, layout: Layout | None, file_format: str, encoding: str,
+            delimiter: str) -> RawTable:
+    if layout is not None and layout.columns:
+        headers = list(layout.columns[: frame.shape[1]]) + [f"Column {i + 1}" for i in
+                                                           range(len(layout.columns), frame.shape[1])]
+    elif has_header:
+        headers = [str(h) for h in frame.iloc[0].tolist()]
+        frame = frame.iloc[1:]
+    else:
+        headers = [f"Column {i + 1}" for i in range(frame.shape[1])]
+    headers = dedupe_headers(headers)
+    frame.columns = headers
+    # The index is the spreadsheet row number (header = row 1), so every problem points at the row the user sees.
+    frame.index = pd.RangeIndex(start=2 if has_header else 1, stop=(2 if has_header else 1) + len(frame))
+    frame = _clean_text(frame)
+    if has_header and layout is None:
+        layout = detect_layout(headers)
+    return RawTable(frame=frame, headers=headers, file_format=file_format, encoding=encoding, delimiter=delimiter,
+                    has_header=has_header, layout=layout)
+
+
+def dedupe_headers(headers: list[str]) -> list[str]:
+    """Blank names become ``Unnamed N``; repeated names get `` (2)``, `` (3)``... so every column stays apart."""
+    seen: Counter[str] = Counter()
+    result = []
+    for index, header in enumerate(headers):
+        name = header.replace("\ufeff", "").strip().strip('"').strip() or f"Unnamed {index + 1}"
+        seen[normalize_header(name) or name] += 1
+        count = seen[normalize_header(name) or name]
+        result.append(name if count == 1 else f"{name} ({count})")
+    return result
+
+
+def _clean_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Trims padding, and the quotes a tab or pipe file keeps around values when read without quote handling."""
+    cleaned = {}
+    for column in frame.columns:
+        values = frame[column].astype("str").str.strip()
+        quoted = values.str.startswith('"') & values.str.endswith('"') & (values.str.len() >= 2)
+        if quoted.any():
+            values = values.where(~quoted, values.str.slice(1, -1).str.replace('""', '"', regex=False).str.strip())
+        cleaned[column] = values
+    result = pd.DataFrame(cleaned, index=frame.index)
+    blank = (result == "").all(axis=1)
+    return result[~blank] if blank.any() else result

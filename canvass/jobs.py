@@ -1,0 +1,174 @@
+"""Background jobs (imports, large exports) run in a thread pool; their state lives in the ``job`` table.
+
+Any app process can show a job's progress. A job whose process died stops sending heartbeats and is reported as
+failed; the work itself is one transaction, so a dead job leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from canvass.models import Job, JobStatus, utcnow
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 10
+STALE_AFTER = timedelta(seconds=90)
+
+
+class JobFailed(Exception):
+    """Raised by a job with a sentence for the user; anything else is reported as an unexpected error."""
+
+
+#: Progress of the jobs running in this process, readable even while a job's transaction holds SQLite's write lock.
+LIVE: dict[int, tuple[float, str]] = {}
+
+
+class Progress:
+    """Passed to a job: ``progress(0.4, "Saving people")`` records how far it is (written at most twice a second)."""
+
+    def __init__(self, engine: Engine | None, job_id: int | None):
+        self.engine, self.job_id = engine, job_id
+        self._last = 0.0
+        self.fraction, self.message = 0.0, ""
+
+    def __call__(self, fraction: float, message: str = "") -> None:
+        self.fraction, self.message = max(0.0, min(1.0, fraction)), message or self.message
+        if self.job_id is None:
+            return
+        LIVE[self.job_id] = (self.fraction, self.message)
+        now = time.monotonic()
+        if now - self._last < 0.5 and fraction < 1.0:
+            return
+        self._last = now
+        _write_quietly(self.engine, self.job_id, progress=self.fraction, message=self.message[:300],
+                       heartbeat_at=utcnow())
+
+
+def _write_quietly(engine: Engine, job_id: int, **values: Any) -> None:
+    """Best effort: while an import holds SQLite's write lock this would wait, so it gives up at once instead."""
+    try:
+        with engine.connect() as conn:
+            raw = conn.connection.driver_connection
+            sqlite = conn.dialect.name == "sqlite"
+            if sqlite:
+                raw.execute("PRAGMA busy_timeout=100")  # on the driver: no transaction is opened for it
+            try:
+                conn.execute(sa.update(Job).where(Job.id == job_id).values(**values))
+                conn.commit()
+            finally:
+                conn.rollback()
+                if sqlite:
+                    raw.execute("PRAGMA busy_timeout=30000")
+    except sa.exc.OperationalError:
+        log.debug("job %s progress not written (database busy)", job_id)
+
+
+def create_job(session: Session, kind: str, *, user_id: int | None = None, campaign_id: int | None = None) -> Job:
+    job = Job(kind=kind, created_by_id=user_id, campaign_id=campaign_id)
+    session.add(job)
+    session.flush()
+    return job
+
+
+def job_view(session: Session, job: Job) -> Job:
+    """The job as users should see it: live progress when it runs here; failed when its process is gone."""
+    if job.status in (JobStatus.running, JobStatus.queued) and job.id in LIVE:
+        session.expunge(job)  # shown with live figures, never written back from a page view
+        job.progress, job.message = LIVE[job.id]
+        return job
+    if job.status in (JobStatus.running, JobStatus.queued) and _is_stale(job):
+        job.status = JobStatus.failed
+        job.message = "The app stopped while this was running. Nothing was changed; start it again."
+        job.finished_at = utcnow()
+        session.add(job)
+        session.commit()
+    return job
+
+
+def _is_stale(job: Job) -> bool:
+    last = job.heartbeat_at or job.started_at or job.created_at
+    return utcnow() - last > STALE_AFTER
+
+
+class JobRunner:
+    """Runs ``fn(progress, *args)`` in a worker thread and records the outcome on the job row."""
+
+    def __init__(self, engine: Engine, threads: int = 2):
+        self.engine = engine
+        self.inline = threads <= 0  # run in the caller's thread (tests that want determinism)
+        self.executor = None if self.inline else ThreadPoolExecutor(threads, thread_name_prefix="canvass-job")
+        self.futures: dict[int, Future] = {}
+        self._running: set[int] = set()
+        self._lock = threading.Lock()
+        self._beat: threading.Thread | None = None
+
+    def submit(self, job_id: int, fn: Callable[..., dict[str, Any] | None], *args: Any) -> None:
+        if self.inline:
+            self._run(job_id, fn, args)
+            return
+        self._start_heartbeat()
+        self.futures[job_id] = self.executor.submit(self._run, job_id, fn, args)
+
+    def wait(self, job_id: int, timeout: float | None = None) -> None:
+        future = self.futures.get(job_id)
+        if future is not None:
+            future.result(timeout)
+
+    def _run(self, job_id: int, fn, args) -> None:
+        self._set(job_id, status=JobStatus.running, started_at=utcnow(), heartbeat_at=utcnow())
+        LIVE[job_id] = (0.0, "")
+        with self._lock:
+            self._running.add(job_id)
+        try:
+            result = fn(Progress(self.engine, job_id), *args) or {}
+        except JobFailed as exc:
+            self._set(job_id, status=JobStatus.failed, message=str(exc)[:300], finished_at=utcnow())
+        except Exception:
+            log.exception("job %s failed", job_id)
+            self._set(job_id, status=JobStatus.failed, finished_at=utcnow(),
+                      message="An unexpected error stopped this job. Nothing was changed.")
+        else:
+            self._set(job_id, status=JobStatus.done, progress=1.0, result=result, finished_at=utcnow())
+        finally:
+            LIVE.pop(job_id, None)
+            with self._lock:
+                self._running.discard(job_id)
+
+    def _set(self, job_id: int, **values: Any) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(sa.update(Job).where(Job.id == job_id).values(**values))
+
+    def _start_heartbeat(self) -> None:
+        with self._lock:
+            if self._beat is None:
+                self._beat = threading.Thread(target=self._heartbeat, name="canvass-job-heartbeat", daemon=True)
+                self._beat.start()
+
+    def _heartbeat(self) -> None:
+        while True:
+            time.sleep(HEARTBEAT_SECONDS)
+            with self._lock:
+                running = list(self._running)
+            for job_id in running:
+                try:
+                    _write_quietly(self.engine, job_id, heartbeat_at=utcnow())
+                except Exception:  # a broken database must not kill the heartbeat thread
+                    log.warning("job heartbeat could not be written", exc_info=True)
+
+
+def latest_jobs(session: Session, kind: str, campaign_id: int | None = None, limit: int = 20) -> list[Job]:
+    query = select(Job).where(Job.kind == kind).order_by(Job.id.desc()).limit(limit)
+    if campaign_id is not None:
+        query = query.where(Job.campaign_id == campaign_id)
+    return [job_view(session, job) for job in session.exec(query)]

@@ -1,0 +1,628 @@
+"""The whole data model: every table canvass stores, and the closed vocabularies they use.
+
+Times are stored in UTC (``UTCDateTime``); people, households, turfs and contacts belong to one campaign, so a
+campaign can be imported, cut and exported on its own. Enum-valued columns are stored as short strings, so adding a
+value never needs a database type migration.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(sa.TypeDecorator):
+    """Timezone-aware UTC datetimes on every engine (SQLite keeps no offset, so it is stripped and restored here)."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        return dialect.type_descriptor(sa.DateTime(timezone=dialect.name == "postgresql"))
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column; use canvass.models.utcnow()")
+        value = value.astimezone(UTC)
+        return value if dialect.name == "postgresql" else value.replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
+
+
+def _json(default=dict, **kw) -> Any:
+    return Field(default_factory=default, sa_column=sa.Column(JSONType, nullable=False, **kw))
+
+
+def _when(*, nullable: bool = False, index: bool = False, default=utcnow, server: bool = False) -> Any:
+    if nullable:
+        return Field(default=None, sa_column=sa.Column(UTCDateTime(), nullable=True, index=index))
+    server_default = sa.text("CURRENT_TIMESTAMP") if server else None
+    return Field(default_factory=default, sa_column=sa.Column(UTCDateTime(), nullable=False, index=index,
+                                                              server_default=server_default))
+
+
+def _flag() -> Any:
+    """A boolean that is false unless set; the database fills it in, so bulk inserts can leave it out."""
+    return Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+
+
+def _text(length: int, **kw) -> Any:
+    return Field(sa_type=sa.String(length), **kw)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Closed vocabularies
+
+
+class Role(StrEnum):
+    admin = "admin"
+    lead = "lead"
+    data = "data"
+    volunteer = "volunteer"
+
+
+class Channel(StrEnum):
+    door = "door"
+    phone = "phone"
+
+
+class PhoneType(StrEnum):
+    cell = "cell"
+    landline = "landline"
+    unknown = "unknown"
+
+
+class PhoneStatus(StrEnum):
+    ok = "ok"
+    wrong = "wrong"  # the number is not this person's
+    disconnected = "disconnected"  # the number is dead for everyone
+
+
+class TurfStatus(StrEnum):
+    active = "active"
+    closed = "closed"
+
+
+class AssignmentStatus(StrEnum):
+    active = "active"
+    pending = "pending"  # joined by code, waiting for a lead's approval
+
+
+class CallListStatus(StrEnum):
+    active = "active"
+    paused = "paused"
+    closed = "closed"
+
+
+class CallEntryStatus(StrEnum):
+    pending = "pending"  # waiting to be handed out (possibly not before next_attempt_at)
+    claimed = "claimed"  # under a caller's lease
+    done = "done"  # finished: final result, max attempts, or nothing left to dial
+
+
+class QuestionKind(StrEnum):
+    scale = "scale"  # support 1-5
+    single = "single"
+    multi = "multi"
+    yesno = "yesno"
+    text = "text"
+
+
+class Suppression(StrEnum):
+    """What a result code does beyond recording the attempt."""
+
+    none = "none"
+    moved = "moved"  # the address is bad for this person
+    deceased = "deceased"  # removed from every list; the volunteer confirms
+    hostile = "hostile"  # warn the next volunteer at this door
+    language_barrier = "language_barrier"  # route to a volunteer who speaks the person's language
+    wrong_address = "wrong_address"
+    wrong_number = "wrong_number"  # this phone is not the person's
+    disconnected = "disconnected"  # this phone is dead
+    do_not_call = "do_not_call"
+    do_not_contact = "do_not_contact"
+    call_back = "call_back"  # re-call at a time the caller picks
+
+
+class TagKind(StrEnum):
+    tag = "tag"
+    followup = "followup"
+
+
+class JobStatus(StrEnum):
+    queued = "queued"
+    running = "running"
+    done = "done"
+    failed = "failed"
+
+
+class ImportStatus(StrEnum):
+    checked = "checked"  # uploaded and checked, waiting for confirmation
+    running = "running"
+    done = "done"
+    failed = "failed"
+    cancelled = "cancelled"
+
+
+LANGUAGE_NAMES = {"en": "English", "es": "Español", "vi": "Tiếng Việt", "ko": "한국어", "zh": "中文"}
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Accounts
+
+
+class User(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = _text(254, unique=True, index=True)
+    name: str = _text(120, default="")
+    role: Role = _text(20)
+    password_hash: str | None = _text(255, default=None, nullable=True)  # None until an invite is accepted
+    language: str = _text(8, default="en")  # interface language
+    languages_spoken: list[str] = _json(list)  # for matching volunteers to turfs
+    phone: str = _text(20, default="")
+    is_active: bool = True
+    created_at: datetime = _when()
+    last_login_at: datetime | None = _when(nullable=True)
+
+    # The login-session protocol (Flask-Login's UserMixin, without importing Flask into the model).
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        """The id kept in the session cookie; it changes with the password, which ends every other session."""
+        return f"{self.id}.{self.session_stamp()}"
+
+    def session_stamp(self) -> str:
+        return hashlib.sha256((self.password_hash or "").encode()).hexdigest()[:12]
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.email.split("@")[0]
+
+
+class UserToken(SQLModel, table=True):
+    """A single-use, expiring link (invite or password reset). Only a hash of the token is stored."""
+
+    __tablename__ = "user_token"
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    purpose: str = _text(16)  # invite | reset
+    token_hash: str = _text(64, unique=True)
+    created_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    created_at: datetime = _when()
+    expires_at: datetime = _when()
+    used_at: datetime | None = _when(nullable=True)
+
+
+class LoginAttempt(SQLModel, table=True):
+    """Recent login attempts, kept in the database so throttling holds across app processes."""
+
+    __tablename__ = "login_attempt"
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = _text(254, index=True)
+    remote_addr: str = _text(64, default="", index=True)
+    succeeded: bool = False
+    at: datetime = _when(index=True)
+
+
+class AppMeta(SQLModel, table=True):
+    """Facts about this database itself (``demo=1`` marks a database the demo command may rebuild)."""
+
+    __tablename__ = "app_meta"
+    key: str = Field(sa_type=sa.String(64), primary_key=True)
+    value: str = _text(255, default="")
+
+
+class AuditLog(SQLModel, table=True):
+    """Who did what. Details hold ids, counts and filters, never names, addresses or phone numbers."""
+
+    __tablename__ = "audit_log"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _when(index=True)
+    user_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    action: str = _text(64, index=True)
+    object_type: str = _text(32, default="")
+    object_id: int | None = None
+    details: dict = _json()
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Campaigns and their setup
+
+
+class Campaign(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = _text(120)
+    slug: str = _text(64, unique=True, index=True)
+    created_at: datetime = _when()
+    archived: bool = False
+    # Calling hours, retry policy, which fields volunteers see; see canvass.campaigns.DEFAULT_SETTINGS.
+    settings: dict = _json()
+
+
+class CampaignMember(SQLModel, table=True):
+    """A volunteer or lead working on a campaign (open call lists are offered to these callers)."""
+
+    __tablename__ = "campaign_member"
+    campaign_id: int = Field(foreign_key="campaign.id", primary_key=True, ondelete="CASCADE")
+    user_id: int = Field(foreign_key="user.id", primary_key=True, ondelete="CASCADE")
+    joined_at: datetime = _when()
+
+
+class Script(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("campaign_id", "channel", "language"),)
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True, ondelete="CASCADE")
+    channel: Channel = _text(8)
+    language: str = _text(8)
+    body: str = Field(default="", sa_type=sa.Text)
+
+
+class SurveyQuestion(SQLModel, table=True):
+    __tablename__ = "survey_question"
+    __table_args__ = (sa.UniqueConstraint("campaign_id", "code"),)
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True, ondelete="CASCADE")
+    code: str = _text(32)  # short column name in exports (SUPPORT, ISSUE)
+    text: str = Field(sa_type=sa.Text)
+    translations: dict = _json()  # {language: text}
+    kind: QuestionKind = _text(8)
+    position: int = 0
+    active: bool = True
+
+
+class SurveyOption(SQLModel, table=True):
+    __tablename__ = "survey_option"
+    __table_args__ = (sa.UniqueConstraint("question_id", "code"),)
+    id: int | None = Field(default=None, primary_key=True)
+    question_id: int = Field(foreign_key="survey_question.id", index=True, ondelete="CASCADE")
+    code: str = _text(32)  # response code shown on paper lists and exported
+    label: str = _text(200)
+    translations: dict = _json()
+    position: int = 0
+
+
+class ResultCode(SQLModel, table=True):
+    """A result a volunteer can record, with the rules a lead can see and edit."""
+
+    __tablename__ = "result_code"
+    __table_args__ = (sa.UniqueConstraint("campaign_id", "code"),)
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True, ondelete="CASCADE")
+    code: str = _text(16)  # NH, TK, RF ...
+    label: str = _text(80)
+    translations: dict = _json()
+    channel: str = _text(8)  # door | phone | both
+    is_contact: bool = False  # counts as a conversation, not only an attempt
+    is_final: bool = False  # never approach this person again in this campaign
+    retry_after_hours: int | None = None  # re-approach after this long (None: no automatic retry)
+    suppresses: Suppression = _text(24, default=Suppression.none)
+    position: int = 0
+    active: bool = True
+
+
+class Tag(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("campaign_id", "name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True, ondelete="CASCADE")
+    name: str = _text(80)
+    kind: TagKind = _text(12, default=TagKind.tag)
+    translations: dict = _json()
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# People, doors, phones
+
+
+class Household(SQLModel, table=True):
+    """A door: one normalized street address plus unit. Apartments share ``building_key``."""
+
+    __table_args__ = (
+        sa.UniqueConstraint("campaign_id", "address_key"),
+        sa.Index("ix_household_campaign_building", "campaign_id", "building_key"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", ondelete="CASCADE")
+    address_key: str = _text(300)  # normalized address + unit + zip5: the identity of the door
+    building_key: str = _text(300)  # the same without the unit
+    address: str = _text(300, default="")  # street line as displayed, without the unit
+    house_number: str = _text(20, default="")
+    house_number_int: int | None = None  # for walk order (odd/even side, ascending)
+    street: str = _text(120, default="")  # normalized street name, for grouping and ordering
+    unit: str = _text(40, default="")
+    city: str = _text(80, default="")
+    state: str = _text(4, default="")
+    zip5: str = _text(5, default="")
+    zip4: str = _text(4, default="")
+    precinct: str = _text(64, default="")
+    lat: float | None = None
+    lon: float | None = None
+    hostile_note: str = _text(300, default="", sa_column_kwargs={"server_default": sa.text("''")})  # warning for the next volunteer
+    hostile_at: datetime | None = _when(nullable=True)
+    created_at: datetime = _when(server=True)
+
+
+class Person(SQLModel, table=True):
+    __table_args__ = (sa.Index("ix_person_campaign_household", "campaign_id", "household_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", ondelete="CASCADE")
+    household_id: int | None = Field(default=None, foreign_key="household.id", ondelete="SET NULL")
+    first_name: str = _text(80, default="")
+    middle_name: str = _text(80, default="")
+    last_name: str = _text(80, default="")
+    suffix: str = _text(20, default="")
+    language: str = _text(8, default="")  # ISO 639-1, from the file or heard at the door
+    language_source: str = _text(8, default="")  # file | door
+    party: str = _text(40, default="")
+    precinct: str = _text(64, default="")
+    birth_year: int | None = None
+    gender: str = _text(16, default="")
+    email: str = _text(254, default="")
+    is_protected: bool = False  # confidential record: kept, never shown with an address, never cut into turf
+    # What canvassing learned; a re-import never changes these.
+    do_not_contact: bool = _flag()
+    do_not_call: bool = _flag()
+    deceased: bool = _flag()
+    moved: bool = _flag()  # the address on file is bad for this person
+    needs_language: bool = _flag()  # language barrier: send a volunteer who speaks the person's language
+    # Import bookkeeping: match_key finds the person again without an ID; source_hash detects unchanged rows.
+    match_key: str = _text(200, default="")
+    source_hash: str = _text(32, default="")
+    import_batch_id: int | None = Field(default=None, foreign_key="import_batch.id", ondelete="SET NULL")
+    added_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")  # met at the door
+    custom: dict = _json()  # unmapped columns from the file, by header
+    vote_history: dict = _json()  # election column -> value
+    created_at: datetime = _when(server=True)
+    updated_at: datetime = _when(server=True)
+
+
+class ExternalId(SQLModel, table=True):
+    """An ID a source system gave the person (``ncid``, ``van``, ``fl_voter_id`` ...)."""
+
+    __tablename__ = "external_id"
+    __table_args__ = (sa.UniqueConstraint("campaign_id", "source", "value"),)
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", ondelete="CASCADE")
+    person_id: int = Field(foreign_key="person.id", index=True, ondelete="CASCADE")
+    source: str = _text(32)
+    value: str = _text(64)
+
+
+class Phone(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("person_id", "e164"), sa.Index("ix_phone_e164", "e164"))
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", ondelete="CASCADE")  # indexed by the unique constraint
+    e164: str = _text(20)
+    type: PhoneType = _text(12, default=PhoneType.unknown)
+    status: PhoneStatus = _text(16, default=PhoneStatus.ok)
+    rank: int = 0  # order within the person: lower is dialed first
+    source: str = _text(40, default="")  # the column it came from
+    status_changed_at: datetime | None = _when(nullable=True)
+
+
+class Email(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("person_id", "address"),)
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", ondelete="CASCADE")  # indexed by the unique constraint
+    address: str = _text(254)
+    status: str = _text(16, default="ok")
+
+
+class PersonTag(SQLModel, table=True):
+    __tablename__ = "person_tag"
+    person_id: int = Field(foreign_key="person.id", primary_key=True, ondelete="CASCADE")
+    tag_id: int = Field(foreign_key="tag.id", primary_key=True, ondelete="CASCADE")
+    created_at: datetime = _when()
+    created_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Imports and background jobs
+
+
+class Job(SQLModel, table=True):
+    """A long task (import, export) run in the background; any app process can show its progress."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = _text(16)
+    status: JobStatus = _text(12, default=JobStatus.queued)
+    progress: float = 0.0  # 0..1
+    message: str = _text(300, default="")
+    result: dict = _json()
+    created_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    campaign_id: int | None = Field(default=None, foreign_key="campaign.id", ondelete="CASCADE")
+    created_at: datetime = _when()
+    started_at: datetime | None = _when(nullable=True)
+    finished_at: datetime | None = _when(nullable=True)
+    heartbeat_at: datetime | None = _when(nullable=True)
+
+
+class ImportBatch(SQLModel, table=True):
+    __tablename__ = "import_batch"
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True, ondelete="CASCADE")
+    created_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    job_id: int | None = Field(default=None, foreign_key="job.id", ondelete="SET NULL")
+    filename: str = _text(255)
+    stored_path: str = _text(500, default="")
+    status: ImportStatus = _text(12, default=ImportStatus.checked)
+    layout: str = _text(40, default="")  # detected known layout, if any
+    file_format: str = _text(16, default="")  # csv | xlsx | fixed ...
+    encoding: str = _text(20, default="")
+    delimiter: str = _text(16, default="")  # comma, tab, pipe, semicolon, fixed width
+    has_header: bool = True
+    header_signature: str = _text(64, default="")
+    mapping: dict = _json()
+    summary: dict = _json()  # rows, inserted, updated, unchanged, rejected, households, phones, seconds
+    problems: list = _json(list)  # [{row, column, value, message}] (first few thousand)
+    error: str = Field(default="", sa_type=sa.Text)
+    created_at: datetime = _when()
+    finished_at: datetime | None = _when(nullable=True)
+
+
+class SavedMapping(SQLModel, table=True):
+    """A column mapping a user confirmed, reused for files with the same header."""
+
+    __tablename__ = "saved_mapping"
+    header_signature: str = Field(sa_type=sa.String(64), primary_key=True)
+    mapping: dict = _json()
+    saved_at: datetime = _when()
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Turf
+
+
+class Turf(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True, ondelete="CASCADE")
+    name: str = _text(120)
+    status: TurfStatus = _text(10, default=TurfStatus.active)
+    cut_method: str = _text(16, default="")
+    join_code: str = _text(16, unique=True)
+    join_requires_approval: bool = False
+    created_at: datetime = _when()
+    created_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    # Doors are stored in street order when cut; the walking route is worked out on first use and kept.
+    routed_at: datetime | None = _when(nullable=True)
+
+
+class TurfDoor(SQLModel, table=True):
+    """A door in a turf, in walk order. A household is in at most one turf per campaign."""
+
+    __tablename__ = "turf_door"
+    __table_args__ = (sa.UniqueConstraint("campaign_id", "household_id"),)
+    turf_id: int = Field(foreign_key="turf.id", primary_key=True, ondelete="CASCADE")
+    household_id: int = Field(foreign_key="household.id", primary_key=True, ondelete="CASCADE")
+    campaign_id: int = Field(foreign_key="campaign.id", ondelete="CASCADE")
+    position: int = 0
+
+
+class TurfAssignment(SQLModel, table=True):
+    __tablename__ = "turf_assignment"
+    turf_id: int = Field(foreign_key="turf.id", primary_key=True, ondelete="CASCADE")
+    user_id: int = Field(foreign_key="user.id", primary_key=True, ondelete="CASCADE")
+    status: AssignmentStatus = _text(10, default=AssignmentStatus.active)
+    assigned_at: datetime = _when()
+    assigned_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+
+
+class Shift(SQLModel, table=True):
+    """A volunteer's check-in on a turf (safety: leads see who is out and who is overdue)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    turf_id: int = Field(foreign_key="turf.id", index=True, ondelete="CASCADE")
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    checked_in_at: datetime = _when()
+    expected_minutes: int = 180
+    checked_out_at: datetime | None = _when(nullable=True)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Phone banking
+
+
+class CallList(SQLModel, table=True):
+    __tablename__ = "call_list"
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True, ondelete="CASCADE")
+    name: str = _text(120)
+    status: CallListStatus = _text(10, default=CallListStatus.active)
+    open_to_all: bool = False  # any caller of the campaign may take calls
+    filters: dict = _json()
+    created_at: datetime = _when()
+    created_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+
+
+class CallListAssignment(SQLModel, table=True):
+    __tablename__ = "call_list_assignment"
+    call_list_id: int = Field(foreign_key="call_list.id", primary_key=True, ondelete="CASCADE")
+    user_id: int = Field(foreign_key="user.id", primary_key=True, ondelete="CASCADE")
+    assigned_at: datetime = _when()
+
+
+class CallEntry(SQLModel, table=True):
+    """A person on a call list, with the lease a caller holds while calling them."""
+
+    __tablename__ = "call_entry"
+    __table_args__ = (
+        sa.UniqueConstraint("call_list_id", "person_id"),
+        sa.Index("ix_call_entry_next", "call_list_id", "status", "priority", "id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    call_list_id: int = Field(foreign_key="call_list.id", ondelete="CASCADE")
+    person_id: int = Field(foreign_key="person.id", index=True, ondelete="CASCADE")
+    priority: int = 0  # lower first
+    status: CallEntryStatus = _text(10, default=CallEntryStatus.pending)
+    attempts: int = 0
+    next_attempt_at: datetime | None = _when(nullable=True)  # retry or call-back time
+    claimed_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    lease_expires_at: datetime | None = _when(nullable=True)
+    claim_token: str = _text(36, default="")  # proves which lease a result belongs to
+    handed_out: int = 0  # times this entry was handed to a caller
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Contacts
+
+
+class ContactAttempt(SQLModel, table=True):
+    """One knock or call and its result. ``client_uuid`` makes logging idempotent across retries and devices."""
+
+    __tablename__ = "contact_attempt"
+    __table_args__ = (
+        sa.Index("ix_contact_campaign_time", "campaign_id", "contacted_at"),
+        sa.Index("ix_contact_person", "person_id", "contacted_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    client_uuid: uuid.UUID = Field(sa_type=sa.Uuid, unique=True)
+    campaign_id: int = Field(foreign_key="campaign.id", ondelete="CASCADE")
+    person_id: int | None = Field(default=None, foreign_key="person.id", ondelete="CASCADE")
+    household_id: int | None = Field(default=None, foreign_key="household.id", ondelete="SET NULL", index=True)
+    turf_id: int | None = Field(default=None, foreign_key="turf.id", ondelete="SET NULL", index=True)
+    call_list_id: int | None = Field(default=None, foreign_key="call_list.id", ondelete="SET NULL", index=True)
+    phone_id: int | None = Field(default=None, foreign_key="phone.id", ondelete="SET NULL")
+    user_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL", index=True)
+    channel: Channel = _text(8)
+    result_code: str = _text(16)
+    is_contact: bool = False  # the result code's rule when logged, so later edits to the rule do not rewrite history
+    notes: str = Field(default="", sa_type=sa.Text)
+    language_heard: str = _text(8, default="")
+    contacted_at: datetime = _when()  # when it happened (the device's clock, bounded by the server's)
+    received_at: datetime = _when()  # when the server stored it
+    undone_at: datetime | None = _when(nullable=True)  # undo keeps the row for the audit trail
+    effects: dict = _json()  # what logging it changed (flags, phone status), so an undo puts exactly that back
+
+
+class SurveyResponse(SQLModel, table=True):
+    __tablename__ = "survey_response"
+    __table_args__ = (sa.Index("ix_survey_response_question", "question_id", "option_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(foreign_key="contact_attempt.id", index=True, ondelete="CASCADE")
+    question_id: int = Field(foreign_key="survey_question.id", ondelete="CASCADE")
+    option_id: int | None = Field(default=None, foreign_key="survey_option.id", ondelete="CASCADE")
+    value: str = Field(default="", sa_type=sa.Text)  # free-text answers

@@ -1,0 +1,216 @@
+/* canvass offline: contacts are queued on the phone with a UUID made here, sent when there is a connection, and
+   never lost or doubled (the server stores each UUID once). Pages work without this file; it only adds offline. */
+(function () {
+  "use strict";
+  var QUEUE = "canvass.queue.v1";
+  var meta = function (name) { var m = document.querySelector('meta[name="' + name + '"]'); return m ? m.content : ""; };
+  var csrf = meta("csrf-token");
+  var turfId = meta("turf-id");
+  var userId = meta("user-id");
+  var statusBox = document.getElementById("sync-status");
+  var flushing = false;
+
+  function uuid() {
+    if (window.crypto && crypto.randomUUID) { return crypto.randomUUID(); }
+    var b = crypto.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 15) | 64; b[8] = (b[8] & 63) | 128;
+    var h = Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join("");
+    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
+  }
+  function load(key, fallback) { try { return JSON.parse(localStorage.getItem(key)) || fallback; } catch (e) { return fallback; } }
+  function save(key, value) { localStorage.setItem(key, JSON.stringify(value)); }
+  function queue() { return load(QUEUE, []); }
+  function mine(items) { return items.filter(function (c) { return !userId || c.user === userId; }); }
+
+  function text(key, n) {
+    var t = (statusBox && statusBox.dataset[key]) || "";
+    return t.replace("%(n)s", String(n));
+  }
+  function showStatus(message, ok) {
+    if (!statusBox) { return; }
+    statusBox.hidden = !message;
+    statusBox.textContent = message || "";
+    statusBox.classList.toggle("ok", !!ok);
+  }
+  function refreshStatus() {
+    var waiting = mine(queue()).length;
+    document.documentElement.dataset.waiting = String(waiting);
+    if (waiting) { showStatus(text(navigator.onLine ? "waiting" : "offline", waiting), false); }
+    else if (statusBox && !statusBox.classList.contains("error")) { showStatus("", true); }
+  }
+
+  function enqueue(contacts) {
+    var items = queue();
+    contacts.forEach(function (c) { c.user = userId; items.push(c); });
+    save(QUEUE, items);
+    refreshStatus();
+  }
+
+  /* Send what is queued, in batches; keep anything not answered. */
+  function flush() {
+    if (flushing || !navigator.onLine || !csrf) { return Promise.resolve(); }
+    var batch = mine(queue()).slice(0, 50);
+    if (!batch.length) { refreshStatus(); return Promise.resolve(); }
+    flushing = true;
+    var body = batch.map(function (c) { var copy = Object.assign({}, c); delete copy.user; return copy; });
+    return fetch("/api/v1/contacts", {
+      method: "POST", credentials: "same-origin",
+      headers: {"Content-Type": "application/json", "X-CSRFToken": csrf},
+      body: JSON.stringify({contacts: body})
+    }).then(function (response) {
+      if (!response.ok) { throw new Error("HTTP " + response.status); }
+      return response.json();
+    }).then(function (data) {
+      var answered = {}, errors = [];
+      data.results.forEach(function (r) { answered[r.client_uuid] = true; if (r.status === "rejected") { errors.push(r.error); } });
+      save(QUEUE, queue().filter(function (c) { return !answered[c.client_uuid]; }));
+      flushing = false;
+      if (errors.length && statusBox) { statusBox.classList.add("error"); showStatus(errors[0], false); }
+      refreshStatus();
+      if (mine(queue()).length && batch.length === 50) { return flush(); }
+    }).catch(function () { flushing = false; refreshStatus(); });
+  }
+
+  /* ---- The cached turf: next door, doors already done, wiping turfs that are no longer ours ---- */
+  function turfKey(id) { return "canvass.turf." + id; }
+  function loggedDoors() {
+    var done = {};
+    queue().forEach(function (c) { if (c.household_id) { done[c.household_id] = true; } });
+    return done;
+  }
+  function nextDoorUrl(currentDoor) {
+    var pack = load(turfKey(turfId), null);
+    if (!pack) { return "/walk/" + turfId + "/next"; }
+    var done = loggedDoors(), doors = pack.doors, start = 0;
+    for (var i = 0; i < doors.length; i++) { if (String(doors[i].id) === String(currentDoor)) { start = i + 1; } }
+    for (var k = 0; k < doors.length; k++) {
+      var door = doors[(start + k) % doors.length];
+      if (!door.attempted && !done[door.id] && String(door.id) !== String(currentDoor)) {
+        return "/walk/" + turfId + "/door/" + door.id;
+      }
+    }
+    return "/walk/" + turfId;
+  }
+  function markDone() {
+    var done = loggedDoors();
+    document.querySelectorAll("[data-door]").forEach(function (li) {
+      if (done[li.dataset.door] && li.classList.contains("todo")) { li.classList.replace("todo", "attempted"); }
+    });
+    queue().forEach(function (c) {
+      var section = c.person_id && document.getElementById("person-" + c.person_id);
+      if (section) { section.classList.add("logged"); }
+    });
+  }
+
+  function saveTurfForOffline() {
+    if (!turfId || !navigator.onLine) { return; }
+    fetch("/api/v1/turfs/" + turfId, {credentials: "same-origin"}).then(function (r) {
+      if (r.status === 404) { forgetTurf(turfId); return null; }
+      return r.ok ? r.json() : null;
+    }).then(function (pack) {
+      if (!pack) { return; }
+      save(turfKey(turfId), pack);
+      var urls = ["/walk/" + turfId].concat(pack.doors.map(function (d) { return "/walk/" + turfId + "/door/" + d.id; }));
+      cacheInWorker(urls);
+    });
+  }
+  function cacheInWorker(urls) {
+    if (!("serviceWorker" in navigator)) { return; }
+    navigator.serviceWorker.ready.then(function (registration) {
+      var channel = new MessageChannel();
+      channel.port1.onmessage = function () { document.documentElement.dataset.offlineReady = "1"; };
+      registration.active.postMessage({type: "cache", urls: urls}, [channel.port2]);
+    });
+  }
+  function forgetTurf(id) {
+    localStorage.removeItem(turfKey(id));
+    if ("serviceWorker" in navigator && navigator.serviceWorker.controller) {
+      navigator.serviceWorker.controller.postMessage({type: "forget", prefix: "/walk/" + id + "/"});
+      navigator.serviceWorker.controller.postMessage({type: "forget", prefix: "/walk/" + id});
+    }
+  }
+  /* A turf that was unassigned or closed is wiped from the phone. */
+  function wipeOtherTurfs() {
+    if (!navigator.onLine) { return; }
+    fetch("/api/v1/me", {credentials: "same-origin"}).then(function (r) { return r.ok ? r.json() : null; }).then(function (me) {
+      if (!me) { return; }
+      var keep = {};
+      me.turfs.forEach(function (id) { keep[String(id)] = true; });
+      Object.keys(localStorage).forEach(function (key) {
+        var m = key.match(/^canvass\.turf\.(\d+)$/);
+        if (m && !keep[m[1]]) { forgetTurf(m[1]); }
+      });
+    }).catch(function () {});
+  }
+
+  /* ---- Forms: a tap queues the contact, then moves on ---- */
+  function answersFrom(form, personId) {
+    var answers = {}, prefix = "q-" + personId + "-";
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (!el.name || el.name.indexOf(prefix) !== 0) { return; }
+      var code = el.name.slice(prefix.length);
+      if ((el.type === "radio" || el.type === "checkbox") && !el.checked) { return; }
+      if (!el.value) { return; }
+      if (el.type === "checkbox") { (answers[code] = answers[code] || []).push(el.value); }
+      else { answers[code] = el.value; }
+    });
+    return answers;
+  }
+  function doorId() { var m = location.pathname.match(/\/door\/(\d+)/); return m ? Number(m[1]) : null; }
+
+  function onPersonSubmit(event) {
+    var form = event.target, button = event.submitter;
+    if (!button || !button.value) { return; }
+    event.preventDefault();
+    if (button.dataset.confirm && !window.confirm(button.dataset.confirm)) { return; }
+    if (form.dataset.sent) { return; }  // a double tap
+    form.dataset.sent = "1";
+    var personId = Number(form.elements.person_id.value);
+    var followups = [];
+    Array.prototype.forEach.call(form.querySelectorAll('input[name="followups"]:checked'), function (el) { followups.push(Number(el.value)); });
+    enqueue([{client_uuid: uuid(), person_id: personId, household_id: doorId(), turf_id: Number(turfId), channel: "door",
+              result_code: button.value, answers: answersFrom(form, personId), notes: form.elements.notes.value,
+              language_heard: form.elements.language_heard.value, followups: followups,
+              contacted_at: new Date().toISOString()}]);
+    markDone();
+    var section = document.getElementById("person-" + personId);
+    var next = section && section.nextElementSibling;
+    while (next && !(next.classList.contains("person") && !next.classList.contains("logged"))) { next = next.nextElementSibling; }
+    flush().then(function () {
+      if (next) { next.scrollIntoView({behavior: "smooth"}); next.querySelector("button").focus(); }
+      else { location.href = nextDoorUrl(doorId()); }
+    });
+  }
+  function onDoorSubmit(event) {
+    var form = event.target, button = event.submitter;
+    if (!button) { return; }
+    event.preventDefault();
+    if (form.dataset.sent) { return; }
+    form.dataset.sent = "1";
+    var ids = form.elements.person_ids ? form.elements.person_ids.value.split(",").filter(Boolean) : [];
+    var when = new Date().toISOString();
+    var contacts = (ids.length ? ids : [null]).map(function (id) {
+      return {client_uuid: uuid(), person_id: id ? Number(id) : null, household_id: doorId(), turf_id: Number(turfId),
+              channel: "door", result_code: button.value, contacted_at: when};
+    });
+    enqueue(contacts);
+    flush().then(function () { location.href = nextDoorUrl(doorId()); });
+  }
+
+  document.querySelectorAll('form[data-offline="person"]').forEach(function (f) { f.addEventListener("submit", onPersonSubmit); });
+  document.querySelectorAll('form[data-offline="door"]').forEach(function (f) { f.addEventListener("submit", onDoorSubmit); });
+  document.querySelectorAll('a[href$="/next"]').forEach(function (a) {
+    a.addEventListener("click", function (event) { if (!navigator.onLine) { event.preventDefault(); location.href = nextDoorUrl(doorId()); } });
+  });
+
+  if ("serviceWorker" in navigator) { navigator.serviceWorker.register("/sw.js").catch(function () {}); }
+  window.addEventListener("online", function () { refreshStatus(); flush(); saveTurfForOffline(); });
+  window.addEventListener("offline", refreshStatus);
+  setInterval(flush, 20000);
+  markDone();
+  refreshStatus();
+  flush();
+  if (document.body.classList.contains("walking") && !doorId()) { saveTurfForOffline(); }
+  if (document.body.classList.contains("volunteer-home")) { wipeOtherTurfs(); }
+  window.canvassOffline = {flush: flush, queue: queue};
+})();

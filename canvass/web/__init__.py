@@ -1,0 +1,258 @@
+"""The web layer: Flask glue around the domain modules. Each area has its blueprint in this package."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from functools import wraps
+from zoneinfo import ZoneInfo
+
+from flask import Flask, abort, current_app, g, has_request_context, render_template, request, session
+from flask_babel import Babel, format_datetime, format_decimal
+from flask_babel import gettext as _
+from flask_login import LoginManager, current_user
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlmodel import Session
+
+from canvass.db import make_engine, write_intent
+from canvass.models import LANGUAGE_NAMES, Role, User
+
+csrf = CSRFProtect()
+login_manager = LoginManager()
+babel = Babel()
+
+#: The page each role lands on after logging in.
+HOME_ENDPOINTS = {Role.admin: "home.admin", Role.lead: "home.lead", Role.data: "home.data",
+                  Role.volunteer: "home.volunteer"}
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Database: one session per request, opened on first use; views commit once.
+
+
+def init_database(app: Flask) -> None:
+    app.extensions["canvass.engine"] = make_engine(app.config["DATABASE_URL"])
+
+    @app.teardown_appcontext
+    def close_session(_exc) -> None:
+        db_session = g.pop("db_session", None)
+        if db_session is not None:
+            db_session.close()
+        write_intent.set(False)
+
+
+def engine():
+    return current_app.extensions["canvass.engine"]
+
+
+def db() -> Session:
+    if "db_session" not in g:
+        if has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS"):
+            write_intent.set(True)  # reset at teardown
+        g.db_session = Session(engine(), expire_on_commit=False)
+    return g.db_session
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Security: login sessions, CSRF on every form, cookie flags, response headers.
+
+
+def init_security(app: Flask) -> None:
+    secure = bool(app.config["COOKIE_SECURE"])
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=secure,
+        SESSION_COOKIE_NAME="canvass_session",
+        REMEMBER_COOKIE_HTTPONLY=True, REMEMBER_COOKIE_SAMESITE="Lax", REMEMBER_COOKIE_SECURE=secure,
+        REMEMBER_COOKIE_DURATION=timedelta(days=14), PERMANENT_SESSION_LIFETIME=timedelta(days=14),
+        WTF_CSRF_TIME_LIMIT=None,  # a volunteer's form may sit open for hours on a porch; the session bounds it
+        WTF_CSRF_SSL_STRICT=secure,
+    )
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    # "basic": a phone moving from wifi to cellular keeps its session; "strong" would log volunteers out mid-turf.
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(_load_user)
+    app.after_request(_security_headers)
+
+
+def _load_user(session_id: str) -> User | None:
+    user_id, _, stamp = session_id.partition(".")
+    if not user_id.isdigit():
+        return None
+    user = db().get(User, int(user_id))
+    if user is None or not user.is_active or user.session_stamp() != stamp:
+        return None
+    return user
+
+
+CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+       "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'self'; object-src 'none'")
+
+
+def _security_headers(response):
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("Permissions-Policy", "geolocation=(self), camera=(self), microphone=()")
+    if current_app.config["COOKIE_SECURE"]:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if current_user.is_authenticated:
+        response.headers.setdefault("Cache-Control", "no-store")  # pages with voter data stay off shared caches
+    return response
+
+
+def form_object(model, field: str):
+    """The row a form field names by id: 400 when the field is missing or not a number, 404 when no such row."""
+    object_id = request.form.get(field, type=int)
+    if object_id is None:
+        abort(400, description=_("The form is missing “%(field)s”.", field=field))
+    return db().get(model, object_id) or abort(404)
+
+
+def role_required(*roles: Role):
+    """Lets only these roles through (403 for the rest; anonymous users go to the login page)."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return current_app.login_manager.unauthorized()
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+STAFF = (Role.admin, Role.lead, Role.data)
+LEADS = (Role.admin, Role.lead)
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Languages and display formats
+
+
+def init_i18n(app: Flask) -> None:
+    from canvass.app import PACKAGE_DIR
+    from canvass.i18n import compile_catalogs
+
+    try:
+        compile_catalogs()  # a checkout run without reinstalling; an install has compiled them already
+    except OSError:
+        app.logger.warning("message catalogs could not be compiled (read-only install?)")
+
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(PACKAGE_DIR / "translations"))
+    app.config["BABEL_DEFAULT_TIMEZONE"] = app.config["TIMEZONE"]
+    babel.init_app(app, locale_selector=select_locale)
+
+
+def select_locale() -> str:
+    offered = current_app.config["LANGUAGES"]
+    chosen = request.args.get("lang") or session.get("lang")
+    if chosen in offered:
+        return chosen
+    if current_user.is_authenticated and current_user.language in offered:
+        return current_user.language
+    return request.accept_languages.best_match(offered) or "en"
+
+
+def local_time(value: datetime | None) -> datetime | None:
+    """A stored UTC time in the organization's time zone."""
+    if value is None:
+        return None
+    return value.astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
+
+
+def register_template_helpers(app: Flask) -> None:
+    app.jinja_env.filters["datetime"] = lambda value, fmt="short": format_datetime(value, fmt) if value else ""
+    app.jinja_env.filters["number"] = format_number
+    app.jinja_env.filters["percent"] = lambda value: f"{round(100 * (value or 0))}%"
+
+    @app.context_processor
+    def globals_for_templates():
+        return {"LANGUAGE_NAMES": LANGUAGE_NAMES, "offered_languages": current_app.config["LANGUAGES"],
+                "current_locale": select_locale(), "Role": Role, "home_url": home_url}
+
+
+def format_number(value) -> str:
+    """A count in the reader's locale (1,234 / 1.234); anything that is not a number is shown as it is."""
+    if value is None or value == "":
+        return ""
+    try:
+        return format_decimal(value)
+    except (ValueError, ArithmeticError):
+        return str(value)
+
+
+def home_url(user: User | None = None) -> str:
+    from flask import url_for
+
+    user = user or current_user
+    if not getattr(user, "is_authenticated", False):
+        return url_for("auth.login")
+    return url_for(HOME_ENDPOINTS[Role(user.role)])
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Blueprints, errors, background jobs
+
+
+def register_blueprints(app: Flask) -> None:
+    from canvass.web import (
+        api,
+        auth,
+        calling,
+        campaigns,
+        canvassing,
+        exports,
+        home,
+        importing,
+        people,
+        turfs,
+        users,
+    )
+
+    for module in (auth, home, users, campaigns, importing, people, turfs, canvassing, calling, exports, api):
+        app.register_blueprint(module.bp)
+
+
+def register_error_pages(app: Flask) -> None:
+    messages = {
+        400: lambda: _("The request could not be understood."),
+        403: lambda: _("Your account cannot open this page."),
+        404: lambda: _("This page does not exist, or it is not yours to see."),
+        405: lambda: _("This page cannot be used that way."),
+        409: lambda: _("This cannot be done now: the page you came from is out of date. Reload it."),
+        410: lambda: _("This file is no longer here. Run the export again."),
+        413: lambda: _("The file is too large to upload."),
+        429: lambda: _("Too many requests. Wait a moment and try again."),
+        500: lambda: _("Something went wrong on our side. Nothing you entered was lost; try again."),
+    }
+
+    def render_error(code: int, message: str | None = None):
+        if request.path.startswith("/api/"):
+            return {"error": message or messages[code]()}, code
+        return render_template("error.html", code=code, message=message or messages[code]()), code
+
+    def own_description(exc) -> str | None:
+        """A view's abort(code, description=...) message, not werkzeug's generic English one."""
+        description = getattr(exc, "description", None)
+        return description if description and description != type(exc).description else None
+
+    for code in messages:
+        app.register_error_handler(code, lambda exc, code=code: render_error(code, own_description(exc)))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc):
+        return render_error(400, _("This form expired or was sent from elsewhere. Go back, reload the page and "
+                                   "send it again."))
+
+
+def init_jobs(app: Flask) -> None:
+    from canvass.jobs import JobRunner
+
+    app.extensions["canvass.jobs"] = JobRunner(app.extensions["canvass.engine"], threads=app.config["JOB_THREADS"])

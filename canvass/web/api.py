@@ -1,0 +1,116 @@
+"""The JSON API the phone's offline queue uses (session cookie + X-CSRFToken header). Described in openapi.json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from flask import Blueprint, Response, abort, current_app, request
+from flask_login import current_user, login_required
+from pydantic import ValidationError
+from sqlmodel import select
+
+from canvass import canvassing, contacts
+from canvass.models import Campaign, Household, Role, TurfDoor
+from canvass.turfs import visible_turf
+from canvass.web import db
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+MAX_BATCH = 200
+OPENAPI = Path(__file__).resolve().parent.parent / "openapi.json"
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return Response(OPENAPI.read_text(), mimetype="application/json")
+
+
+@bp.get("/me")
+@login_required
+def me():
+    """Who is logged in, and which turfs the phone may keep."""
+    return {"user": {"id": current_user.id, "name": current_user.display_name, "role": str(current_user.role),
+                     "language": current_user.language},
+            "turfs": canvassing.my_turf_ids(db(), current_user)}
+
+
+@bp.get("/turfs/<int:turf_id>")
+@login_required
+def turf(turf_id: int):
+    found = visible_turf(db(), turf_id, current_user)
+    if found is None:
+        abort(404)
+    package = canvassing.turf_package(db(), found, current_user)
+    db().commit()  # a route worked out on first use is kept
+    return package
+
+
+@bp.post("/contacts")
+@login_required
+def post_contacts():
+    """Stores a batch of contacts; each item is answered created, duplicate or rejected, in order."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("contacts"), list):
+        return {"error": 'Send {"contacts": [...]}.'}, 400
+    items = body["contacts"]
+    if len(items) > MAX_BATCH:
+        return {"error": f"Send at most {MAX_BATCH} contacts at a time."}, 413
+    results, parsed = [None] * len(items), []
+    for index, raw in enumerate(items):
+        try:
+            parsed.append((index, contacts.ContactIn.model_validate(raw)))
+        except ValidationError as exc:
+            key = str(raw.get("client_uuid", "")) if isinstance(raw, dict) else ""
+            results[index] = contacts.ItemResult(key, "rejected", error=_first_error(exc)).as_dict()
+    by_campaign: dict[int, list[tuple[int, contacts.ContactIn]]] = {}
+    for index, item in parsed:
+        campaign_id = _campaign_of(item)
+        if campaign_id is None:
+            results[index] = contacts.ItemResult(str(item.client_uuid), "rejected",
+                                                 error="This door or person is not on your list.").as_dict()
+        else:
+            by_campaign.setdefault(campaign_id, []).append((index, item))
+    for campaign_id, group in by_campaign.items():
+        campaign = db().get(Campaign, campaign_id)
+        logged = contacts.log_contacts(db(), current_user, campaign, [item for _i, item in group],
+                                       may_contact=_may_contact(group))
+        for (index, _item), result in zip(group, logged, strict=True):
+            results[index] = result.as_dict()
+    db().commit()
+    current_app.logger.info("contacts batch: %d items, %d created", len(items),
+                            sum(1 for r in results if r and r["status"] == "created"))
+    return {"results": results}
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    return f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"
+
+
+def _campaign_of(item: contacts.ContactIn) -> int | None:
+    """The campaign of the turf the contact was logged in, if the user may work that turf."""
+    if item.turf_id is None:
+        return None
+    turf = visible_turf(db(), item.turf_id, current_user)
+    return turf.campaign_id if turf is not None else None
+
+
+def _may_contact(group):
+    """Door contacts only for doors of the turf they name (volunteers); staff may log any door of the campaign."""
+    turfs_by_uuid = {item.client_uuid: item.turf_id for _i, item in group}
+    doors = {}
+    for turf_id in set(turfs_by_uuid.values()):
+        doors[turf_id] = set(db().exec(select(TurfDoor.household_id).where(TurfDoor.turf_id == turf_id)).all())
+    allowed = set().union(*doors.values()) if doors else set()
+
+    def check(person, household: Household | None) -> bool:
+        if current_user.role in (Role.admin, Role.lead):
+            return True
+        return household is not None and household.id in allowed
+
+    return check
+
+
+def schema() -> dict:
+    return json.loads(OPENAPI.read_text())

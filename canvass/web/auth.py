@@ -1,0 +1,133 @@
+"""Logging in and out, accepting an invite, resetting a password, choosing the interface language."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, SelectChoice, SelectField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length
+
+from canvass import accounts, audit
+from canvass.models import LANGUAGE_NAMES
+from canvass.web import db, home_url
+
+bp = Blueprint("auth", __name__)
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired()])
+    password = PasswordField(_l("Password"), validators=[DataRequired()])
+
+
+class SetPasswordForm(FlaskForm):
+    name = StringField(_l("Your name"), validators=[Length(max=120)])
+    language = SelectField(_l("Language"), choices=[SelectChoice(code, name) for code, name in LANGUAGE_NAMES.items()])
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=accounts.MIN_PASSWORD_LENGTH)])
+    confirm = PasswordField(_l("Repeat the password"), validators=[DataRequired(), EqualTo("password")])
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(home_url())
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = accounts.authenticate(db(), form.email.data, form.password.data, remote_addr=request.remote_addr or "",
+                                         max_failures=current_app.config["LOGIN_MAX_FAILURES"],
+                                         window_minutes=current_app.config["LOGIN_WINDOW_MINUTES"])
+        except accounts.LoginThrottled as exc:
+            db().commit()
+            flash(_(str(exc)), "error")
+            return render_template("auth/login.html", form=form), 429
+        db().commit()
+        if user is not None:
+            _start_session(user)
+            return redirect(_safe_next(request.args.get("next")) or home_url(user))
+        flash(_("Wrong email or password."), "error")
+        status = 401
+    elif request.method == "POST":
+        status = 400
+    return render_template("auth/login.html", form=form), status
+
+
+def _start_session(user) -> None:
+    """A fresh session on every login, so a session id planted before login is worthless."""
+    lang = session.get("lang")
+    session.clear()
+    login_user(user, remember=True)
+    session.permanent = True
+    if lang:
+        session["lang"] = lang
+
+
+def _safe_next(target: str | None) -> str | None:
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.post("/logout")
+def logout():
+    session.clear()
+    logout_user()  # after clear(): it leaves the instruction that deletes the remember-me cookie
+    flash(_("You are logged out."), "ok")
+    response = redirect(url_for("auth.login"))
+    # The turf pages kept for offline use leave the phone with the volunteer; contacts not yet sent are kept.
+    response.headers["Clear-Site-Data"] = '"cache"'
+    return response
+
+
+@bp.route("/invite/<token>", methods=["GET", "POST"])
+def accept_invite(token: str):
+    return _set_password_from_link(token, "invite")
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    return _set_password_from_link(token, "reset")
+
+
+def _set_password_from_link(token: str, purpose: str):
+    try:
+        record = accounts.find_token(db(), token, purpose)
+    except accounts.AccountError as exc:
+        return render_template("auth/link_invalid.html", message=_(str(exc))), 410
+    user = db().get(accounts.User, record.user_id)
+    form = SetPasswordForm(obj=user)
+    if form.validate_on_submit():
+        try:
+            user = accounts.redeem_token(db(), token, purpose, form.password.data)
+        except accounts.AccountError as exc:
+            flash(_(str(exc)), "error")
+        else:
+            if purpose == "invite":
+                user.name = form.name.data.strip() or user.name
+                user.language = form.language.data
+            audit.record(db(), user, f"user.{purpose}_accepted", object_type="user", object_id=user.id)
+            db().commit()
+            _start_session(user)
+            flash(_("Welcome! Your password is set."), "ok")
+            return redirect(home_url(user))
+    return render_template("auth/set_password.html", form=form, user=user, purpose=purpose)
+
+
+@bp.post("/language")
+def choose_language():
+    lang = request.form.get("lang", "")
+    if lang in current_app.config["LANGUAGES"]:
+        session["lang"] = lang
+        if current_user.is_authenticated:
+            current_user.language = lang
+            db().add(current_user)
+            db().commit()
+    return redirect(_safe_next(request.form.get("next")) or home_url())

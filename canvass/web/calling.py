@@ -1,0 +1,191 @@
+"""Phone banking on the web: leads make and run call lists; callers take one person at a time."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlmodel import select
+
+from canvass import audit, canvassing, contacts, phonebank
+from canvass.models import CallList, Campaign, Channel, Role, Tag, User
+from canvass.web import LEADS, db, form_object, role_required
+from canvass.web.turfs import _universe_from, get_campaign_or_first
+
+bp = Blueprint("calling", __name__)
+
+
+def get_call_list(list_id: int) -> CallList:
+    """The call list if the current user may call from it (or run it, for leads); otherwise 404."""
+    call_list = db().get(CallList, list_id)
+    if call_list is None or not phonebank.may_call(db(), call_list, current_user):
+        abort(404)
+    return call_list
+
+
+@bp.get("/calllists/")
+@role_required(*LEADS)
+def index():
+    campaign = get_campaign_or_first(request.args.get("campaign", type=int))
+    if campaign is None:
+        return redirect(url_for("campaigns.index"))
+    try:
+        universe = _universe_from(request.args)
+    except ValueError:
+        universe = _universe_from({})
+    volunteers = db().exec(select(User).where(User.role == Role.volunteer, User.is_active.is_(True))
+                           .order_by(User.name, User.email)).all()
+    return render_template("calling/index.html", campaign=campaign, rows=phonebank.summary(db(), campaign),
+                           count=phonebank.count_callable(db(), campaign, universe), filters=request.args,
+                           volunteers=volunteers,
+                           campaigns=db().exec(select(Campaign).where(Campaign.archived.is_(False))).all(),
+                           tags=db().exec(select(Tag).where(Tag.campaign_id == campaign.id)).all())
+
+
+@bp.post("/calllists/")
+@role_required(*LEADS)
+def create():
+    campaign = form_object(Campaign, "campaign_id")
+    try:
+        call_list = phonebank.create_call_list(db(), campaign, request.form.get("name", ""),
+                                               _universe_from(request.form),
+                                               open_to_all=request.form.get("open_to_all") == "1", user=current_user)
+    except (phonebank.CallingError, ValueError) as exc:
+        db().rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("calling.index", campaign=campaign.id))
+    audit.record(db(), current_user, "calllist.created", object_type="call_list", object_id=call_list.id)
+    db().commit()
+    flash(_("Call list %(name)s created.", name=call_list.name), "ok")
+    return redirect(url_for("calling.index", campaign=campaign.id) + f"#list-{call_list.id}")
+
+
+@bp.post("/calllists/<int:list_id>/status")
+@role_required(*LEADS)
+def set_status(list_id: int):
+    call_list = db().get(CallList, list_id) or abort(404)
+    status = request.form.get("status", "")
+    if status not in ("active", "paused", "closed"):
+        abort(400)
+    phonebank.set_status(db(), call_list, status)
+    if "open_to_all" in request.form:
+        call_list.open_to_all = request.form["open_to_all"] == "1"
+    audit.record(db(), current_user, f"calllist.{status}", object_type="call_list", object_id=call_list.id)
+    db().commit()
+    return redirect(url_for("calling.index", campaign=call_list.campaign_id) + f"#list-{call_list.id}")
+
+
+@bp.post("/calllists/<int:list_id>/assign")
+@role_required(*LEADS)
+def assign(list_id: int):
+    call_list = db().get(CallList, list_id) or abort(404)
+    user = form_object(User, "user_id")
+    if request.form.get("remove") == "1":
+        phonebank.unassign(db(), call_list, user)
+    else:
+        phonebank.assign(db(), call_list, user)
+    db().commit()
+    return redirect(url_for("calling.index", campaign=call_list.campaign_id) + f"#list-{call_list.id}")
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# The caller's screen
+
+
+def _tz() -> str:
+    return current_app.config["TIMEZONE"]
+
+
+@bp.get("/call/<int:list_id>")
+@login_required
+def caller(list_id: int):
+    call_list = get_call_list(list_id)
+    campaign = db().get(Campaign, call_list.campaign_id)
+    held = phonebank.current_claim(db(), call_list, current_user)
+    context = {"call_list": call_list, "campaign": campaign, "claim": held, "progress": phonebank.progress(db(),
+                                                                                                          call_list)}
+    if held is not None:
+        language = current_user.language or "en"
+        context.update(
+            uuid=uuid.uuid4(), codes=canvassing.result_codes_for(db(), campaign.id, Channel.phone, language),
+            survey=canvassing.survey_for(db(), campaign.id, language),
+            script=canvassing.script_for(db(), campaign.id, Channel.phone, language, held.person.language),
+            followups=canvassing.followup_tags(db(), campaign.id, language),
+            person=canvassing.person_view(held.person, campaign),
+            lease_until=held.entry.lease_expires_at.astimezone(ZoneInfo(_tz())))
+    return render_template("calling/caller.html", **context)
+
+
+def _claim_and_return(call_list: CallList):
+    try:
+        claim = phonebank.claim_next(db(), call_list, current_user, timezone=_tz())
+    except phonebank.CallingError as exc:
+        db().rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("calling.caller", list_id=call_list.id))
+    db().commit()
+    if claim is None:
+        flash(_("Nobody is left to call on this list right now. Thank you!"), "ok")
+    return redirect(url_for("calling.caller", list_id=call_list.id))
+
+
+@bp.post("/call/<int:list_id>/next")
+@login_required
+def next_call(list_id: int):
+    return _claim_and_return(get_call_list(list_id))
+
+
+@bp.post("/call/<int:list_id>/entry/<int:entry_id>/result")
+@login_required
+def result(list_id: int, entry_id: int):
+    call_list = get_call_list(list_id)
+    campaign = db().get(Campaign, call_list.campaign_id)
+    try:
+        entry = phonebank.find_entry(db(), call_list, entry_id, current_user)
+        survey = canvassing.survey_for(db(), campaign.id, current_user.language or "en")
+        item = contacts.ContactIn(
+            client_uuid=request.form.get("client_uuid") or uuid.uuid4(), person_id=entry.person_id,
+            phone_id=request.form.get("phone_id", type=int), channel=Channel.phone,
+            result_code=request.form.get("result", "") or "?",
+            answers=canvassing.answers_from_form(request.form, survey, entry.person_id),
+            notes=request.form.get("notes", ""), language_heard=request.form.get("language_heard", ""),
+            followups=[int(t) for t in request.form.getlist("followups") if t.isdigit()])
+        outcome = phonebank.record_call(db(), current_user, entry, item,
+                                        callback_at=_callback_time(request.form.get("callback_at", "")))
+    except (phonebank.CallingError, ValueError) as exc:
+        db().rollback()
+        flash(str(exc) if isinstance(exc, phonebank.CallingError) else _("That result could not be read. Tap it again."),
+              "error")
+        return redirect(url_for("calling.caller", list_id=call_list.id))
+    if outcome.status == "rejected":
+        db().rollback()
+        flash(outcome.error, "error")
+        return redirect(url_for("calling.caller", list_id=call_list.id))
+    db().commit()
+    flash(_("Saved."), "ok")
+    return _claim_and_return(call_list)
+
+
+def _callback_time(text: str) -> datetime | None:
+    """A local date and time from the form, in the organization's time zone."""
+    if not text:
+        return None
+    return datetime.fromisoformat(text).replace(tzinfo=ZoneInfo(_tz()))
+
+
+@bp.post("/call/<int:list_id>/entry/<int:entry_id>/skip")
+@login_required
+def skip(list_id: int, entry_id: int):
+    call_list = get_call_list(list_id)
+    try:
+        entry = phonebank.find_entry(db(), call_list, entry_id, current_user)
+    except phonebank.CallingError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("calling.caller", list_id=call_list.id))
+    phonebank.release(db(), entry, current_user)
+    db().commit()
+    return _claim_and_return(call_list)

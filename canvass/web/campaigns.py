@@ -1,0 +1,171 @@
+"""Campaigns: list and create (admins and field leads)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import StringField
+from wtforms.validators import DataRequired, Length
+
+from canvass import audit, campaigns
+from canvass.models import Campaign
+from canvass.overview import campaign_rows
+from canvass.web import LEADS, STAFF, db, role_required
+
+bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
+
+
+class CampaignForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    slug = StringField(_l("Short name (optional)"), validators=[Length(max=63)])
+
+
+def get_campaign(slug: str) -> Campaign:
+    campaign = campaigns.get_campaign(db(), slug)
+    if campaign is None:
+        abort(404)
+    return campaign
+
+
+@bp.get("/")
+@role_required(*STAFF)
+def index():
+    return render_template("campaigns/index.html", rows=campaign_rows(db()), form=CampaignForm())
+
+
+@bp.post("/")
+@role_required(*LEADS)
+def create():
+    form = CampaignForm()
+    if form.validate_on_submit():
+        try:
+            campaign = campaigns.create_campaign(db(), form.name.data, form.slug.data or None)
+        except campaigns.CampaignError as exc:
+            db().rollback()
+            flash(_(str(exc)), "error")
+        else:
+            audit.record(db(), current_user, "campaign.created", object_type="campaign", object_id=campaign.id)
+            db().commit()
+            flash(_("Campaign %(name)s created.", name=campaign.name), "ok")
+            return redirect(url_for("campaigns.index") + f"#campaign-{campaign.slug}")
+    else:
+        flash(_("Give the campaign a name."), "error")
+    return redirect(url_for("campaigns.index"))
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Setup (field leads): scripts, survey, result codes, tags, settings
+
+
+def _setup_url(campaign: Campaign, anchor: str = "") -> str:
+    return url_for("campaigns.setup", slug=campaign.slug) + anchor
+
+
+@bp.get("/<slug>/setup")
+@role_required(*LEADS)
+def setup(slug: str):
+    from sqlmodel import select
+
+    from canvass.models import ResultCode, Script, Suppression, SurveyOption, SurveyQuestion, Tag
+
+    campaign = get_campaign(slug)
+    scripts = {(s.channel, s.language): s.body for s in db().exec(select(Script).where(Script.campaign_id == campaign.id))}
+    questions = db().exec(select(SurveyQuestion).where(SurveyQuestion.campaign_id == campaign.id)
+                          .order_by(SurveyQuestion.position)).all()
+    options = db().exec(select(SurveyOption).where(SurveyOption.question_id.in_([q.id for q in questions]))
+                        .order_by(SurveyOption.position)).all()
+    return render_template(
+        "campaigns/setup.html", campaign=campaign, scripts=scripts, questions=questions,
+        options={q.id: [o for o in options if o.question_id == q.id] for q in questions},
+        codes=db().exec(select(ResultCode).where(ResultCode.campaign_id == campaign.id)
+                        .order_by(ResultCode.position)).all(),
+        tags=db().exec(select(Tag).where(Tag.campaign_id == campaign.id).order_by(Tag.kind, Tag.name)).all(),
+        suppressions=list(Suppression), settings={**campaigns.DEFAULT_SETTINGS, **(campaign.settings or {})})
+
+
+def _apply(campaign: Campaign, anchor: str, change, message: str):
+    """Runs one setup change, commits it with an audit entry, and returns to the right part of the page."""
+    try:
+        change()
+    except (campaigns.CampaignError, ValueError) as exc:
+        db().rollback()
+        flash(str(exc), "error")
+        return redirect(_setup_url(campaign, anchor))
+    audit.record(db(), current_user, f"campaign.setup{anchor.replace('#', '.')}", object_type="campaign",
+                 object_id=campaign.id)
+    db().commit()
+    flash(message, "ok")
+    return redirect(_setup_url(campaign, anchor))
+
+
+@bp.post("/<slug>/setup/script")
+@role_required(*LEADS)
+def set_script(slug: str):
+    campaign = get_campaign(slug)
+    return _apply(campaign, "#scripts", lambda: campaigns.set_script(
+        db(), campaign, request.form.get("channel", "door"), request.form.get("language", ""),
+        request.form.get("body", "")), _("Script saved."))
+
+
+@bp.post("/<slug>/setup/question")
+@role_required(*LEADS)
+def add_question(slug: str):
+    campaign = get_campaign(slug)
+    translations = {lang: request.form.get(f"text_{lang}", "") for lang in campaigns.LANGUAGE_CODES if lang != "en"}
+    return _apply(campaign, "#survey", lambda: campaigns.add_question(
+        db(), campaign, code=request.form.get("code", ""), text=request.form.get("text", ""),
+        kind=request.form.get("kind", "single"), options=request.form.get("options", ""),
+        translations=translations), _("Question added."))
+
+
+@bp.post("/<slug>/setup/question/<int:question_id>/active")
+@role_required(*LEADS)
+def question_active(slug: str, question_id: int):
+    campaign = get_campaign(slug)
+    active = request.form.get("active") == "1"
+    return _apply(campaign, "#survey", lambda: campaigns.set_question_active(db(), campaign, question_id, active),
+                  _("Question asked again.") if active else _("Question no longer asked; its answers are kept."))
+
+
+@bp.post("/<slug>/setup/code")
+@role_required(*LEADS)
+def save_code(slug: str):
+    campaign = get_campaign(slug)
+    form = request.form
+    retry = form.get("retry_after_hours", "").strip()
+
+    def change():
+        campaigns.update_result_code(
+            db(), campaign, form.get("code", ""), label=form.get("label", ""), channel=form.get("channel", "door"),
+            is_contact=form.get("is_contact") == "1", is_final=form.get("is_final") == "1",
+            retry_after_hours=int(retry) if retry else None, suppresses=form.get("suppresses", "none"),
+            active=form.get("active", "1") == "1",
+            translations={lang: form.get(f"label_{lang}", "") for lang in campaigns.LANGUAGE_CODES if lang != "en"})
+
+    return _apply(campaign, "#codes", change, _("Result code saved."))
+
+
+@bp.post("/<slug>/setup/tag")
+@role_required(*LEADS)
+def add_tag(slug: str):
+    campaign = get_campaign(slug)
+    translations = {lang: request.form.get(f"name_{lang}", "") for lang in ("es", "vi")}
+    return _apply(campaign, "#tags", lambda: campaigns.add_tag(db(), campaign, request.form.get("name", ""),
+                                                             request.form.get("kind", "tag"), translations),
+                  _("Tag added."))
+
+
+@bp.post("/<slug>/setup/settings")
+@role_required(*LEADS)
+def save_settings(slug: str):
+    campaign = get_campaign(slug)
+    form = request.form
+    values = {"calling_hours": [form.get("calling_from", ""), form.get("calling_to", "")],
+              "no_answer_retry_hours": form.get("no_answer_retry_hours"),
+              "max_call_attempts": form.get("max_call_attempts"), "lease_minutes": form.get("lease_minutes"),
+              "shift_expected_minutes": form.get("shift_expected_minutes"), "show_party": form.get("show_party") == "1"}
+    return _apply(campaign, "#settings", lambda: campaigns.update_settings(db(), campaign, values),
+                  _("Settings saved."))

@@ -1,0 +1,236 @@
+"""The volunteer's door-to-door flow: walk list -> a door -> one tap per person -> next door. Works without JavaScript."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlmodel import select
+
+from canvass import audit, canvassing, contacts, turfs
+from canvass.models import Campaign, Channel, ContactAttempt, Household, Person, Turf, TurfDoor
+from canvass.web import db
+from canvass.web.turfs import get_my_turf
+
+bp = Blueprint("canvassing", __name__, url_prefix="/walk")
+
+
+def get_my_door(turf: Turf, household_id: int) -> Household:
+    """A door of this turf; anything else is a 404 (the turf was already checked to be the user's)."""
+    if db().get(TurfDoor, (turf.id, household_id)) is None:
+        abort(404)
+    return db().get(Household, household_id)
+
+
+def _language() -> str:
+    return current_user.language or "en"
+
+
+@bp.get("/<int:turf_id>")
+@login_required
+def walk(turf_id: int):
+    turf = get_my_turf(turf_id)
+    campaign = db().get(Campaign, turf.campaign_id)
+    doors = turfs.turf_doors(db(), turf)
+    db().commit()  # keep a route worked out on first use
+    results = canvassing.last_results(db(), [p.id for d in doors for p in d.people])
+    views = [canvassing.door_view(d, campaign, results) for d in doors]
+    query = request.args.get("q", "").strip().lower()
+    shown = [v for v in views if not query or query in _searchable(v)]
+    next_door = next((v for v in views if not v["attempted"]), None)
+    return render_template("canvassing/walk.html", turf=turf, campaign=campaign, doors=shown, total=len(views),
+                           done=sum(v["attempted"] for v in views), next_door=next_door, query=query,
+                           shift=canvassing.open_shift(db(), current_user, turf))
+
+
+def _searchable(view: dict) -> str:
+    names = " ".join(f"{p['first_name']} {p['last_name']}" for p in view["people"])
+    return f"{view['address']} {view['unit']} {names}".lower()
+
+
+@bp.get("/<int:turf_id>/door/<int:household_id>")
+@login_required
+def door(turf_id: int, household_id: int):
+    turf = get_my_turf(turf_id)
+    household = get_my_door(turf, household_id)
+    return _render_door(turf, household)
+
+
+def _render_door(turf: Turf, household: Household, *, confirm: dict | None = None):
+    campaign = db().get(Campaign, turf.campaign_id)
+    people = db().exec(select(Person).where(Person.household_id == household.id, Person.deceased.is_(False),
+                                            Person.is_protected.is_(False))
+                       .order_by(Person.last_name, Person.first_name)).all()
+    results = canvassing.last_results(db(), [p.id for p in people])
+    language = _language()
+    resident = next((p.language for p in people if p.language and p.language != language), "")
+    order = [hid for hid in db().exec(select(TurfDoor.household_id).where(TurfDoor.turf_id == turf.id)
+                                      .order_by(TurfDoor.position))]
+    position = order.index(household.id)
+    neighbours = {"previous": order[position - 1] if position > 0 else None,
+                  "next": order[position + 1] if position + 1 < len(order) else None}
+    last = _last_entry(turf)
+    return render_template(
+        "canvassing/door.html", turf=turf, campaign=campaign, household=household, position=position + 1,
+        total=len(order), people=[{**canvassing.person_view(p, campaign), "last_result": results.get(p.id, ""),
+                                   "uuid": uuid.uuid4()} for p in people],
+        codes=canvassing.result_codes_for(db(), campaign.id, Channel.door, language),
+        survey=canvassing.survey_for(db(), campaign.id, language),
+        followups=canvassing.followup_tags(db(), campaign.id, language),
+        script=canvassing.script_for(db(), campaign.id, Channel.door, language, resident),
+        neighbours=neighbours, last=last, confirm=confirm, door_uuids=[uuid.uuid4() for _ in people],
+        highlight=request.args.get("person", type=int))
+
+
+def _last_entry(turf: Turf) -> ContactAttempt | None:
+    return db().exec(select(ContactAttempt).where(ContactAttempt.user_id == current_user.id,
+                                                  ContactAttempt.turf_id == turf.id,
+                                                  ContactAttempt.undone_at.is_(None))
+                     .order_by(ContactAttempt.id.desc())).first()
+
+
+def _may_contact(allowed_household: int):
+    return lambda person, household: household is not None and household.id == allowed_household
+
+
+@bp.post("/<int:turf_id>/door/<int:household_id>/log")
+@login_required
+def log(turf_id: int, household_id: int):
+    turf = get_my_turf(turf_id)
+    household = get_my_door(turf, household_id)
+    campaign = db().get(Campaign, turf.campaign_id)
+    person_id = request.form.get("person_id", type=int)
+    code = request.form.get("result", "").strip().upper()
+    survey = canvassing.survey_for(db(), campaign.id, _language())
+    rules = {c["code"]: c for c in canvassing.result_codes_for(db(), campaign.id, Channel.door, _language())}
+    if code in rules and rules[code]["confirm"] and request.form.get("confirm") != "1":
+        return _render_door(turf, household, confirm={"person_id": person_id, "code": code, "form": request.form})
+    try:
+        item = contacts.ContactIn(
+            client_uuid=request.form.get("client_uuid") or uuid.uuid4(), person_id=person_id,
+            household_id=household.id, turf_id=turf.id, channel=Channel.door, result_code=code or "?",
+            answers=canvassing.answers_from_form(request.form, survey, person_id or 0),
+            notes=request.form.get("notes", ""), language_heard=request.form.get("language_heard", ""),
+            followups=[int(t) for t in request.form.getlist("followups") if t.isdigit()])
+    except ValueError:
+        flash(_("That result could not be read. Tap it again."), "error")
+        return redirect(url_for("canvassing.door", turf_id=turf.id, household_id=household.id))
+    [result] = contacts.log_contacts(db(), current_user, campaign, [item], may_contact=_may_contact(household.id))
+    db().commit()
+    if result.status == "rejected":
+        flash(result.error, "error")
+        return redirect(url_for("canvassing.door", turf_id=turf.id, household_id=household.id))
+    flash(_("Saved: %(result)s.", result=rules.get(code, {}).get("label", code)), "ok")
+    return _after_logging(turf, household, person_id)
+
+
+def _after_logging(turf: Turf, household: Household, person_id: int | None):
+    """Next person at this door if someone is left, else the next door not knocked yet."""
+    people = db().exec(select(Person.id).where(Person.household_id == household.id, Person.deceased.is_(False),
+                                               Person.is_protected.is_(False))).all()
+    done = canvassing.last_results(db(), list(people))
+    waiting = [pid for pid in people if pid not in done]
+    if waiting:
+        return redirect(url_for("canvassing.door", turf_id=turf.id, household_id=household.id) +
+                        f"#person-{waiting[0]}")
+    return redirect(url_for("canvassing.next_door", turf_id=turf.id))
+
+
+@bp.post("/<int:turf_id>/door/<int:household_id>/nobody-home")
+@login_required
+def nobody_home(turf_id: int, household_id: int):
+    """One tap for the whole door: "Not home" for everyone at it (or for the door itself when nobody is listed)."""
+    turf = get_my_turf(turf_id)
+    household = get_my_door(turf, household_id)
+    campaign = db().get(Campaign, turf.campaign_id)
+    code = request.form.get("result", "NH")
+    people = db().exec(select(Person.id).where(Person.household_id == household.id, Person.deceased.is_(False),
+                                               Person.is_protected.is_(False))).all()
+    uuids = request.form.getlist("client_uuid")
+    targets = list(people) or [None]
+    items = [contacts.ContactIn(client_uuid=uuids[i] if i < len(uuids) else uuid.uuid4(), person_id=pid,
+                                household_id=household.id, turf_id=turf.id, channel=Channel.door, result_code=code)
+             for i, pid in enumerate(targets)]
+    results = contacts.log_contacts(db(), current_user, campaign, items, may_contact=_may_contact(household.id))
+    db().commit()
+    rejected = [r.error for r in results if r.status == "rejected"]
+    if rejected:
+        flash(rejected[0], "error")
+        return redirect(url_for("canvassing.door", turf_id=turf.id, household_id=household.id))
+    flash(_("Saved: nobody home."), "ok")
+    return redirect(url_for("canvassing.next_door", turf_id=turf.id))
+
+
+@bp.get("/<int:turf_id>/next")
+@login_required
+def next_door(turf_id: int):
+    turf = get_my_turf(turf_id)
+    doors = turfs.turf_doors(db(), turf)
+    db().commit()
+    waiting = next((d for d in doors if not d.attempted), None)
+    if waiting is None:
+        flash(_("Every door of this turf has been knocked. Thank you!"), "ok")
+        return redirect(url_for("canvassing.walk", turf_id=turf.id))
+    return redirect(url_for("canvassing.door", turf_id=turf.id, household_id=waiting.household.id))
+
+
+@bp.post("/<int:turf_id>/undo")
+@login_required
+def undo(turf_id: int):
+    turf = get_my_turf(turf_id)
+    last = _last_entry(turf)
+    if last is None:
+        flash(_("Nothing to undo."), "error")
+        return redirect(url_for("canvassing.walk", turf_id=turf.id))
+    try:
+        contacts.undo_contact(db(), current_user, last.id)
+    except contacts.ContactRejected as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("canvassing.walk", turf_id=turf.id))
+    audit.record(db(), current_user, "contact.undone", object_type="contact", object_id=last.id)
+    db().commit()
+    flash(_("Undone: %(code)s. Enter it again.", code=last.result_code), "ok")
+    return redirect(url_for("canvassing.door", turf_id=turf.id, household_id=last.household_id) +
+                    (f"#person-{last.person_id}" if last.person_id else ""))
+
+
+@bp.post("/<int:turf_id>/door/<int:household_id>/person")
+@login_required
+def add_person(turf_id: int, household_id: int):
+    turf = get_my_turf(turf_id)
+    household = get_my_door(turf, household_id)
+    try:
+        person = canvassing.add_person_at_door(db(), current_user, turf, household,
+                                               first_name=request.form.get("first_name", ""),
+                                               last_name=request.form.get("last_name", ""),
+                                               language=request.form.get("language", ""))
+    except canvassing.CanvassError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("canvassing.door", turf_id=turf.id, household_id=household.id) + "#add-person")
+    audit.record(db(), current_user, "person.added_at_door", object_type="person", object_id=person.id)
+    db().commit()
+    flash(_("Added. Record what happened with them below."), "ok")
+    return redirect(url_for("canvassing.door", turf_id=turf.id, household_id=household.id) + f"#person-{person.id}")
+
+
+@bp.post("/<int:turf_id>/check-in")
+@login_required
+def check_in(turf_id: int):
+    turf = get_my_turf(turf_id)
+    canvassing.check_in(db(), current_user, turf)
+    db().commit()
+    flash(_("Checked in. Stay safe, and check out when you are done."), "ok")
+    return redirect(url_for("canvassing.walk", turf_id=turf.id))
+
+
+@bp.post("/<int:turf_id>/check-out")
+@login_required
+def check_out(turf_id: int):
+    turf = get_my_turf(turf_id)
+    canvassing.check_out(db(), current_user, turf)
+    db().commit()
+    flash(_("Checked out. Thank you!"), "ok")
+    return redirect(url_for("home.volunteer"))
+

@@ -1,0 +1,104 @@
+"""Exports (data staff, leads, admins) and the live field dashboard (leads)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+from sqlmodel import select
+
+from canvass import charts, exports, jobs, turfs
+from canvass.models import Campaign, Job, JobStatus, Role, User
+from canvass.web import LEADS, STAFF, db, engine, form_object, role_required
+from canvass.web.turfs import get_campaign_or_first
+
+bp = Blueprint("exports", __name__)
+
+
+def export_folder() -> Path:
+    return Path(current_app.config["EXPORT_FOLDER"]).resolve()
+
+
+@bp.get("/exports/")
+@role_required(*STAFF)
+def index():
+    campaign = get_campaign_or_first(request.args.get("campaign", type=int))
+    if campaign is None:
+        return redirect(url_for("campaigns.index"))
+    recent = [jobs.job_view(db(), job) for job in db().exec(
+        select(Job).where(Job.kind == "export").order_by(Job.id.desc()).limit(15))]
+    return render_template("exports/index.html", campaign=campaign, recent=recent,
+                           campaigns=db().exec(select(Campaign).where(Campaign.archived.is_(False))).all(),
+                           turfs=[row["turf"] for row in turfs.board(db(), campaign)],
+                           volunteers=db().exec(select(User).where(User.role == Role.volunteer).order_by(User.name)).all(),
+                           sheets=exports.SHEET_TITLES)
+
+
+@bp.post("/exports/")
+@role_required(*STAFF)
+def create():
+    campaign = form_object(Campaign, "campaign_id")
+    form = request.form
+    params = {"format": form.get("format", "xlsx"), "sheet": form.get("sheet", "contacts"),
+              "since": form.get("since") or None, "until": form.get("until") or None,
+              "turf_id": form.get("turf_id", type=int), "user_id": form.get("user_id", type=int),
+              "channel": form.get("channel") or None}
+    if params["format"] not in ("xlsx", "csv", "van") or params["sheet"] not in exports.SHEETS:
+        abort(400)
+    job = jobs.create_job(db(), "export", user_id=current_user.id, campaign_id=campaign.id)
+    db().commit()
+    current_app.extensions["canvass.jobs"].submit(
+        job.id, exports.run_export_job, engine(), campaign.id, params, current_user.id, str(export_folder()),
+        current_app.config["TIMEZONE"])
+    return redirect(url_for("exports.show", job_id=job.id))
+
+
+def get_export_job(job_id: int) -> Job:
+    job = db().get(Job, job_id)
+    if job is None or job.kind != "export":
+        abort(404)
+    return jobs.job_view(db(), job)
+
+
+@bp.get("/exports/<int:job_id>")
+@role_required(*STAFF)
+def show(job_id: int):
+    job = get_export_job(job_id)
+    return render_template("exports/show.html", job=job,
+                           working=job.status in (JobStatus.queued, JobStatus.running))
+
+
+@bp.get("/exports/<int:job_id>/download")
+@role_required(*STAFF)
+def download(job_id: int):
+    job = get_export_job(job_id)
+    if job.status != JobStatus.done:
+        abort(404)
+    path = (export_folder() / Path(job.result["filename"]).name).resolve()
+    if path.parent != export_folder():
+        abort(404)
+    if not path.exists():
+        abort(410)  # someone cleared the exports folder; the job record stays
+    return send_file(path, as_attachment=True, download_name=path.name)
+
+
+@bp.get("/dashboard")
+@role_required(*LEADS)
+def dashboard():
+    campaign = get_campaign_or_first(request.args.get("campaign", type=int))
+    if campaign is None:
+        return redirect(url_for("campaigns.index"))
+    data = exports.dashboard(db(), campaign, current_app.config["TIMEZONE"])
+    survey = data["survey"]
+    survey_charts = [(question, charts.bar_chart(list(zip(part["Answer"], part["Count"], strict=True)),
+                                                 title=question))
+                     for question, part in survey.groupby("Question", sort=False)] if len(survey) else []
+    from canvass.canvassing import volunteers_out
+
+    return render_template(
+        "exports/dashboard.html", campaign=campaign, data=data, board=turfs.board(db(), campaign),
+        results_chart=charts.bar_chart(sorted(data["results"], key=lambda item: -item[1]), title="Results"),
+        survey_charts=survey_charts,
+        out=volunteers_out(db(), campaign),
+        campaigns=db().exec(select(Campaign).where(Campaign.archived.is_(False))).all())

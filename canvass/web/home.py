@@ -1,0 +1,61 @@
+"""Each role's landing page after login."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template
+from flask_login import current_user, login_required
+
+from canvass import overview
+from canvass.models import Role
+from canvass.web import db, home_url, role_required
+
+bp = Blueprint("home", __name__)
+
+
+@bp.get("/")
+def index():
+    return redirect(home_url())
+
+
+@bp.get("/healthz")
+def health():
+    """For load balancers and process managers: the app answers and the database is reachable."""
+    from sqlalchemy import text
+
+    db().execute(text("SELECT 1"))
+    return {"status": "ok"}
+
+
+@bp.get("/sw.js")
+def service_worker():
+    """Served from the root so that it may keep the /walk/ pages for offline use."""
+    from flask import current_app, send_from_directory
+
+    response = send_from_directory(current_app.static_folder, "sw.js", mimetype="application/javascript",
+                                   max_age=0)
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.get("/admin")
+@role_required(Role.admin)
+def admin():
+    return render_template("home/admin.html", **overview.admin_overview(db()))
+
+
+@bp.get("/lead")
+@role_required(Role.admin, Role.lead)
+def lead():
+    return render_template("home/lead.html", **overview.lead_overview(db()))
+
+
+@bp.get("/data")
+@role_required(Role.admin, Role.data, Role.lead)
+def data():
+    return render_template("home/data.html", **overview.data_overview(db()))
+
+
+@bp.get("/my")
+@login_required
+def volunteer():
+    return render_template("home/volunteer.html", **overview.volunteer_overview(db(), current_user))

@@ -1,0 +1,54 @@
+"""People in a campaign, for staff: search and a person's page."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template, request
+from sqlmodel import select
+
+from canvass import people
+from canvass.models import Campaign
+from canvass.web import STAFF, db, role_required
+
+bp = Blueprint("people", __name__, url_prefix="/people")
+
+
+@bp.get("/")
+@role_required(*STAFF)
+def index():
+    campaigns = db().exec(select(Campaign).where(Campaign.archived.is_(False)).order_by(Campaign.name)).all()
+    campaign_id = request.args.get("campaign", type=int) or (campaigns[0].id if campaigns else None)
+    query = request.args.get("q", "").strip()
+    results = people.search_people(db(), campaign_id, query) if campaign_id and query else []
+    return render_template("people/index.html", campaigns=campaigns, campaign_id=campaign_id, query=query,
+                           results=results, full_name=people.full_name)
+
+
+@bp.get("/<int:person_id>")
+@role_required(*STAFF)
+def show(person_id: int):
+    detail = people.person_detail(db(), person_id)
+    if detail is None:
+        abort(404)
+    return render_template("people/show.html", d=detail, full_name=people.full_name)
+
+
+@bp.post("/<int:person_id>/flags")
+@role_required(*STAFF)
+def set_flags(person_id: int):
+    """Do-not-contact and do-not-call, set or lifted by staff (a re-import never lifts them)."""
+    from flask import flash, redirect, url_for
+    from flask_babel import gettext as _
+    from flask_login import current_user
+
+    from canvass import audit
+    from canvass.models import Person
+
+    person = db().get(Person, person_id) or abort(404)
+    for flag in ("do_not_contact", "do_not_call"):
+        if flag in request.form:
+            setattr(person, flag, request.form[flag] == "1")
+    audit.record(db(), current_user, "person.flags", object_type="person", object_id=person.id,
+                 do_not_contact=person.do_not_contact, do_not_call=person.do_not_call)
+    db().commit()
+    flash(_("Saved."), "ok")
+    return redirect(url_for("people.show", person_id=person.id))

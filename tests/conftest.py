@@ -1,0 +1,216 @@
+"""Fixtures: a fresh database per test (SQLite file, or PostgreSQL when CANVASS_TEST_DATABASE_URL is set).
+
+The schema is built once per run with the real migrations; each test then gets a copy (SQLite) or emptied tables
+(PostgreSQL), which keeps the suite fast on both engines.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask_login import FlaskLoginClient
+from sqlmodel import Session, SQLModel
+
+from canvass import accounts, campaigns, db
+from canvass.app import create_app
+from canvass.models import Role
+
+PG_URL = os.environ.get("CANVASS_TEST_DATABASE_URL", "")
+PASSWORD = "correct horse battery"
+
+
+def pytest_report_header(config):
+    return f"canvass test database: {'PostgreSQL ' + db.make_engine(PG_URL).url.render_as_string() if PG_URL else 'SQLite'}"
+
+
+def pytest_sessionstart(session):
+    from canvass.i18n import compile_catalogs
+
+    compile_catalogs()  # message catalogs are compiled at install or, here, at test time
+    if os.environ.get("CANVASS_REQUIRE_POSTGRES") and not PG_URL.startswith("postgresql"):
+        raise pytest.UsageError("CANVASS_REQUIRE_POSTGRES is set but CANVASS_TEST_DATABASE_URL is not a PostgreSQL URL.")
+
+
+def pytest_collection_modifyitems(config, items):
+    skip_pg = pytest.mark.skip(reason="needs PostgreSQL (set CANVASS_TEST_DATABASE_URL)")
+    for item in items:
+        if "postgres_only" in item.keywords and not PG_URL:
+            item.add_marker(skip_pg)
+
+
+@pytest.fixture(scope="session")
+def template_url(tmp_path_factory) -> str:
+    if PG_URL:
+        engine = db.make_engine(PG_URL)
+        with engine.begin() as conn:
+            conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+            conn.execute(sa.text("CREATE SCHEMA public"))
+        db.upgrade(engine)
+        engine.dispose()
+        return PG_URL
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = db.make_engine(f"sqlite:///{path}")
+    db.upgrade(engine)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return str(path)
+
+
+@pytest.fixture
+def database_url(template_url, tmp_path) -> str:
+    """A URL to an empty, fully migrated database of its own."""
+    if PG_URL:
+        engine = db.make_engine(PG_URL, poolclass=sa.pool.NullPool)
+        tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        engine.dispose()
+        return PG_URL
+    path = tmp_path / "canvass.db"
+    shutil.copy(template_url, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    app = create_app({"MODE": "testing", "DATABASE_URL": database_url, "INSTANCE_PATH": str(tmp_path / "instance"),
+                      "SECRET_KEY": "test-secret", "WTF_CSRF_ENABLED": False, "JOB_THREADS": 0,
+                      "EXPORT_FOLDER": str(tmp_path / "exports")})
+    app.test_client_class = FlaskLoginClient
+    yield app
+    app.extensions["canvass.engine"].dispose()
+
+
+@pytest.fixture
+def engine(app):
+    return app.extensions["canvass.engine"]
+
+
+@pytest.fixture
+def session(engine):
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def make_user(session: Session, role: Role | str = Role.volunteer, email: str | None = None, **overrides):
+    email = email or f"{Role(role).value}{make_user.counter}@example.org"
+    make_user.counter += 1
+    user = accounts.create_user(session, email, role, password=overrides.pop("password", PASSWORD), **overrides)
+    session.commit()
+    return user
+
+
+make_user.counter = 1
+
+
+@pytest.fixture
+def admin(session):
+    return make_user(session, Role.admin, "admin@example.org")
+
+
+@pytest.fixture
+def lead(session):
+    return make_user(session, Role.lead, "lead@example.org")
+
+
+@pytest.fixture
+def data_staff(session):
+    return make_user(session, Role.data, "data@example.org")
+
+
+@pytest.fixture
+def volunteer(session):
+    return make_user(session, Role.volunteer, "volunteer@example.org")
+
+
+@pytest.fixture
+def campaign(session):
+    campaign = campaigns.create_campaign(session, "Test campaign", "test")
+    session.commit()
+    return campaign
+
+
+def login(client, user, password: str = PASSWORD):
+    return client.post("/login", data={"email": user.email, "password": password})
+
+
+@pytest.fixture
+def fixtures_dir() -> Path:
+    return Path(__file__).parent / "fixtures"
+
+
+SHARED_DATA = Path(__file__).resolve().parents[1] / "imports"  # copies of ../shared/data, with SOURCES.md
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Real headless Chromium (Debian's package; Playwright drives it, nothing is downloaded)
+
+CHROMIUM = os.environ.get("CANVASS_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served over HTTP from a thread, for the browser tests. Yields its base URL."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server.daemon_threads = False  # so server_close() waits for requests still running before the engine goes
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CANVASS_REQUIRE_BROWSER"):
+            pytest.fail(f"Chromium is required (CANVASS_REQUIRE_BROWSER) but {CHROMIUM} is missing.")
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def phone(browser):
+    """A browser context the size of a small Android phone (360 px wide)."""
+    context = browser.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=2, is_mobile=True,
+                                  has_touch=True)
+    yield context
+    context.close()
+
+
+def screenshot(page, name: str) -> None:
+    """Saves a full-page screenshot into CANVASS_SCREENSHOTS (when set) for a person to look at."""
+    folder = os.environ.get("CANVASS_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
+
+def browser_login(page, base_url: str, user, password: str = PASSWORD) -> None:
+    page.goto(f"{base_url}/login")
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_load_state()

@@ -1,0 +1,162 @@
+"""The sync API: shapes match the OpenAPI document; contacts are stored once however often they are sent."""
+
+import json
+import threading
+import uuid
+from pathlib import Path
+
+import jsonschema
+import pytest
+import sqlalchemy as sa
+from sqlmodel import select
+
+from canvass import importing, turfs
+from canvass.models import ContactAttempt, Person, SurveyResponse, Turf
+from tests.conftest import make_user
+
+SPEC = json.loads((Path(__file__).resolve().parents[1] / "canvass" / "openapi.json").read_text())
+PEOPLE = ("voter_id,first,last,address,zip,language\n1,Ana,Diaz,1 Oak St,27701,es\n2,Bo,Kim,1 Oak St,27701,ko\n"
+          "3,Cy,Lo,3 Oak St,27701,\n4,Di,Ng,5 Oak St,27701,vi\n")
+
+
+def valid(name: str, data) -> None:
+    jsonschema.validate(data, {"$ref": f"#/components/schemas/{name}", "components": SPEC["components"]})
+
+
+@pytest.fixture
+def turf(session, campaign, tmp_path, volunteer):
+    path = tmp_path / "people.csv"
+    path.write_text(PEOPLE)
+    importing.import_file(session, campaign, path)
+    from canvass.models import QuestionKind, SurveyOption, SurveyQuestion
+
+    question = SurveyQuestion(campaign_id=campaign.id, code="SUPPORT", text="Support?", kind=QuestionKind.scale)
+    session.add(question)
+    session.flush()
+    session.add_all([SurveyOption(question_id=question.id, code=str(n), label=str(n), position=n) for n in range(1, 6)])
+    turf = session.get(Turf, turfs.cut_turfs(session, campaign, turfs.Universe(), by="street", target=10)[0])
+    turfs.assign_turf(session, turf, volunteer)
+    session.commit()
+    return turf
+
+
+def contact(person, turf, code="TK", **extra):
+    return {"client_uuid": str(uuid.uuid4()), "person_id": person.id, "household_id": person.household_id,
+            "turf_id": turf.id, "result_code": code, **extra}
+
+
+def test_openapi_document_is_served_and_valid(client):
+    served = client.get("/api/v1/openapi.json").get_json()
+    assert served == SPEC and served["openapi"].startswith("3.1")
+    for schema in SPEC["components"]["schemas"].values():
+        jsonschema.Draft202012Validator.check_schema(schema)
+
+
+def test_me_and_turf_package_match_the_document(app, session, turf, volunteer):
+    client = app.test_client(user=volunteer)
+    me = client.get("/api/v1/me").get_json()
+    valid("Me", me)
+    assert me["turfs"] == [turf.id]
+    package = client.get(f"/api/v1/turfs/{turf.id}").get_json()
+    valid("TurfPackage", package)
+    people = [p for door in package["doors"] for p in door["people"]]
+    assert {p["first_name"] for p in people} == {"Ana", "Bo", "Cy", "Di"}
+    assert "birth_year" not in json.dumps(people) and "party" not in people[0]  # only what the door needs
+    assert package["survey"][0]["code"] == "SUPPORT" and {c["code"] for c in package["result_codes"]} >= {"NH", "TK"}
+
+
+def test_a_turf_that_is_not_yours_is_404(app, session, turf):
+    stranger = make_user(session, "volunteer", "stranger@example.org")
+    client = app.test_client(user=stranger)
+    response = client.get(f"/api/v1/turfs/{turf.id}")
+    assert response.status_code == 404
+    valid("Error", response.get_json())
+    ana = session.exec(select(Person).where(Person.first_name == "Ana")).one()
+    result = client.post("/api/v1/contacts", json={"contacts": [contact(ana, turf)]}).get_json()
+    assert result["results"][0]["status"] == "rejected"
+    assert session.exec(select(sa.func.count()).select_from(ContactAttempt)).one() == 0
+
+
+def test_the_same_batch_sent_three_times_is_stored_once(app, session, turf, volunteer):
+    people = session.exec(select(Person).order_by(Person.id)).all()
+    batch = [contact(p, turf, answers={"SUPPORT": "2"}) for p in people]
+    client = app.test_client(user=volunteer)
+    statuses = []
+    for _ in range(3):
+        response = client.post("/api/v1/contacts", json={"contacts": batch})
+        valid("BatchResults", response.get_json())
+        statuses.append([r["status"] for r in response.get_json()["results"]])
+    assert statuses == [["created"] * 4, ["duplicate"] * 4, ["duplicate"] * 4]
+    session.rollback()
+    assert session.exec(select(sa.func.count()).select_from(ContactAttempt)).one() == 4
+    assert session.exec(select(sa.func.count()).select_from(SurveyResponse)).one() == 4
+
+
+def test_two_clients_sending_the_same_batch_at_once_store_it_once(app, session, turf, volunteer):
+    people = session.exec(select(Person).order_by(Person.id)).all()
+    batch = [contact(p, turf) for p in people] * 1
+    start = threading.Barrier(2)
+    answers = []
+
+    def send():
+        client = app.test_client(user=volunteer)
+        start.wait()
+        answers.append(client.post("/api/v1/contacts", json={"contacts": batch}).get_json())
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    statuses = sorted(r["status"] for answer in answers for r in answer["results"])
+    assert statuses == ["created"] * 4 + ["duplicate"] * 4
+    session.rollback()
+    stored = session.exec(select(ContactAttempt.client_uuid)).all()
+    assert sorted(str(u) for u in stored) == sorted(c["client_uuid"] for c in batch)
+
+
+def test_bad_items_are_rejected_one_by_one_and_the_rest_stored(app, session, turf, volunteer):
+    ana = session.exec(select(Person).where(Person.first_name == "Ana")).one()
+    client = app.test_client(user=volunteer)
+    good = contact(ana, turf)
+    result = client.post("/api/v1/contacts", json={"contacts": [
+        {"client_uuid": "not-a-uuid", "turf_id": turf.id, "result_code": "TK"},
+        contact(ana, turf, code="ZZ"), contact(ana, turf, answers={"SUPPORT": "9"}), good]}).get_json()
+    statuses = [r["status"] for r in result["results"]]
+    assert statuses == ["rejected", "rejected", "rejected", "created"]
+    assert "ZZ is not a door result code" in result["results"][1]["error"]
+    assert "9 is not an answer to SUPPORT" in result["results"][2]["error"]
+    session.rollback()
+    assert session.exec(select(ContactAttempt.client_uuid)).all() == [uuid.UUID(good["client_uuid"])]
+
+
+def test_contacts_need_a_csrf_token(database_url, tmp_path, turf, volunteer):
+    from flask_login import FlaskLoginClient
+
+    from canvass.app import create_app
+
+    app = create_app({"MODE": "testing", "DATABASE_URL": database_url, "INSTANCE_PATH": str(tmp_path),
+                      "SECRET_KEY": "s", "JOB_THREADS": 0})
+    app.test_client_class = FlaskLoginClient
+    client = app.test_client(user=volunteer)
+    response = client.post("/api/v1/contacts", json={"contacts": []})
+    assert response.status_code == 400
+    page = client.get(f"/walk/{turf.id}").get_data(as_text=True)
+    token = page.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
+    assert client.post("/api/v1/contacts", json={"contacts": []}, headers={"X-CSRFToken": token}).status_code == 200
+    app.extensions["canvass.engine"].dispose()
+
+
+def test_offline_time_is_kept_when_plausible(app, session, turf, volunteer):
+    from datetime import UTC, datetime, timedelta
+
+    ana = session.exec(select(Person).where(Person.first_name == "Ana")).one()
+    earlier = (datetime.now(UTC) - timedelta(hours=3)).replace(microsecond=0)
+    future = datetime.now(UTC) + timedelta(days=2)
+    client = app.test_client(user=volunteer)
+    client.post("/api/v1/contacts", json={"contacts": [contact(ana, turf, contacted_at=earlier.isoformat()),
+                                                       contact(ana, turf, code="NH", contacted_at=future.isoformat())]})
+    session.rollback()
+    times = dict(session.execute(select(ContactAttempt.result_code, ContactAttempt.contacted_at)).all())
+    assert times["TK"] == earlier
+    assert abs((times["NH"] - datetime.now(UTC)).total_seconds()) < 60  # a phone clock in the future is not trusted

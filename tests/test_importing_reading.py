@@ -1,0 +1,293 @@
+"""Reading files as they really arrive (pure: no database)."""
+
+import io
+import zipfile
+
+import openpyxl
+import pytest
+
+from canvass.importing.fields import CUSTOM, HISTORY, SKIP, guess_field, map_columns
+from canvass.importing.layouts import MI_COLSPECS, layout_mapping
+from canvass.importing.normalize import normalize, parse_street_line, phone_e164
+from canvass.importing.reading import UnreadableFile, read_file
+from tests.conftest import SHARED_DATA
+
+
+def write(tmp_path, name, data: bytes):
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+def people(path):
+    table = read_file(path)
+    mapping = layout_mapping(table.layout, table.headers, map_columns(table.headers))
+    return table, normalize(table.frame, mapping, table.layout)
+
+
+CSV = "voter_id,first_name,last_name,address,city,zip,phone\n1,José,Núñez,12 Main St,Durham,27701,9195551212\n"
+
+
+@pytest.mark.parametrize(("name", "data", "encoding"), [
+    ("utf8.csv", CSV.encode(), "utf-8"),
+    ("bom.csv", b"\xef\xbb\xbf" + CSV.encode(), "utf-8-sig"),
+    ("utf16.txt", CSV.replace(",", "\t").encode("utf-16"), "utf-16"),
+    ("latin1.csv", CSV.encode("latin-1"), "cp1252"),
+    ("crlf.csv", CSV.replace("\n", "\r\n").encode(), "utf-8"),
+    ("nul.csv", CSV.replace("Durham", "Dur\x00ham").encode(), "utf-8"),
+])
+def test_encodings_and_line_endings_read_the_same(tmp_path, name, data, encoding):
+    table, norm = people(write(tmp_path, name, data))
+    assert table.encoding == encoding
+    assert table.headers[0] == "voter_id"  # no hidden BOM in the first header
+    person = norm.people.iloc[0]
+    assert (person["first_name"], person["last_name"], person["city"]) == ("José", "Núñez", "Durham")
+    assert norm.phones["e164"].tolist() == ["+19195551212"]
+
+
+def test_a_bad_byte_in_utf8_text_does_not_crash(tmp_path):
+    data = CSV.encode() + b"2,Ana,Bad\x9d\xff,1 Oak St,Durham,27701,\n"
+    table, norm = people(write(tmp_path, "bad.csv", data))
+    assert len(norm.people) == 2
+    assert norm.people.iloc[1]["last_name"].startswith("Bad")
+
+
+@pytest.mark.parametrize(("delimiter", "file_format"), [("\t", "tsv"), ("|", "pipe"), (";", "semicolon"), (",", "csv")])
+def test_delimiters_are_detected(tmp_path, delimiter, file_format):
+    data = CSV.replace(",", delimiter).encode()
+    table, norm = people(write(tmp_path, "d.txt", data))
+    assert table.file_format == file_format
+    assert norm.people.iloc[0]["address"] == "12 Main St"
+
+
+def test_literal_quotes_inside_unquoted_tab_data_stay_in_the_value(tmp_path):
+    data = b'id\tfirst_name\tlast_name\tzip\n1\tMARIE   "MARION"\tSMITH\t32301\n2\tBOB\tJONES\t32301\n'
+    table, norm = people(write(tmp_path, "q.txt", data))
+    assert norm.people["first_name"].tolist() == ['MARIE "MARION"', "BOB"]
+
+
+def test_space_padding_float_artifacts_and_excel_zip(tmp_path):
+    data = (b"VoterId,FirstName,LastName,HouseNumber,StreetName,City,ZipCode,PhoneNumber,DOBYear\n"
+            b"0042.0,  ANN  , LEE ,2200.0,  ELM   ST ,PLAINS,2111,5074511271.0,1983.0\n"
+            b"77,BO,KIM,5,OAK AVE,AMES,27517.0,,\n")
+    table, norm = people(write(tmp_path, "mn.csv", data))
+    first, second = norm.people.iloc[0], norm.people.iloc[1]
+    assert (first["first_name"], first["last_name"]) == ("ANN", "LEE")
+    assert first["address"] == "2200 ELM ST"
+    assert first["zip5"] == "02111" and second["zip5"] == "27517"
+    assert first["birth_year"] == 1983
+    assert first["voter_id"] == "0042"  # the .0 goes, the leading zeros stay
+    assert norm.phones["e164"].tolist() == ["+15074511271"]
+
+
+def test_zip_plus_four_forms(tmp_path):
+    data = b"first,last,address,zip,zip4\nA,B,1 Main St,02111-0000,\nC,D,2 Main St,275178037,\nE,F,3 Main St,27517,8037\n"
+    _, norm = people(write(tmp_path, "z.csv", data))
+    assert norm.people[["zip5", "zip4"]].values.tolist() == [["02111", ""], ["27517", "8037"], ["27517", "8037"]]
+
+
+def test_duplicate_header_names_and_a_nameless_first_column(tmp_path):
+    data = b"\tfirst_name\tlast_name\tReserved\tReserved\n0\tANA\tDIAZ\tx\ty\n"
+    table, norm = people(write(tmp_path, "ks.txt", data))
+    assert table.headers == ["Unnamed 1", "first_name", "last_name", "Reserved", "Reserved (2)"]
+    mapping = map_columns(table.headers)
+    assert mapping["Unnamed 1"] == SKIP
+    assert norm.people.iloc[0]["custom"] == '{"Reserved": "x", "Reserved (2)": "y"}'
+
+
+def test_a_file_without_header_is_recognised_by_its_shape():
+    table, norm = people(SHARED_DATA / "synthetic_fl_voter_extract_noheader_100.txt")
+    assert table.layout.key == "fl_extract" and not table.has_header
+    assert len(norm.people) == 100
+    assert norm.people.index[0] == 1  # no header: the first row is row 1
+
+
+def test_unknown_headerless_file_gets_numbered_columns(tmp_path):
+    data = b"1001,555-201-3344,27701\n1002,555-201-9999,27703\n"
+    table = read_file(write(tmp_path, "nohead.csv", data))
+    assert not table.has_header and table.headers == ["Column 1", "Column 2", "Column 3"]
+
+
+def test_xlsx_cells_are_read_as_text(tmp_path):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Voter ID", "First Name", "Last Name", "Address", "Zip", "Cell Phone", "Date of Birth"])
+    from datetime import datetime
+
+    sheet.append(["000123", "Ana", "Diaz", "5 Oak St Apt 2", 2111, 9195551212, datetime(1980, 5, 17)])
+    sheet.append([456, "Bo", "Kim", "7 Elm St", 27701.0, "", None])
+    book.save(tmp_path / "list.xlsx")
+    table, norm = people(tmp_path / "list.xlsx")
+    assert table.file_format == "xlsx"
+    rows = norm.people
+    assert rows["voter_id"].tolist() == ["000123", "456"]
+    assert rows["zip5"].tolist() == ["02111", "27701"]
+    assert rows.iloc[0]["birth_year"] == 1980 and rows.iloc[0]["unit"] == "Apt 2"
+    assert norm.phones[["e164", "type"]].values.tolist() == [["+19195551212", "cell"]]
+
+
+def test_a_zip_holding_one_file_is_read(tmp_path):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("PersonFile20180426-11056504994.txt", CSV.replace(",", "\t"))
+        archive.writestr("__MACOSX/._PersonFile.txt", "junk")
+    table, norm = people(write(tmp_path, "export.zip", buffer.getvalue()))
+    assert table.inner_name.startswith("PersonFile") and len(norm.people) == 1
+
+
+def test_a_zip_with_several_files_is_refused_with_their_names(tmp_path):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("voters.txt", CSV)
+        archive.writestr("history.txt", CSV)
+    with pytest.raises(UnreadableFile, match=r"holds 2 files \(voters.txt, history.txt\); unzip it"):
+        read_file(write(tmp_path, "two.zip", buffer.getvalue()))
+
+
+def test_a_zip_bomb_is_refused(tmp_path):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("big.csv", b"a," * 5_000_000)
+    with pytest.raises(UnreadableFile, match="would unpack to"):
+        read_file(write(tmp_path, "bomb.zip", buffer.getvalue()))
+
+
+def test_fixed_width_michigan_file(tmp_path):
+    def line(values):
+        out = [" "] * 520
+        for (start, _end), value in zip(MI_COLSPECS, values, strict=False):
+            out[start:start + len(value)] = value
+        return "".join(out)
+
+    values = ["SMITH", "JANE", "Q", "", "1970", "F", "01022000", "", "123", "", "N", "MAIN", "ST", "", "", "LANSING",
+              "MI", "48933"] + [""] * 5 + ["0001234567890"]
+    path = write(tmp_path, "entire_state_v.lst", (line(values) + "\n" + line(values) + "\n").encode())
+    table, norm = people(path)
+    assert table.layout.key == "mi_qvf_fixed"
+    person = norm.people.iloc[0]
+    assert (person["first_name"], person["last_name"], person["address"], person["zip5"], person["birth_year"]) == \
+        ("JANE", "SMITH", "123 N MAIN ST", "48933", 1970)
+    assert person["voter_id"] == "0001234567890"
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    (b"", "The file is empty."),
+    (b"\x00\x00\x00", "The file is empty."),
+    (bytes(range(256)) * 40, "could not find how the columns are separated"),
+    (b"PK\x03\x04garbage", "The zip file is damaged"),
+])
+def test_unusable_files_get_one_clear_sentence(tmp_path, data, message):
+    with pytest.raises(UnreadableFile, match=message):
+        read_file(write(tmp_path, "bad.bin", data))
+
+
+def test_a_row_with_extra_fields_is_reported_and_the_rest_kept(tmp_path):
+    data = b"first,last,zip\nA,B,27701\nC,D,27701,extra,more\nE,F,27701\n"
+    table = read_file(write(tmp_path, "ragged.csv", data))
+    assert table.frame["first"].tolist() == ["A", "E"] or table.frame["first"].tolist() == ["A", "C", "E"]
+    if table.bad_rows:
+        assert table.bad_rows[0]["row"] == 3 and "has 5 columns but the file has 3" in table.bad_rows[0]["message"]
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Mapping
+
+
+@pytest.mark.parametrize(("header", "field"), [
+    ("First", "first_name"), ("FName", "first_name"), ("first-name", "first_name"), ("Donor First Name", "first_name"),
+    ("Voters_FirstName", "first_name"), ("vb.tsmart_first_name", "first_name"), ("LName", "last_name"),
+    ("Voter File VANID", "van_id"), ("ncid", "voter_id"), ("SOS_VOTERID", "voter_id"), ("LALVOTERID", "vendor_id"),
+    ("ak_id", "member_id"), ("Cell Phone Number", "cell_phone"), ("Phone Number:", "phone"), ("Email: ", "email"),
+    ("E-mail", "email"), ("res_street_address", "address"), ("RESIDENTIAL_ZIP", "zip"), ("zip_code", "zip"),
+    ("Residence_Addresses_Zip", "zip"), ("Languages_Description", "language"), ("party_cd", "party"),
+    ("GENERAL-11/08/2016", HISTORY), ("General_2018_11_06", HISTORY), ("General16", HISTORY),
+    ("Primary16Party", HISTORY), ("text_election_code_3", HISTORY), ("vb.vf_g2016", HISTORY),
+    ("Mail1", CUSTOM), ("mAddress", CUSTOM), ("MAILING_CITY", CUSTOM), ("Shirt size", CUSTOM),
+])
+def test_headers_are_matched_to_fields(header, field):
+    assert guess_field(header).field == field
+
+
+def test_nc_ncvoter_layout_maps_county_numbers_and_confidential_flag():
+    headers = ["county_id", "county_desc", "voter_reg_num", "ncid", "last_name", "first_name", "middle_name",
+               "res_street_address", "res_city_desc", "state_cd", "zip_code", "full_phone_number",
+               "confidential_ind", "party_cd", "birth_year", "precinct_abbrv", "precinct_desc"]
+    from canvass.importing.layouts import detect_layout
+
+    layout = detect_layout(headers)
+    mapping = layout_mapping(layout, headers, map_columns(headers))
+    assert layout.key == "nc_ncvoter"
+    assert (mapping["ncid"], mapping["voter_reg_num"], mapping["county_id"], mapping["confidential_ind"]) == \
+        ("voter_id", "county_voter_id", "county", "confidential")
+    assert (mapping["precinct_abbrv"], mapping["precinct_desc"]) == ("precinct", CUSTOM)
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Normalising
+
+
+@pytest.mark.parametrize(("line", "parsed"), [
+    ("64  WILLOW WAY   #A", ("64", "WILLOW WAY", "#", "A")),
+    ("123 N Main St Apt 4B", ("123", "N Main St", "APT", "4B")),
+    ("7 Main St, Unit 3", ("7", "Main St", "UNIT", "3")),
+    ("55 1/2 ELM ST", ("55 1/2", "ELM ST", "", "")),
+    ("3101-305 Oak Dr", ("3101-305", "Oak Dr", "", "")),
+    ("12 PARKING LOT RD", ("12", "PARKING LOT RD", "", "")),
+    ("PO BOX 12", ("", "PO BOX 12", "", "")),
+])
+def test_street_lines_are_parsed_for_walk_order(line, parsed):
+    assert parse_street_line(line) == parsed
+
+
+@pytest.mark.parametrize(("raw", "e164"), [
+    ("(919) 555-1212", "+19195551212"), ("1-919-555-1212", "+19195551212"), ("919.555.1212 x12", "+19195551212"),
+    ("5551212", ""), ("123-456-7890", ""), ("+44 20 7946 0958", "+442079460958"), ("not a phone", ""),
+])
+def test_phone_numbers_become_e164(raw, e164):
+    assert phone_e164(raw) == e164
+
+
+def test_phone_lists_in_one_field_are_split_and_bad_ones_reported(tmp_path):
+    data = b"first,last,zip,phone\nAna,Diaz,27701,\"919-555-1212, (919) 555-3434\"\nBo,Kim,27701,555-12\n"
+    _, norm = people(write(tmp_path, "p.csv", data))
+    assert norm.phones[norm.phones["row"] == 2]["e164"].tolist() == ["+19195551212", "+19195553434"]
+    problem = next(p for p in norm.problems if p["row"] == 3)
+    assert problem["column"] == "phone" and "incomplete or not a valid number" in problem["message"]
+
+
+def test_whole_address_in_one_field_is_split(tmp_path):
+    data = b'name,address\n"Jane Doe","12 Main St Apt 3, Springfield, IL 62701"\n'
+    _, norm = people(write(tmp_path, "a.csv", data))
+    person = norm.people.iloc[0]
+    assert (person["first_name"], person["last_name"]) == ("Jane", "Doe")
+    assert (person["address"], person["unit"], person["city"], person["state"], person["zip5"]) == \
+        ("12 Main St", "Apt 3", "Springfield", "IL", "62701")
+
+
+def test_split_address_parts_are_joined():
+    _, norm = people(SHARED_DATA / "synthetic_wa_vrdb_2017header_1000.txt")
+    person = norm.people.loc[3]
+    assert (person["address"], person["unit"]) == ("8762 Jana Street", "Apt 56")
+    assert person["address_key"] == "8762 JANA ST|89160|56"
+
+
+def test_florida_protected_records_are_kept_flagged_and_without_address(tmp_path):
+    row = ["ALA", "1234567890", "*", "", "*", "*", "Y"] + ["*"] * 12 + ["F", "5", "", "01/01/2000", "DEM", "*"] + \
+        [""] * 9 + ["*", "*", "*", "*"]
+    normal = ["ALA", "1234567891", "DOE", "", "JANE", "", "N", "1 MAIN ST", "", "TALLAHASSEE", "FL", "32301"] + \
+        [""] * 7 + ["F", "5", "01/01/1970", "01/01/2000", "DEM", "12"] + [""] * 9 + ["850", "5551212", "", ""]
+    data = ("\t".join(row) + "\r\n" + "\t".join(normal) + "\r\n").encode()
+    table, norm = people(write(tmp_path, "LAF_20160712.txt", data))
+    assert table.layout.key == "fl_extract"
+    protected, other = norm.people.iloc[0], norm.people.iloc[1]
+    assert protected["is_protected"] and protected["address_key"] == "" and protected["first_name"] == ""
+    assert protected["voter_id"] == "1234567890"
+    assert not other["is_protected"] and other["address_key"] == "1 MAIN ST|32301|"
+    assert norm.phones["e164"].tolist() == ["+18505551212"]
+
+
+def test_languages_are_coded():
+    from canvass.importing.normalize import language_code
+
+    assert [language_code(v) for v in ["Spanish", "SPA", "Español", "Vietnamese", "한국어", "Mandarin", "Tagalog",
+                                       "Klingon", ""]] == ["es", "es", "es", "vi", "ko", "zh", "tl", "klingon", ""]
