@@ -1,0 +1,149 @@
+"""Every route x every role x own or someone else's object.
+
+Anonymous visitors are sent to the login page; a role that may not use a route gets 403; a volunteer asking for a
+turf, door or call list that is not theirs gets 404 (its existence is not revealed). A route missing from the table
+below fails the test, so a new route cannot skip this check.
+"""
+
+import pytest
+from sqlmodel import select
+
+from canvass import importing, jobs, phonebank, turfs
+from canvass.models import CallEntry, JobStatus, Person, SurveyQuestion, Turf, TurfDoor
+from canvass.turfs import Universe
+from tests.conftest import make_user
+
+ANON, OWNER, STRANGER, DATA, LEAD, ADMIN = "anon", "owner", "stranger", "data", "lead", "admin"
+EVERYONE = {ANON, OWNER, STRANGER, DATA, LEAD, ADMIN}
+LOGGED_IN = EVERYONE - {ANON}
+STAFF = {DATA, LEAD, ADMIN}
+LEADS = {LEAD, ADMIN}
+ON_TURF = STAFF | {OWNER}  # a turf's pages: staff, and the volunteer it is assigned to
+ON_LIST = LEADS | {OWNER}  # a call list: leads, and its callers
+
+#: endpoint -> who may use it (everyone else is refused)
+ALLOWED = {
+    "auth.login": EVERYONE, "auth.logout": EVERYONE, "auth.choose_language": EVERYONE,
+    "auth.accept_invite": EVERYONE, "auth.reset_password": EVERYONE, "home.health": EVERYONE,
+    "home.service_worker": EVERYONE, "home.index": EVERYONE, "api.openapi": EVERYONE, "static": EVERYONE,
+    "home.volunteer": LOGGED_IN, "api.me": LOGGED_IN, "api.post_contacts": LOGGED_IN, "turfs.join": LOGGED_IN,
+    "home.admin": {ADMIN}, "home.lead": LEADS, "home.data": STAFF,
+    "api.turf": ON_TURF, "canvassing.walk": ON_TURF, "canvassing.door": ON_TURF, "canvassing.log": ON_TURF,
+    "canvassing.next_door": ON_TURF, "canvassing.nobody_home": ON_TURF, "canvassing.undo": ON_TURF,
+    "canvassing.add_person": ON_TURF, "canvassing.check_in": ON_TURF, "canvassing.check_out": ON_TURF,
+    "turfs.show": ON_TURF, "turfs.print_list": ON_TURF, "turfs.entry": ON_TURF,
+    "turfs.board": STAFF, "turfs.cut": LEADS, "turfs.rename": LEADS, "turfs.split": LEADS, "turfs.merge": LEADS,
+    "turfs.move": LEADS, "turfs.delete": LEADS, "turfs.assign": LEADS, "turfs.unassign": LEADS,
+    "turfs.approve": LEADS, "turfs.approval": LEADS,
+    "calling.caller": ON_LIST, "calling.next_call": ON_LIST, "calling.result": ON_LIST, "calling.skip": ON_LIST,
+    "calling.index": LEADS, "calling.create": LEADS, "calling.set_status": LEADS, "calling.assign": LEADS,
+    "campaigns.index": STAFF, "campaigns.create": LEADS, "campaigns.setup": LEADS, "campaigns.set_script": LEADS,
+    "campaigns.add_question": LEADS, "campaigns.question_active": LEADS, "campaigns.save_code": LEADS,
+    "campaigns.add_tag": LEADS, "campaigns.save_settings": LEADS,
+    "importing.index": STAFF, "importing.upload": STAFF, "importing.show": STAFF, "importing.remap": STAFF,
+    "importing.confirm": STAFF, "importing.discard": STAFF, "importing.problems_csv": STAFF,
+    "exports.index": STAFF, "exports.create": STAFF, "exports.show": STAFF, "exports.download": STAFF,
+    "exports.dashboard": LEADS,
+    "people.index": STAFF, "people.show": STAFF, "people.set_flags": STAFF,
+    "users.index": LEADS, "users.invite": LEADS, "users.reset_link": LEADS, "users.change_role": {ADMIN},
+    "users.toggle_active": {ADMIN},
+}
+#: routes that remove their object: the next allowed visitor finds it gone
+REMOVES_OBJECT = {"turfs.delete"}
+#: routes about a turf or call list: a volunteer who does not have it gets 404, not 403
+OBJECT_SCOPED = {endpoint for endpoint, roles in ALLOWED.items() if roles in (ON_TURF, ON_LIST)}
+
+
+def all_rules():
+    from canvass.app import create_app
+
+    app = create_app({"MODE": "testing", "DATABASE_URL": "sqlite://", "INSTANCE_PATH": "/tmp/canvass-rules"})
+    rules = sorted(((r.endpoint, method, r) for r in app.url_map.iter_rules()
+                    for method in sorted(r.methods - {"HEAD", "OPTIONS"})), key=lambda x: (x[0], x[1]))
+    app.extensions["canvass.engine"].dispose()
+    return [(endpoint, method, rule.rule) for endpoint, method, rule in rules]
+
+
+RULES = all_rules()
+
+
+def test_every_route_is_in_the_table():
+    assert {endpoint for endpoint, _, _ in RULES} == set(ALLOWED)
+
+
+@pytest.fixture
+def world(app, session, campaign, tmp_path, engine):
+    """A campaign with two turfs (one the owner's), a call list, an import, an export, and the six visitors."""
+    path = tmp_path / "people.csv"
+    path.write_text("voter_id,first,last,address,zip,cell_phone\n1,Ana,Diaz,1 Oak St,27701,9195550001\n"
+                    "2,Bo,Kim,9 Elm St,27702,9195550002\n")
+    importing.import_file(session, campaign, path)
+    users = {OWNER: make_user(session, "volunteer", "owner@example.org"),
+             STRANGER: make_user(session, "volunteer", "stranger@example.org"),
+             DATA: make_user(session, "data", "data@example.org"), LEAD: make_user(session, "lead", "lead@example.org"),
+             ADMIN: make_user(session, "admin", "admin@example.org")}
+    mine, other = [session.get(Turf, i) for i in turfs.cut_turfs(session, campaign, Universe(), by="zip", target=5)]
+    turfs.assign_turf(session, mine, users[OWNER])
+    call_list = phonebank.create_call_list(session, campaign, "Calls", Universe())
+    phonebank.assign(session, call_list, users[OWNER])
+    question = session.exec(select(SurveyQuestion)).first()
+    batch = importing.create_batch(session, campaign, "x.csv", tmp_path / "x.csv", users[DATA])
+    job = jobs.create_job(session, "export", user_id=users[DATA].id, campaign_id=campaign.id)
+    job.status, job.result = JobStatus.done, {"filename": "none.xlsx"}
+    session.commit()
+    door = session.exec(select(TurfDoor.household_id).where(TurfDoor.turf_id == mine.id)).first()
+    values = {"turf_id": mine.id, "household_id": door, "list_id": call_list.id,
+              "entry_id": session.exec(select(CallEntry.id)).first(), "batch_id": batch.id, "job_id": job.id,
+              "person_id": session.exec(select(Person.id)).first(), "user_id": users[OWNER].id,
+              "question_id": question.id if question else 1, "slug": campaign.slug, "token": "not-a-token",
+              "code": mine.join_code, "filename": "app.css"}
+    return {"users": users, "values": values}
+
+
+def url_for_rule(rule: str, values: dict) -> str:
+    import re
+
+    return re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values[m.group(1)]), rule)
+
+
+def request(app, who, method: str, url: str, users):
+    client = app.test_client(user=users[who]) if who != ANON else app.test_client()
+    response = client.open(url, method=method, data={})
+    response.close()
+    return response.status_code, response.headers.get("Location", "")
+
+
+@pytest.mark.parametrize(("endpoint", "method", "rule"), RULES, ids=[f"{e}-{m}" for e, m, _ in RULES])
+def test_route_is_open_only_to_its_roles_and_objects(app, world, endpoint, method, rule):
+    allowed = ALLOWED[endpoint]
+    url = url_for_rule(rule, world["values"])
+    order = [ANON, STRANGER, OWNER, DATA, LEAD, ADMIN]  # refusals first: an allowed POST may change the world
+    order.sort(key=lambda who: who in allowed)
+    removed = False
+    for who in order:
+        status, location = request(app, who, method, url, world["users"])
+        if who in allowed and removed:
+            assert status == 404, (who, status)
+        elif who in allowed:
+            assert status not in (401, 403, 404) and "/login?next=" not in location, (who, status)
+            removed = endpoint in REMOVES_OBJECT
+        elif who == ANON:
+            assert status in (302, 401) and "/login?next=" in location, (who, status, location)
+        elif endpoint in OBJECT_SCOPED and (who == STRANGER or (endpoint.startswith("calling.") and who == DATA)):
+            assert status == 404, (who, status)
+        else:
+            assert status == 403, (who, status)
+
+
+def test_a_volunteer_never_reaches_people_outside_their_turf_through_the_api(app, world, session):
+    other_door = session.exec(select(TurfDoor.household_id).where(
+        TurfDoor.turf_id != world["values"]["turf_id"])).first()
+    person = session.exec(select(Person).where(Person.household_id == other_door)).first()
+    client = app.test_client(user=world["users"][OWNER])
+    import uuid
+
+    result = client.post("/api/v1/contacts", json={"contacts": [{
+        "client_uuid": str(uuid.uuid4()), "person_id": person.id, "household_id": other_door,
+        "turf_id": world["values"]["turf_id"], "result_code": "TK"}]}).get_json()
+    assert result["results"][0]["status"] == "rejected"
+    assert client.get(f"/walk/{world['values']['turf_id']}/door/{other_door}").status_code == 404
