@@ -209,6 +209,17 @@ def test_reset_link_sets_a_new_password_once(app, session, admin, volunteer):
     assert client.get(f"/reset/{token.token}").status_code == 410
 
 
+def test_expired_reset_link_is_refused_and_the_password_stays(app, session, volunteer):
+    token = accounts.issue_token(session, volunteer, "reset", hours=2)
+    session.execute(sa.update(UserToken).values(expires_at=utcnow() - timedelta(seconds=1)))
+    session.commit()
+    response = app.test_client().post(f"/reset/{token.token}", data={"password": "another good password",
+                                                                      "confirm": "another good password"})
+    assert response.status_code == 410 and "This link has expired." in response.get_data(as_text=True)
+    session.expire_all()
+    assert accounts.authenticate(session, volunteer.email, "another good password") is None
+
+
 def test_admin_deactivates_and_changes_roles_but_leads_cannot(app, session, admin, lead, volunteer):
     assert app.test_client(user=lead).post(f"/users/{volunteer.id}/active", data={"active": "0"}).status_code == 403
     admin_client = app.test_client(user=admin)

@@ -23,6 +23,7 @@ from canvass.importing.fields import normalize_header
 from canvass.importing.layouts import Layout, detect_headerless, detect_layout, fixed_width_layout
 
 MAX_UNCOMPRESSED = 4 * 1024**3  # a zip may unpack to at most 4 GB
+MAX_FIELD_CHARS = 16 * 1024 * 1024  # one cell longer than this is not a list; Python's csv stops at 128 KB
 MAX_RATIO = 250  # and at most 250 times its packed size (zip bombs go far beyond)
 DOC_SUFFIXES = (".pdf", ".doc", ".docx", ".rtf", ".md", ".html", ".htm", ".png", ".jpg")
 DELIMITERS = {"\t": "tab", "|": "pipe", ",": "comma", ";": "semicolon"}
@@ -233,6 +234,9 @@ def _to_utf8(data: bytes) -> tuple[bytes, str]:
         return data.decode("latin-1").encode(), "latin-1"  # latin-1 maps every byte: never fails
 
 
+csv.field_size_limit(MAX_FIELD_CHARS)
+
+
 def sniff_delimiter(lines: list[str]) -> str | None:
     """The delimiter that splits the sample lines into a steady number (>1) of fields, or None."""
     lines = [line for line in lines if line.strip()]
@@ -243,7 +247,10 @@ def sniff_delimiter(lines: list[str]) -> str | None:
         if not any(delimiter in line for line in lines):
             continue
         quoting = csv.QUOTE_NONE if delimiter in "\t|" else csv.QUOTE_MINIMAL
-        counts = [len(row) for row in csv.reader(lines, delimiter=delimiter, quoting=quoting)]
+        try:
+            counts = [len(row) for row in csv.reader(lines, delimiter=delimiter, quoting=quoting)]
+        except csv.Error:
+            continue
         modal, hits = Counter(counts).most_common(1)[0]
         score = hits / len(counts)
         if modal > 1 and score > best_score + 0.05:
@@ -296,8 +303,25 @@ def _parse_delimited(data: bytes, delimiter: str, quoting: int, max_rows: int | 
 def _field_count(data: bytes, delimiter: str, quoting: int) -> int:
     """The width of the table: the most fields on any of the first lines (later longer rows are reported bad)."""
     head = data[:1024 * 1024].decode("utf-8", errors="replace").splitlines()[:2000]
-    counts = [len(row) for row in csv.reader(head, delimiter=delimiter, quoting=quoting) if row]
+    try:
+        counts = [len(row) for row in csv.reader(head, delimiter=delimiter, quoting=quoting) if row]
+    except csv.Error:
+        counts = [line.count(delimiter) + 1 for line in head if line]
     return max(counts) if counts else 1
+
+
+def _rows_or_refuse(reader):
+    rows = iter(reader)
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            limit = f"{MAX_FIELD_CHARS // (1024 * 1024)} MB"
+            raise UnreadableFile(f"Line {reader.line_num} could not be read ({exc}). A single cell may hold at most "
+                                 f"{limit} of text; check the file for an unclosed quote.") from exc
+        yield row
 
 
 def _parse_rows_one_by_one(data: bytes, delimiter: str, quoting: int, width: int, max_rows: int | None
@@ -307,7 +331,7 @@ def _parse_rows_one_by_one(data: bytes, delimiter: str, quoting: int, width: int
     Slower than pandas, but every row keeps its number, so the report points at the right spreadsheet rows."""
     reader = csv.reader(io.StringIO(data.decode("utf-8", errors="replace")), delimiter=delimiter, quoting=quoting)
     rows, bad = [], []
-    for line_number, row in enumerate(reader, start=1):
+    for line_number, row in enumerate(_rows_or_refuse(reader), start=1):
         if max_rows is not None and line_number > max_rows:
             break
         if len(row) > width:

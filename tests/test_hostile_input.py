@@ -1,0 +1,176 @@
+"""Hostile and broken input: whatever arrives, the importer either imports it or says clearly why not, and a refused
+file changes nothing in the database. Uploads are size-limited; spreadsheets cannot pull in outside files."""
+
+import io
+import re
+import zipfile
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlmodel import SQLModel
+
+from canvass import importing
+from canvass.importing import MappingError
+from canvass.importing.reading import UnreadableFile, read_file
+from canvass.models import ImportBatch, Person
+
+REFUSALS = (UnreadableFile, MappingError)
+FUZZ = settings(max_examples=40, deadline=None, derandomize=True,
+                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+
+def table_counts(session) -> dict[str, int]:
+    session.rollback()
+    return {table.name: session.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+            for table in SQLModel.metadata.sorted_tables}
+
+
+def import_or_refuse(session, campaign, path) -> dict | None:
+    """Imports ``path``; on refusal checks the message is a sentence and the database did not change."""
+    before = table_counts(session)
+    try:
+        summary = importing.import_file(session, campaign, path)
+    except REFUSALS as exc:
+        session.rollback()
+        message = str(exc)
+        assert len(message) > 15 and message[0].isalpha() and "Traceback" not in message, message
+        assert table_counts(session) == before
+        return None
+    session.commit()
+    assert summary["inserted"] + summary["updated"] + summary["unchanged"] + summary["rejected"] + \
+        summary["merged"] + summary["doors_only"] <= summary["rows"]
+    return summary
+
+
+@FUZZ
+@given(data=st.binary(max_size=4096))
+def test_random_bytes_import_or_get_a_clear_refusal(session, campaign, tmp_path, data):
+    path = tmp_path / "random.csv"
+    path.write_bytes(data)
+    import_or_refuse(session, campaign, path)
+
+
+HEADERS = ["first_name", "Last", "FName", "address", "Residence Address", "zip", "phone", "Cell Phone", "email",
+           "voter_id", "VANID", "party", "language", "", "ｆｉｒｓｔ", "=cmd()", "a\"b", "name\x00"]
+FIELD = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=40)
+
+
+@st.composite
+def delimited_files(draw) -> bytes:
+    delimiter = draw(st.sampled_from([",", "\t", "|", ";", ":", " "]))
+    header = draw(st.lists(st.sampled_from(HEADERS) | FIELD, min_size=1, max_size=8))
+    rows = draw(st.lists(st.lists(FIELD, min_size=0, max_size=len(header) + 2), max_size=15))
+    quote = draw(st.booleans())
+
+    def cell(value: str) -> str:
+        return '"' + value.replace('"', '""') + '"' if quote else value
+
+    text = "\n".join(delimiter.join(cell(v) for v in row) for row in [header, *rows])
+    encoding = draw(st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "cp1252"]))
+    return text.encode(encoding, errors="replace")
+
+
+@FUZZ
+@given(data=delimited_files())
+def test_random_delimited_files_import_or_get_a_clear_refusal(session, campaign, tmp_path, data):
+    path = tmp_path / "list.txt"
+    path.write_bytes(data)
+    import_or_refuse(session, campaign, path)
+
+
+@pytest.mark.parametrize("size", [200_000, 3_000_000])
+def test_a_huge_field_is_kept_or_refused_clearly(session, campaign, tmp_path, size):
+    path = tmp_path / "huge.csv"
+    path.write_text("first_name,last_name,address,zip,notes\n"
+                    f"Ana,Diaz,1 Oak St,27701,{'x' * size}\nBo,Kim,2 Oak St,27701,short\n")
+    summary = import_or_refuse(session, campaign, path)
+    if summary is not None:
+        assert summary["inserted"] == 2
+        notes = session.execute(sa.select(Person.custom).where(Person.first_name == "Ana")).scalar_one()["notes"]
+        assert len(notes) == size
+
+
+def nested_zip(depth: int, payload: bytes) -> bytes:
+    data, name = payload, "voters.csv"
+    for level in range(depth):
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(name, data)
+        data, name = buffer.getvalue(), f"level{level}.zip"
+    return data
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3, 8])
+def test_zips_inside_zips_are_unpacked_a_little_way_then_refused(session, campaign, tmp_path, depth):
+    path = tmp_path / "voters.zip"
+    path.write_bytes(nested_zip(depth, b"first_name,last_name,address,zip\nAna,Diaz,1 Oak St,27701\n"))
+    summary = import_or_refuse(session, campaign, path)
+    assert (summary is not None) == (depth <= 2)
+    if depth > 2:
+        with pytest.raises(UnreadableFile, match="another zip inside a zip"):
+            read_file(path)
+
+
+def test_a_zip_bomb_inside_a_zip_is_refused_before_it_is_unpacked(session, campaign, tmp_path):
+    bomb = nested_zip(1, b"0" * 200_000_000)  # 200 MB of zeros packs to about 200 KB
+    path = tmp_path / "bomb.zip"
+    path.write_bytes(nested_zip(1, bomb))
+    with pytest.raises(UnreadableFile, match="would unpack to|unpacks to more"):
+        read_file(path)
+    assert import_or_refuse(session, campaign, path) is None
+
+
+def xlsx_with_entity(tmp_path, secret_path) -> bytes:
+    """A real workbook whose sheet declares an external entity pointing at a local file and uses it in a cell."""
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["first_name", "last_name", "address", "zip"])
+    sheet.append(["Ana", "PLACEHOLDER", "1 Oak St", "27701"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    source = zipfile.ZipFile(io.BytesIO(buffer.getvalue()))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for item in source.infolist():
+            content = source.read(item.filename)
+            if item.filename in ("xl/worksheets/sheet1.xml", "xl/sharedStrings.xml") and b"PLACEHOLDER" in content:
+                text = re.sub(r"^(<\?xml[^>]*\?>)?", lambda m: (m.group(0) or "") +
+                              f'<!DOCTYPE x [<!ENTITY secret SYSTEM "file://{secret_path}">]>', content.decode(),
+                              count=1)
+                content = text.replace("PLACEHOLDER", "&secret;").encode()
+                assert b"&secret;" in content
+            target.writestr(item, content)
+    return out.getvalue()
+
+
+def test_an_xlsx_with_an_external_entity_never_reads_the_outside_file(session, campaign, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-CONTENT")
+    path = tmp_path / "evil.xlsx"
+    path.write_bytes(xlsx_with_entity(tmp_path, secret))
+    try:
+        table = read_file(path)
+    except UnreadableFile:
+        table = None
+    if table is not None:
+        assert "TOP-SECRET-CONTENT" not in table.frame.to_csv()
+    import_or_refuse(session, campaign, path)
+    assert not session.execute(sa.select(Person).where(Person.last_name.contains("SECRET"))).first()
+
+
+def test_an_upload_over_the_size_limit_is_refused_and_nothing_is_kept(app, session, data_staff, campaign, tmp_path):
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
+    client = app.test_client(user=data_staff)
+    big = b"first_name,last_name,address,zip\n" + b"Ana,Diaz,1 Oak St,27701\n" * 5000
+    response = client.post("/imports/", data={"campaign_id": campaign.id, "file": (io.BytesIO(big), "big.csv")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 413
+    assert "too large" in response.get_data(as_text=True)
+    session.rollback()
+    assert session.execute(sa.select(sa.func.count()).select_from(ImportBatch)).scalar_one() == 0
+    uploads = tmp_path / "instance" / "uploads"
+    assert not uploads.exists() or not any(uploads.iterdir())
