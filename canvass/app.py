@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from canvass import config
+from canvass import config, logs
 from canvass.web import (
     init_database,
     init_i18n,
@@ -39,6 +39,7 @@ def create_app(overrides: dict[str, Any] | None = None, *, cli: bool = False) ->
     config.validate_settings(settings, instance_path)
     app.config.update(settings)
     app.testing = settings["MODE"] == "testing"
+    logs.install(app.logger)  # before anything can log
 
     init_database(app)
     init_security(app)

@@ -20,6 +20,8 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 def make_engine(url: str, **kwargs) -> Engine:
     """Returns an engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout on every connection."""
+    # Errors would otherwise quote the row's values (names, phones) into logs.
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         _ensure_sqlite_folder(url)
         engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
