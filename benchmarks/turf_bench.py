@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from canvass import bulk, campaigns, db, routing, turfs  # noqa: E402
 from canvass.models import Household  # noqa: E402
 
-SANFORD = Path(__file__).resolve().parents[2] / "shared" / "data" / "addr_osm_sanford_nc.csv"
+SANFORD = Path(__file__).resolve().parents[1] / "imports" / "addr_osm_sanford_nc.csv"
 
 
 def synthetic_doors(count: int, seed: int = 5) -> pd.DataFrame:

@@ -92,30 +92,78 @@ def log_contacts(session: Session, user: User, campaign: Campaign, items: list[C
                  may_contact=lambda person, household: True, now: datetime | None = None) -> list[ItemResult]:
     """Stores each new contact once and applies its result code's rules; returns a status per item, in order.
 
-    ``may_contact(person, household)`` says whether ``user`` may log for that door or person (ownership)."""
+    ``may_contact(person, household)`` says whether ``user`` may log for that door or person (ownership).
+
+    A batch costs a fixed handful of queries, whatever its size: the people, doors and phones it names are read
+    together, every item is checked before anything is written, and the new contacts go in as one
+    INSERT ... ON CONFLICT (client_uuid) DO NOTHING. A rejected item therefore never leaves half a contact behind,
+    and a UUID another request stored meanwhile is answered "duplicate"."""
     now = now or utcnow()
-    codes = {c.code: c for c in result_codes(session, campaign.id)}
-    survey = _survey(session, campaign.id)
+    context = _BatchContext.load(session, campaign, items)
     known = _stored_uuids(session, [item.client_uuid for item in items])
-    results = []
-    for item in items:
+    results: list[ItemResult | None] = [None] * len(items)
+    ready: dict[uuid.UUID, tuple[int, _Checked]] = {}
+    repeats: list[int] = []
+    for index, item in enumerate(items):
         key = str(item.client_uuid)
         if item.client_uuid in known:
-            results.append(ItemResult(key, "duplicate", known[item.client_uuid]))
-            continue
-        try:
-            with session.begin_nested():
-                contact_id = _log_one(session, user, campaign, item, codes, survey, may_contact, now)
-        except ContactRejected as exc:
-            results.append(ItemResult(key, "rejected", error=str(exc)))
-            continue
-        if contact_id is None:  # stored meanwhile by a concurrent request with the same UUID
-            existing = _stored_uuids(session, [item.client_uuid])
-            results.append(ItemResult(key, "duplicate", existing.get(item.client_uuid)))
+            results[index] = ItemResult(key, "duplicate", known[item.client_uuid])
+        elif item.client_uuid in ready:
+            repeats.append(index)  # the same UUID twice in one batch: answered after the first is stored
         else:
-            known[item.client_uuid] = contact_id
-            results.append(ItemResult(key, "created", contact_id))
+            try:
+                ready[item.client_uuid] = (index, _check(context, user, item, may_contact, now))
+            except ContactRejected as exc:
+                results[index] = ItemResult(key, "rejected", error=str(exc))
+    inserted = _insert_new(session, [checked.values for _index, checked in ready.values()])
+    answers, raced = [], []
+    for client_uuid, (index, checked) in ready.items():
+        contact_id = inserted.get(client_uuid)
+        if contact_id is None:
+            raced.append(index)  # stored meanwhile by a concurrent request with the same UUID
+            continue
+        effects = apply_rules(session, checked.code, checked.person, checked.household, checked.phone,
+                              checked.item, now)
+        if effects:
+            session.execute(sa.update(ContactAttempt).where(ContactAttempt.id == contact_id).values(effects=effects))
+        answers.extend({**row, "contact_id": contact_id} for row in checked.answers)
+        _add_followups(session, context, checked.person, checked.item.followups, user, now)
+        results[index] = ItemResult(str(client_uuid), "created", contact_id)
+    if answers:
+        session.execute(sa.insert(SurveyResponse), answers)
+    stored = _stored_uuids(session, [items[index].client_uuid for index in raced]) if raced else {}
+    for index in raced:
+        results[index] = ItemResult(str(items[index].client_uuid), "duplicate", stored.get(items[index].client_uuid))
+    for index in repeats:
+        first = results[ready[items[index].client_uuid][0]]
+        results[index] = ItemResult(first.client_uuid, "duplicate", first.contact_id)
     return results
+
+
+@dataclass
+class _BatchContext:
+    """What a batch's items are checked against, read once per batch."""
+
+    campaign: Campaign
+    codes: dict[str, ResultCode]
+    survey: dict[str, tuple[SurveyQuestion, dict[str, SurveyOption]]]
+    people: dict[int, Person]
+    households: dict[int, Household]
+    phones: dict[int, Phone]
+    tags: set[int]
+
+    @classmethod
+    def load(cls, session: Session, campaign: Campaign, items: list[ContactIn]) -> _BatchContext:
+        people = _by_id(session, Person, {item.person_id for item in items if item.person_id})
+        household_ids = {item.household_id for item in items if item.household_id} | \
+            {person.household_id for person in people.values() if person.household_id}
+        tag_ids = {tag for item in items for tag in item.followups}
+        tags = set(session.exec(select(Tag.id).where(Tag.campaign_id == campaign.id, Tag.id.in_(tag_ids))).all()) \
+            if tag_ids else set()
+        return cls(campaign=campaign, codes={c.code: c for c in result_codes(session, campaign.id)},
+                   survey=_survey(session, campaign.id), people=people,
+                   households=_by_id(session, Household, household_ids),
+                   phones=_by_id(session, Phone, {item.phone_id for item in items if item.phone_id}), tags=tags)
 
 
 def _stored_uuids(session: Session, uuids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
@@ -126,16 +174,36 @@ def _stored_uuids(session: Session, uuids: list[uuid.UUID]) -> dict[uuid.UUID, i
     return {row[0]: row[1] for row in rows}
 
 
-def _log_one(session: Session, user: User, campaign: Campaign, item: ContactIn, codes: dict[str, ResultCode],
-             survey: dict, may_contact, now: datetime) -> int | None:
-    code = codes.get(item.result_code)
+def _by_id(session: Session, model, ids: set[int]) -> dict:
+    if not ids:
+        return {}
+    return {row.id: row for row in session.exec(select(model).where(model.id.in_(ids))).all()}
+
+
+@dataclass
+class _Checked:
+    item: ContactIn
+    code: ResultCode
+    person: Person | None
+    household: Household | None
+    phone: Phone | None
+    values: dict[str, Any]  # the contact_attempt row
+    answers: list[dict[str, Any]]  # survey_response rows, without their contact id yet
+
+
+def _check(context: _BatchContext, user: User, item: ContactIn, may_contact, now: datetime) -> _Checked:
+    """The row to store for ``item``, or ContactRejected saying why it cannot be stored. Writes nothing."""
+    campaign = context.campaign
+    code = context.codes.get(item.result_code)
     if code is None or code.channel not in (item.channel.value, "both"):
         raise ContactRejected(f"{item.result_code} is not a {item.channel.value} result code of this campaign.")
-    person = session.get(Person, item.person_id) if item.person_id else None
+    person = context.people.get(item.person_id) if item.person_id else None
     if item.person_id and (person is None or person.campaign_id != campaign.id):
         raise ContactRejected("This person is not in the campaign.")
     household_id = item.household_id or (person.household_id if person else None)
-    household = session.get(Household, household_id) if household_id else None
+    household = context.households.get(household_id) if household_id else None
+    if household_id and household is None:
+        raise ContactRejected("This door is not in the campaign.")
     if household is not None and household.campaign_id != campaign.id:
         raise ContactRejected("This door is not in the campaign.")
     if person is None and household is None:
@@ -144,23 +212,15 @@ def _log_one(session: Session, user: User, campaign: Campaign, item: ContactIn, 
         raise ContactRejected("This person does not live at this door.")
     if not may_contact(person, household):
         raise ContactRejected("This door or person is not on your list.")
-    phone = _phone(session, item, person)
-    contacted_at = _when(item.contacted_at, now)
+    phone = _phone(context, item, person)
+    answers = _answer_rows(item.answers, context.survey)
     values = {"client_uuid": item.client_uuid, "campaign_id": campaign.id, "person_id": person.id if person else None,
               "household_id": household.id if household else None, "turf_id": item.turf_id,
               "call_list_id": item.call_list_id, "phone_id": phone.id if phone else None, "user_id": user.id,
               "channel": item.channel.value, "result_code": code.code, "is_contact": code.is_contact,
               "notes": item.notes.strip(), "language_heard": item.language_heard.strip().lower(),
-              "contacted_at": contacted_at, "received_at": now, "effects": {}}
-    contact_id = _insert_once(session, values)
-    if contact_id is None:
-        return None
-    effects = apply_rules(session, code, person, household, phone, item, now)
-    _store_answers(session, contact_id, item.answers, survey)
-    _add_followups(session, campaign.id, person, item.followups, user, now)
-    if effects:
-        session.execute(sa.update(ContactAttempt).where(ContactAttempt.id == contact_id).values(effects=effects))
-    return contact_id
+              "contacted_at": _when(item.contacted_at, now), "received_at": now, "effects": {}}
+    return _Checked(item, code, person, household, phone, values, answers)
 
 
 def _when(sent: datetime | None, now: datetime) -> datetime:
@@ -174,22 +234,29 @@ def _when(sent: datetime | None, now: datetime) -> datetime:
     return min(sent, now)
 
 
-def _phone(session: Session, item: ContactIn, person: Person | None) -> Phone | None:
+def _phone(context: _BatchContext, item: ContactIn, person: Person | None) -> Phone | None:
     if item.phone_id is None:
         return None
-    phone = session.get(Phone, item.phone_id)
+    phone = context.phones.get(item.phone_id)
     if phone is None or person is None or phone.person_id != person.id:
         raise ContactRejected("This phone number is not this person's.")
     return phone
 
 
-def _insert_once(session: Session, values: dict[str, Any]) -> int | None:
-    """INSERT ... ON CONFLICT (client_uuid) DO NOTHING: a concurrent duplicate inserts nothing and returns None."""
+def _insert_new(session: Session, rows: list[dict[str, Any]]) -> dict[uuid.UUID, int]:
+    """INSERT ... ON CONFLICT (client_uuid) DO NOTHING for all rows at once; returns the ids of the rows inserted.
+
+    Rows go in UUID order, so two requests carrying overlapping UUIDs wait for each other instead of deadlocking."""
+    if not rows:
+        return {}
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(ContactAttempt).values(**values).on_conflict_do_nothing(index_elements=["client_uuid"]) \
-        .returning(ContactAttempt.id)
-    return session.execute(statement).scalar_one_or_none()
+    table = ContactAttempt.__table__
+    # Core executemany: SQLAlchemy folds it into one multi-row INSERT ("insertmanyvalues") from a cached statement.
+    statement = insert(table).on_conflict_do_nothing(index_elements=["client_uuid"]) \
+        .returning(table.c.client_uuid, table.c.id)
+    ordered = sorted(rows, key=lambda row: row["client_uuid"])
+    return dict(session.connection().execute(statement, ordered).all())
 
 
 #: Result codes whose rule is to set a flag on the person.
@@ -236,7 +303,8 @@ def _survey(session: Session, campaign_id: int) -> dict[str, tuple[SurveyQuestio
     return {q.code: (q, by_question.get(q.id, {})) for q in questions}
 
 
-def _store_answers(session: Session, contact_id: int, answers: dict[str, Any], survey: dict) -> None:
+def _answer_rows(answers: dict[str, Any], survey: dict) -> list[dict[str, Any]]:
+    """The survey_response rows for ``answers`` (without contact id), or ContactRejected naming the bad answer."""
     rows = []
     for code, answer in answers.items():
         if answer in (None, "", []):
@@ -245,8 +313,7 @@ def _store_answers(session: Session, contact_id: int, answers: dict[str, Any], s
             raise ContactRejected(f"{code} is not a survey question of this campaign.")
         question, options = survey[code]
         if question.kind == QuestionKind.text:
-            rows.append({"contact_id": contact_id, "question_id": question.id, "option_id": None,
-                         "value": str(answer)[:MAX_NOTES]})
+            rows.append({"question_id": question.id, "option_id": None, "value": str(answer)[:MAX_NOTES]})
             continue
         picked = answer if isinstance(answer, list) else [answer]
         if question.kind != QuestionKind.multi and len(picked) > 1:
@@ -255,17 +322,15 @@ def _store_answers(session: Session, contact_id: int, answers: dict[str, Any], s
             option = options.get(str(value))
             if option is None:
                 raise ContactRejected(f"{value} is not an answer to {code}.")
-            rows.append({"contact_id": contact_id, "question_id": question.id, "option_id": option.id, "value": ""})
-    if rows:
-        session.execute(sa.insert(SurveyResponse), rows)
+            rows.append({"question_id": question.id, "option_id": option.id, "value": ""})
+    return rows
 
 
-def _add_followups(session: Session, campaign_id: int, person: Person | None, tag_ids: list[int], user: User,
+def _add_followups(session: Session, context: _BatchContext, person: Person | None, tag_ids: list[int], user: User,
                    now: datetime) -> None:
     if not tag_ids or person is None:
         return
-    valid = set(session.exec(select(Tag.id).where(Tag.campaign_id == campaign_id, Tag.id.in_(tag_ids))).all())
-    for tag_id in valid:
+    for tag_id in context.tags.intersection(tag_ids):
         if session.get(PersonTag, (person.id, tag_id)) is None:
             session.add(PersonTag(person_id=person.id, tag_id=tag_id, created_by_id=user.id, created_at=now))
 

@@ -160,3 +160,34 @@ def test_offline_time_is_kept_when_plausible(app, session, turf, volunteer):
     times = dict(session.execute(select(ContactAttempt.result_code, ContactAttempt.contacted_at)).all())
     assert times["TK"] == earlier
     assert abs((times["NH"] - datetime.now(UTC)).total_seconds()) < 60  # a phone clock in the future is not trusted
+
+
+def test_a_uuid_twice_in_one_batch_is_stored_once_and_a_bad_answer_stores_nothing(app, session, turf, volunteer):
+    ana, bo = (session.exec(select(Person).where(Person.first_name == name)).one() for name in ("Ana", "Bo"))
+    first = contact(ana, turf, answers={"SUPPORT": "5"})
+    items = [first, dict(first), contact(bo, turf, answers={"SUPPORT": "9"}), contact(bo, turf, "NH")]
+    results = app.test_client(user=volunteer).post("/api/v1/contacts", json={"contacts": items}).get_json()["results"]
+    assert [r["status"] for r in results] == ["created", "duplicate", "rejected", "created"]
+    assert results[0]["contact_id"] == results[1]["contact_id"]
+    assert "9 is not an answer to SUPPORT" in results[2]["error"]
+    session.rollback()
+    assert session.exec(select(sa.func.count()).select_from(ContactAttempt)).one() == 2
+    assert session.exec(select(SurveyResponse.contact_id)).all() == [results[0]["contact_id"]]
+
+
+def test_a_batch_costs_the_same_queries_whatever_its_size(app, engine, session, turf, volunteer):
+    people = session.exec(select(Person)).all()
+    client = app.test_client(user=volunteer)
+
+    def statements_for(size: int) -> int:
+        seen = []
+        listener = lambda *args: seen.append(1)  # noqa: E731
+        sa.event.listen(engine, "before_cursor_execute", listener)
+        try:
+            batch = [contact(people[i % len(people)], turf, "NH") for i in range(size)]
+            assert client.post("/api/v1/contacts", json={"contacts": batch}).status_code == 200
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", listener)
+        return len(seen)
+
+    assert statements_for(40) == statements_for(1)

@@ -64,8 +64,11 @@ def post_contacts():
             key = str(raw.get("client_uuid", "")) if isinstance(raw, dict) else ""
             results[index] = contacts.ItemResult(key, "rejected", error=_first_error(exc)).as_dict()
     by_campaign: dict[int, list[tuple[int, contacts.ContactIn]]] = {}
+    campaign_of_turf: dict[int | None, int | None] = {}  # a batch is nearly always from one turf: ask once
     for index, item in parsed:
-        campaign_id = _campaign_of(item)
+        if item.turf_id not in campaign_of_turf:
+            campaign_of_turf[item.turf_id] = _campaign_of(item)
+        campaign_id = campaign_of_turf[item.turf_id]
         if campaign_id is None:
             results[index] = contacts.ItemResult(str(item.client_uuid), "rejected",
                                                  error="This door or person is not on your list.").as_dict()
