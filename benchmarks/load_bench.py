@@ -8,9 +8,9 @@ of 30 doors. Locust drives simulated phones, each logged in and holding its turf
 
 1. ceiling: every user calls GET /healthz with no pause (closed loop): what the server can answer at all.
 2. capacity: every user posts contact batches with no pause: contact-batch throughput as a ratio of the ceiling.
-3. volunteers (--seconds): each user posts a batch of 1-5 contacts, then pauses 0.5-2 s (a volunteer logs a door
-   every minute or two; this is 50x that); a fifth of the batches are sent again (the answer was lost), one in
-   twenty twice at once (a double tap). Latency percentiles come from this phase.
+3. volunteers (--seconds): each user posts a batch of 1-5 contacts, then pauses 2-8 s (a volunteer finishes a door
+   every minute or two, so this is 10-20 times a real Saturday); a fifth of the batches are sent again (the answer
+   was lost), one in twenty twice at once (a double tap). Latency percentiles come from this phase.
    With --faults: a gunicorn worker is killed with SIGKILL a quarter of the way in, PostgreSQL is restarted half
    way, and throughout, a client sends half of a batch and hangs up.
 4. settle: every batch that was not acknowledged (connection reset, 5xx during the faults, the hung-up uploads) is
@@ -218,7 +218,7 @@ class Capacity(Phone):
 
 class Volunteer(Phone):
     def wait_time(self):
-        return random.uniform(0.5, 2.0)
+        return random.uniform(2.0, 8.0)
 
     @task
     def post(self):

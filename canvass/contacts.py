@@ -122,12 +122,11 @@ def log_contacts(session: Session, user: User, campaign: Campaign, items: list[C
         if contact_id is None:
             raced.append(index)  # stored meanwhile by a concurrent request with the same UUID
             continue
-        effects = apply_rules(session, checked.code, checked.person, checked.household, checked.phone,
-                              checked.item, now)
+        effects = _apply_rules_if_any(session, checked, now)
         if effects:
             session.execute(sa.update(ContactAttempt).where(ContactAttempt.id == contact_id).values(effects=effects))
         answers.extend({**row, "contact_id": contact_id} for row in checked.answers)
-        _add_followups(session, context, checked.person, checked.item.followups, user, now)
+        _add_followups(session, context, checked.person and checked.person.id, checked.item.followups, user, now)
         results[index] = ItemResult(str(client_uuid), "created", contact_id)
     if answers:
         session.execute(sa.insert(SurveyResponse), answers)
@@ -142,51 +141,83 @@ def log_contacts(session: Session, user: User, campaign: Campaign, items: list[C
 
 @dataclass
 class _BatchContext:
-    """What a batch's items are checked against, read once per batch."""
+    """What a batch's items are checked against, read once per batch.
+
+    People, doors and phones are read as the few columns the checks need (rows with ``.id``, ``.campaign_id``,
+    ``.household_id``, ``.person_id``), not as full objects: a voter row carries custom fields and vote history.
+    The survey and tags are read only when some item uses them."""
 
     campaign: Campaign
     codes: dict[str, ResultCode]
     survey: dict[str, tuple[SurveyQuestion, dict[str, SurveyOption]]]
-    people: dict[int, Person]
-    households: dict[int, Household]
-    phones: dict[int, Phone]
+    people: dict[int, Any]
+    households: dict[int, Any]
+    phones: dict[int, Any]
     tags: set[int]
 
     @classmethod
     def load(cls, session: Session, campaign: Campaign, items: list[ContactIn]) -> _BatchContext:
-        people = _by_id(session, Person, {item.person_id for item in items if item.person_id})
+        people = _rows_by_id(session, [Person.id, Person.campaign_id, Person.household_id],
+                             {item.person_id for item in items if item.person_id})
         household_ids = {item.household_id for item in items if item.household_id} | \
             {person.household_id for person in people.values() if person.household_id}
         tag_ids = {tag for item in items for tag in item.followups}
         tags = set(session.exec(select(Tag.id).where(Tag.campaign_id == campaign.id, Tag.id.in_(tag_ids))).all()) \
             if tag_ids else set()
-        return cls(campaign=campaign, codes={c.code: c for c in result_codes(session, campaign.id)},
-                   survey=_survey(session, campaign.id), people=people,
-                   households=_by_id(session, Household, household_ids),
-                   phones=_by_id(session, Phone, {item.phone_id for item in items if item.phone_id}), tags=tags)
+        survey = _survey(session, campaign.id) if any(item.answers for item in items) else {}
+        return cls(campaign=campaign, codes=_code_rules(session, campaign.id),
+                   survey=survey, people=people,
+                   households=_rows_by_id(session, [Household.id, Household.campaign_id], household_ids),
+                   phones=_rows_by_id(session, [Phone.id, Phone.person_id],
+                                      {item.phone_id for item in items if item.phone_id}), tags=tags)
+
+
+# The hot path of every sync request reads plain rows through the Core connection: no ORM objects to build.
+
+def _code_rules(session: Session, campaign_id: int) -> dict[str, Any]:
+    """The campaign's active result codes as rows with what logging and the rules need."""
+    table = ResultCode.__table__
+    query = sa.select(table.c.code, table.c.label, table.c.channel, table.c.is_contact, table.c.suppresses) \
+        .where(table.c.campaign_id == campaign_id, table.c.active.is_(True))
+    return {row.code: row for row in session.connection().execute(query)}
 
 
 def _stored_uuids(session: Session, uuids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
     if not uuids:
         return {}
-    rows = session.execute(select(ContactAttempt.client_uuid, ContactAttempt.id)
-                           .where(ContactAttempt.client_uuid.in_(uuids))).all()
-    return {row[0]: row[1] for row in rows}
+    table = ContactAttempt.__table__
+    query = sa.select(table.c.client_uuid, table.c.id).where(table.c.client_uuid.in_(uuids))
+    return dict(session.connection().execute(query).all())
 
 
-def _by_id(session: Session, model, ids: set[int]) -> dict:
+def _rows_by_id(session: Session, columns: list, ids: set[int]) -> dict[int, Any]:
     if not ids:
         return {}
-    return {row.id: row for row in session.exec(select(model).where(model.id.in_(ids))).all()}
+    table = columns[0].class_.__table__
+    query = sa.select(*(table.c[column.key] for column in columns)).where(table.c.id.in_(ids))
+    return {row.id: row for row in session.connection().execute(query)}
+
+
+def _apply_rules_if_any(session: Session, checked: _Checked, now: datetime) -> dict[str, Any]:
+    """Runs the result code's rules on the real objects, loaded only when the code or the item changes something."""
+    item, code = checked.item, checked.code
+    if code.suppresses == Suppression.none and not (item.language_heard and checked.person is not None):
+        return {}
+
+    def load(model, row):
+        return session.get(model, row.id) if row is not None else None
+
+    return apply_rules(session, code, load(Person, checked.person), load(Household, checked.household),
+                       load(Phone, checked.phone), item, now)
 
 
 @dataclass
 class _Checked:
     item: ContactIn
     code: ResultCode
-    person: Person | None
-    household: Household | None
-    phone: Phone | None
+    person: Any  # rows from _BatchContext, not full objects
+    household: Any
+    phone: Any
     values: dict[str, Any]  # the contact_attempt row
     answers: list[dict[str, Any]]  # survey_response rows, without their contact id yet
 
@@ -234,7 +265,7 @@ def _when(sent: datetime | None, now: datetime) -> datetime:
     return min(sent, now)
 
 
-def _phone(context: _BatchContext, item: ContactIn, person: Person | None) -> Phone | None:
+def _phone(context: _BatchContext, item: ContactIn, person) -> Any:
     if item.phone_id is None:
         return None
     phone = context.phones.get(item.phone_id)
@@ -326,13 +357,13 @@ def _answer_rows(answers: dict[str, Any], survey: dict) -> list[dict[str, Any]]:
     return rows
 
 
-def _add_followups(session: Session, context: _BatchContext, person: Person | None, tag_ids: list[int], user: User,
+def _add_followups(session: Session, context: _BatchContext, person_id: int | None, tag_ids: list[int], user: User,
                    now: datetime) -> None:
-    if not tag_ids or person is None:
+    if not tag_ids or person_id is None:
         return
     for tag_id in context.tags.intersection(tag_ids):
-        if session.get(PersonTag, (person.id, tag_id)) is None:
-            session.add(PersonTag(person_id=person.id, tag_id=tag_id, created_by_id=user.id, created_at=now))
+        if session.get(PersonTag, (person_id, tag_id)) is None:
+            session.add(PersonTag(person_id=person_id, tag_id=tag_id, created_by_id=user.id, created_at=now))
 
 
 def undo_contact(session: Session, user: User, contact_id: int, *, window: timedelta = timedelta(hours=12)) -> None:

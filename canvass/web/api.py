@@ -11,8 +11,8 @@ from pydantic import ValidationError
 from sqlmodel import select
 
 from canvass import canvassing, contacts
-from canvass.models import Campaign, Household, Role, TurfDoor
-from canvass.turfs import visible_turf
+from canvass.models import Campaign, Household, Person, Role, TurfDoor
+from canvass.turfs import visible_turf, visible_turf_campaign
 from canvass.web import db
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -95,17 +95,19 @@ def _campaign_of(item: contacts.ContactIn) -> int | None:
     """The campaign of the turf the contact was logged in, if the user may work that turf."""
     if item.turf_id is None:
         return None
-    turf = visible_turf(db(), item.turf_id, current_user)
-    return turf.campaign_id if turf is not None else None
+    return visible_turf_campaign(db(), item.turf_id, current_user)
 
 
 def _may_contact(group):
     """Door contacts only for doors of the turf they name (volunteers); staff may log any door of the campaign."""
-    turfs_by_uuid = {item.client_uuid: item.turf_id for _i, item in group}
-    doors = {}
-    for turf_id in set(turfs_by_uuid.values()):
-        doors[turf_id] = set(db().exec(select(TurfDoor.household_id).where(TurfDoor.turf_id == turf_id)).all())
-    allowed = set().union(*doors.values()) if doors else set()
+    # Only the doors this batch names, and only on the turfs it names (which _campaign_of found to be the user's).
+    turf_ids = {item.turf_id for _i, item in group}
+    named = {item.household_id for _i, item in group if item.household_id}
+    person_ids = {item.person_id for _i, item in group if item.person_id and not item.household_id}
+    if person_ids:
+        named |= set(db().exec(select(Person.household_id).where(Person.id.in_(person_ids))).all())
+    allowed = set(db().exec(select(TurfDoor.household_id).where(
+        TurfDoor.turf_id.in_(turf_ids), TurfDoor.household_id.in_(named))).all()) if named else set()
 
     def check(person, household: Household | None) -> bool:
         if current_user.role in (Role.admin, Role.lead):
