@@ -75,3 +75,21 @@ def test_database_errors_do_not_quote_the_row_into_logs(app, caplog):
             logging.getLogger("canvass.jobs").exception("job failed")
     assert "request failed" in caplog.text and "job failed" in caplog.text and "IntegrityError" in caplog.text
     assert "Maria" not in caplog.text  # PostgreSQL's "Failing row contains (..., Maria Lopez, ...)" is removed
+
+
+@pytest.mark.parametrize(("path", "language"), [("/healthz", "en"), ("/api/v1/me", "es"), ("/login", "vi")])
+def test_a_database_that_is_down_gets_503_with_retry_after(tmp_path, path, language):
+    from flask_login import FlaskLoginClient
+
+    from canvass.app import create_app
+    from canvass.models import Role, User
+
+    down = create_app({"MODE": "testing", "DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:1/none",
+                       "INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x", "JOB_THREADS": 0})
+    down.test_client_class = FlaskLoginClient
+    client = down.test_client(user=User(id=1, email="v@example.org", role=Role.volunteer, password_hash="x"))
+    response = client.get(path, headers={"Accept-Language": language})
+    assert response.status_code == 503 and response.headers["Retry-After"] == "10"
+    text = response.get_data(as_text=True)
+    assert {"en": "cannot reach its database", "es": "base de datos", "vi": "cơ sở dữ liệu"}[language] in text
+    down.extensions["canvass.engine"].dispose()

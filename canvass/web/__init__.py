@@ -7,10 +7,11 @@ from functools import wraps
 from zoneinfo import ZoneInfo
 
 from flask import Flask, abort, current_app, g, has_request_context, render_template, request, session
-from flask_babel import Babel, format_datetime, format_decimal
+from flask_babel import Babel, force_locale, format_datetime, format_decimal
 from flask_babel import gettext as _
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from canvass.db import make_engine, write_intent
@@ -98,7 +99,7 @@ def _security_headers(response):
     response.headers.setdefault("Permissions-Policy", "geolocation=(self), camera=(self), microphone=()")
     if current_app.config["COOKIE_SECURE"]:
         response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-    if current_user.is_authenticated:
+    if session.get("_user_id"):  # signed in (read from the cookie: the database may be the thing that is down)
         response.headers.setdefault("Cache-Control", "no-store")  # pages with voter data stay off shared caches
     return response
 
@@ -245,6 +246,26 @@ def register_error_pages(app: Flask) -> None:
 
     for code in messages:
         app.register_error_handler(code, lambda exc, code=code: render_error(code, own_description(exc)))
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(exc):
+        """The database is down or restarting: answer 503 without touching it again (the usual error page would
+        look up the user's language in it). Phones keep their queue and send it again."""
+        app.logger.warning("database unavailable (%s); answered 503", type(getattr(exc, "orig", exc)).__name__)
+        offered = app.config["LANGUAGES"]
+        chosen = session.get("lang") if session.get("lang") in offered else None
+        lang = chosen or request.accept_languages.best_match(offered) or "en"
+        with force_locale(lang):
+            message = _("The app cannot reach its database for a moment. Nothing was lost: try again in a minute.")
+            try_again = _("Try again")
+        headers = {"Retry-After": "10"}
+        if request.path.startswith("/api/"):
+            return {"error": message}, 503, headers
+        retry_url = request.full_path if request.method == "GET" else request.referrer or "/"
+        # Straight from the Jinja environment: render_template's context processors would load the user.
+        page = app.jinja_env.get_template("unavailable.html").render(lang=lang, message=message,
+                                                                     try_again=try_again, retry_url=retry_url)
+        return page, 503, headers
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc):
