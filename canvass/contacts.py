@@ -233,9 +233,7 @@ def _check(context: _BatchContext, user: User, item: ContactIn, may_contact, now
         raise ContactRejected("This person is not in the campaign.")
     household_id = item.household_id or (person.household_id if person else None)
     household = context.households.get(household_id) if household_id else None
-    if household_id and household is None:
-        raise ContactRejected("This door is not in the campaign.")
-    if household is not None and household.campaign_id != campaign.id:
+    if household_id and (household is None or household.campaign_id != campaign.id):
         raise ContactRejected("This door is not in the campaign.")
     if person is None and household is None:
         raise ContactRejected("A contact needs a person or a door.")

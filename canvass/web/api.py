@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from sqlmodel import select
 
 from canvass import canvassing, contacts
-from canvass.models import Campaign, Household, Person, Role, TurfDoor
+from canvass.models import Campaign, Person, Role, TurfDoor
 from canvass.turfs import visible_turf, visible_turf_campaign
 from canvass.web import db
 
@@ -99,7 +99,9 @@ def _campaign_of(item: contacts.ContactIn) -> int | None:
 
 
 def _may_contact(group):
-    """Door contacts only for doors of the turf they name (volunteers); staff may log any door of the campaign."""
+    """Door contacts only for doors of the turf they name (volunteers); leads and admins may log any door."""
+    if current_user.role in (Role.admin, Role.lead):
+        return lambda person, household: True
     # Only the doors this batch names, and only on the turfs it names (which _campaign_of found to be the user's).
     turf_ids = {item.turf_id for _i, item in group}
     named = {item.household_id for _i, item in group if item.household_id}
@@ -108,13 +110,7 @@ def _may_contact(group):
         named |= set(db().exec(select(Person.household_id).where(Person.id.in_(person_ids))).all())
     allowed = set(db().exec(select(TurfDoor.household_id).where(
         TurfDoor.turf_id.in_(turf_ids), TurfDoor.household_id.in_(named))).all()) if named else set()
-
-    def check(person, household: Household | None) -> bool:
-        if current_user.role in (Role.admin, Role.lead):
-            return True
-        return household is not None and household.id in allowed
-
-    return check
+    return lambda person, household: household is not None and household.id in allowed
 
 
 def schema() -> dict:
