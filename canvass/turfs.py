@@ -534,9 +534,9 @@ def visible_turf(session: Session, turf_id: int, user: User) -> Turf | None:
     return turf
 
 
-def visible_turf_campaign(session: Session, turf_id: int, user: User) -> int | None:
+def visible_turf_campaign(session: Session, turf_id: int, user: User) -> Campaign | None:
     """The campaign of the turf if ``user`` may open it (as ``visible_turf`` decides), in one query."""
-    query = select(Turf.campaign_id).where(Turf.id == turf_id)
+    query = select(Campaign).join(Turf, Turf.campaign_id == Campaign.id).where(Turf.id == turf_id)
     if user.role not in (Role.admin, Role.lead, Role.data):
         query = query.join(TurfAssignment, TurfAssignment.turf_id == Turf.id).where(
             TurfAssignment.user_id == user.id, TurfAssignment.status == AssignmentStatus.active,

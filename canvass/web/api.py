@@ -64,18 +64,20 @@ def post_contacts():
             key = str(raw.get("client_uuid", "")) if isinstance(raw, dict) else ""
             results[index] = contacts.ItemResult(key, "rejected", error=_first_error(exc)).as_dict()
     by_campaign: dict[int, list[tuple[int, contacts.ContactIn]]] = {}
-    campaign_of_turf: dict[int | None, int | None] = {}  # a batch is nearly always from one turf: ask once
+    campaign_of_turf: dict[int | None, Campaign | None] = {}  # a batch is nearly always from one turf: ask once
+    campaigns: dict[int, Campaign] = {}
     for index, item in parsed:
         if item.turf_id not in campaign_of_turf:
             campaign_of_turf[item.turf_id] = _campaign_of(item)
-        campaign_id = campaign_of_turf[item.turf_id]
-        if campaign_id is None:
+        campaign = campaign_of_turf[item.turf_id]
+        if campaign is None:
             results[index] = contacts.ItemResult(str(item.client_uuid), "rejected",
                                                  error="This door or person is not on your list.").as_dict()
         else:
-            by_campaign.setdefault(campaign_id, []).append((index, item))
+            campaigns[campaign.id] = campaign
+            by_campaign.setdefault(campaign.id, []).append((index, item))
     for campaign_id, group in by_campaign.items():
-        campaign = db().get(Campaign, campaign_id)
+        campaign = campaigns[campaign_id]
         logged = contacts.log_contacts(db(), current_user, campaign, [item for _i, item in group],
                                        may_contact=_may_contact(group))
         for (index, _item), result in zip(group, logged, strict=True):
@@ -91,7 +93,7 @@ def _first_error(exc: ValidationError) -> str:
     return f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"
 
 
-def _campaign_of(item: contacts.ContactIn) -> int | None:
+def _campaign_of(item: contacts.ContactIn) -> Campaign | None:
     """The campaign of the turf the contact was logged in, if the user may work that turf."""
     if item.turf_id is None:
         return None
