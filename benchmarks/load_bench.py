@@ -7,7 +7,8 @@ One gunicorn (canvass/gunicorn_conf.py) serves a fresh PostgreSQL database holdi
 of 30 doors. Locust drives simulated phones, each logged in and holding its turf package, as the real phone does:
 
 1. ceiling: every user calls GET /healthz with no pause (closed loop): what the server can answer at all.
-2. capacity: every user posts contact batches with no pause: contact-batch throughput as a ratio of the ceiling.
+2. capacity: every user posts contact batches with no pause: contact-batch throughput as a ratio of the ceiling,
+   and of GET /api/v1/me (the cheapest signed-in request: it loads the user from the session) for context.
 3. volunteers (--seconds): each user posts a batch of 1-5 contacts, then pauses 2-8 s (a volunteer finishes a door
    every minute or two, so this is 10-20 times a real Saturday); a fifth of the batches are sent again (the answer
    was lost), one in twenty twice at once (a double tap). Latency percentiles come from this phase.
@@ -210,6 +211,12 @@ class Ceiling(Phone):
         self.client.get("/healthz")
 
 
+class SignedInCeiling(Phone):
+    @task
+    def me(self):
+        self.client.get("/api/v1/me")
+
+
 class Capacity(Phone):
     @task
     def post(self):
@@ -399,8 +406,11 @@ def main() -> int:
     try:
         report["ceiling_healthz"] = run_phase(Ceiling, args.users, args.baseline_seconds, host)
         report["capacity_contacts"] = run_phase(Capacity, args.users, args.baseline_seconds, host)
+        report["ceiling_me"] = run_phase(SignedInCeiling, args.users, args.baseline_seconds, host)
         report["capacity_ratio"] = round(report["capacity_contacts"]["throughput_rps"] /
                                          report["ceiling_healthz"]["throughput_rps"], 2)
+        report["capacity_ratio_to_me"] = round(report["capacity_contacts"]["throughput_rps"] /
+                                               report["ceiling_me"]["throughput_rps"], 2)
         during = []
         if args.faults:
             during = [kill_a_worker(server, args.seconds / 4), restart_postgres(args.seconds / 2),
