@@ -262,7 +262,8 @@ def run_phase(user_class, users: int, seconds: float, host: str, during=None) ->
               "failures": stats.num_failures, "throughput_rps": round(stats.num_requests / elapsed, 1),
               "p50_ms": stats.get_response_time_percentile(0.50),
               "p95_ms": stats.get_response_time_percentile(0.95),
-              "p99_ms": stats.get_response_time_percentile(0.99)}
+              "p99_ms": stats.get_response_time_percentile(0.99),
+              "errors": {f"{e.method} {e.name}: {e.error}"[:160]: e.occurrences for e in env.stats.errors.values()}}
     runner.quit()
     gevent.joinall(helpers, timeout=60)
     return result
