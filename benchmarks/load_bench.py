@@ -273,12 +273,38 @@ def run_phase(user_class, users: int, seconds: float, host: str, during=None) ->
 # Faults
 
 
-def kill_a_worker(master: subprocess.Popen, at: float):
+def kill_a_worker(master: subprocess.Popen, at: float, port: int, email: str):
+    """SIGKILLs a worker while a burst of uploads is in flight, so that some die mid-request."""
     def job(started, _seconds):
+        base = f"http://127.0.0.1:{port}"
+        opener, csrf = login(base, email)
+        turf_id = json.loads(opener.open(f"{base}/api/v1/me").read())["turfs"][0]
+        package = json.loads(opener.open(f"{base}/api/v1/turfs/{turf_id}").read())
+        door = package["doors"][0]
         gevent.sleep(max(0.0, started + at - time.monotonic()))
+        outcomes = []
+
+        def upload():
+            key = str(uuid.uuid4())
+            LEDGER.sent.add(key)
+            batch = [{"client_uuid": key, "person_id": door["people"][0]["id"], "household_id": door["id"],
+                      "turf_id": turf_id, "result_code": "NH"}]
+            LEDGER.owe(email, batch)
+            request = urllib.request.Request(f"{base}/api/v1/contacts", data=json.dumps({"contacts": batch}).encode(),
+                                             headers={"Content-Type": "application/json", "X-CSRFToken": csrf})
+            try:
+                LEDGER.answered(email, batch, json.loads(opener.open(request, timeout=30).read())["results"])
+                outcomes.append("answered")
+            except OSError as exc:
+                outcomes.append(type(exc).__name__)
+
+        burst = [gevent.spawn(upload) for _ in range(40)]
+        gevent.sleep(0.01)
         children = subprocess.run(["pgrep", "-P", str(master.pid)], capture_output=True, text=True).stdout.split()
         os.kill(int(children[0]), signal.SIGKILL)
-        FAULTS.append({"at_s": at, "fault": f"SIGKILL gunicorn worker {children[0]}"})
+        gevent.joinall(burst, timeout=60)
+        FAULTS.append({"at_s": at, "fault": f"SIGKILL gunicorn worker {children[0]} during a burst of 40 uploads",
+                       "burst": {name: outcomes.count(name) for name in sorted(set(outcomes))}})
     return job
 
 
@@ -414,7 +440,7 @@ def main() -> int:
                                                report["ceiling_me"]["throughput_rps"], 2)
         during = []
         if args.faults:
-            during = [kill_a_worker(server, args.seconds / 4), restart_postgres(args.seconds / 2),
+            during = [kill_a_worker(server, args.seconds / 4, port, EMAILS[1]), restart_postgres(args.seconds / 2),
                       hang_up_mid_upload(port, EMAILS[0])]
         report["volunteers"] = run_phase(Volunteer, args.users, args.seconds, host, during)
         report["faults"] = FAULTS
