@@ -99,6 +99,7 @@ def log_contacts(session: Session, user: User, campaign: Campaign, items: list[C
     INSERT ... ON CONFLICT (client_uuid) DO NOTHING. A rejected item therefore never leaves half a contact behind,
     and a UUID another request stored meanwhile is answered "duplicate"."""
     now = now or utcnow()
+    session.flush()  # the reads below go through the Core connection, which does not autoflush
     context = _BatchContext.load(session, campaign, items)
     known = _stored_uuids(session, [item.client_uuid for item in items])
     results: list[ItemResult | None] = [None] * len(items)
