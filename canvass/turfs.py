@@ -521,27 +521,26 @@ def join_by_code(session: Session, code: str, user: User) -> tuple[Turf, TurfAss
     return turf, assign_turf(session, turf, user, status=status)
 
 
-def visible_turf(session: Session, turf_id: int, user: User) -> Turf | None:
-    """The turf if ``user`` may open it: staff see every turf, volunteers only turfs actively assigned to them."""
-    turf = session.get(Turf, turf_id)
-    if turf is None:
-        return None
+def _only_if_visible(query, turf_id: int, user: User):
+    """``query`` (which selects from ``turf``) narrowed to that turf if ``user`` may open it: staff see every turf,
+    volunteers only active turfs actively assigned to them. The one place this rule lives."""
+    query = query.where(Turf.id == turf_id)
     if user.role in (Role.admin, Role.lead, Role.data):
-        return turf
-    assignment = session.get(TurfAssignment, (turf.id, user.id))
-    if assignment is None or assignment.status != AssignmentStatus.active or turf.status != TurfStatus.active:
-        return None
-    return turf
+        return query
+    return query.join(TurfAssignment, TurfAssignment.turf_id == Turf.id).where(
+        TurfAssignment.user_id == user.id, TurfAssignment.status == AssignmentStatus.active,
+        Turf.status == TurfStatus.active)
+
+
+def visible_turf(session: Session, turf_id: int, user: User) -> Turf | None:
+    """The turf if ``user`` may open it (see ``_only_if_visible``)."""
+    return session.exec(_only_if_visible(select(Turf), turf_id, user)).first()
 
 
 def visible_turf_campaign(session: Session, turf_id: int, user: User) -> Campaign | None:
-    """The campaign of the turf if ``user`` may open it (as ``visible_turf`` decides), in one query."""
-    query = select(Campaign).join(Turf, Turf.campaign_id == Campaign.id).where(Turf.id == turf_id)
-    if user.role not in (Role.admin, Role.lead, Role.data):
-        query = query.join(TurfAssignment, TurfAssignment.turf_id == Turf.id).where(
-            TurfAssignment.user_id == user.id, TurfAssignment.status == AssignmentStatus.active,
-            Turf.status == TurfStatus.active)
-    return session.exec(query).first()
+    """The campaign of the turf if ``user`` may open it, in one query."""
+    query = select(Campaign).join(Turf, Turf.campaign_id == Campaign.id)
+    return session.exec(_only_if_visible(query, turf_id, user)).first()
 
 
 # ------------------------------------------------------------------------------------------------------------------

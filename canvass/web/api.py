@@ -63,9 +63,8 @@ def post_contacts():
         except ValidationError as exc:
             key = str(raw.get("client_uuid", "")) if isinstance(raw, dict) else ""
             results[index] = contacts.ItemResult(key, "rejected", error=_first_error(exc)).as_dict()
-    by_campaign: dict[int, list[tuple[int, contacts.ContactIn]]] = {}
+    by_campaign: dict[int, tuple[Campaign, list[tuple[int, contacts.ContactIn]]]] = {}
     campaign_of_turf: dict[int | None, Campaign | None] = {}  # a batch is nearly always from one turf: ask once
-    campaigns: dict[int, Campaign] = {}
     for index, item in parsed:
         if item.turf_id not in campaign_of_turf:
             campaign_of_turf[item.turf_id] = _campaign_of(item)
@@ -74,10 +73,8 @@ def post_contacts():
             results[index] = contacts.ItemResult(str(item.client_uuid), "rejected",
                                                  error="This door or person is not on your list.").as_dict()
         else:
-            campaigns[campaign.id] = campaign
-            by_campaign.setdefault(campaign.id, []).append((index, item))
-    for campaign_id, group in by_campaign.items():
-        campaign = campaigns[campaign_id]
+            by_campaign.setdefault(campaign.id, (campaign, []))[1].append((index, item))
+    for campaign, group in by_campaign.values():
         logged = contacts.log_contacts(db(), current_user, campaign, [item for _i, item in group],
                                        may_contact=_may_contact(group))
         for (index, _item), result in zip(group, logged, strict=True):
