@@ -44,9 +44,11 @@ def _reserve_postgres_block(session: Session, table: sa.Table, count: int) -> np
 
     One nextval() per id: it never blocks other inserts and never collides with them. (Moving the sequence by a
     block at once needs ALTER SEQUENCE, which waits on any open transaction that used the sequence, ours included.)"""
-    rows = session.execute(sa.text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
-                           {"t": table.name, "n": count}).scalars().all()
-    return np.asarray(rows, dtype=np.int64)
+    # One array, read by the driver itself: a million rows through SQLAlchemy's result layer took seconds.
+    with _raw(session).cursor() as cursor:
+        cursor.execute("SELECT array_agg(nextval(pg_get_serial_sequence(%s, 'id'))) FROM generate_series(1, %s)",
+                       (table.name, count))
+        return np.sort(np.asarray(cursor.fetchone()[0], dtype=np.int64))
 
 
 def take_write_lock(session: Session, table: sa.Table) -> None:
