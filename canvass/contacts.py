@@ -33,6 +33,7 @@ from canvass.models import (
     SurveyQuestion,
     SurveyResponse,
     Tag,
+    TurfDoor,
     User,
     utcnow,
 )
@@ -89,39 +90,39 @@ def result_codes(session: Session, campaign_id: int, channel: Channel | None = N
 
 
 def log_contacts(session: Session, user: User, campaign: Campaign, items: list[ContactIn], *,
-                 may_contact=lambda person, household: True, now: datetime | None = None) -> list[ItemResult]:
+                 may_contact=lambda person, household: True, on_turfs: set[int] | None = None,
+                 now: datetime | None = None) -> list[ItemResult]:
     """Stores each new contact once and applies its result code's rules; returns a status per item, in order.
 
-    ``may_contact(person, household)`` says whether ``user`` may log for that door or person (ownership).
+    ``may_contact(person, household)`` says whether ``user`` may log for that door or person (ownership). With
+    ``on_turfs``, each door row it gets carries ``on_turf``: whether the door is on one of those turfs.
 
-    A batch costs a fixed handful of queries, whatever its size: the people, doors and phones it names are read
-    together, every item is checked before anything is written, and the new contacts go in as one
-    INSERT ... ON CONFLICT (client_uuid) DO NOTHING. A rejected item therefore never leaves half a contact behind,
-    and a UUID another request stored meanwhile is answered "duplicate"."""
+    A batch costs a fixed handful of queries, whatever its size: the people and doors it names are read together,
+    every item is checked before anything is written, and the new contacts go in as one
+    INSERT ... ON CONFLICT (client_uuid) DO NOTHING. A rejected item therefore never leaves half a contact behind.
+    Only the items that did not go in (or were rejected) are then looked up by UUID: those already stored, by an
+    earlier send or a concurrent request, are answered "duplicate"."""
     now = now or utcnow()
     session.flush()  # the reads below go through the Core connection, which does not autoflush
-    context = _BatchContext.load(session, campaign, items)
-    known = _stored_uuids(session, [item.client_uuid for item in items])
+    context = _BatchContext.load(session, campaign, items, on_turfs)
     results: list[ItemResult | None] = [None] * len(items)
     ready: dict[uuid.UUID, tuple[int, _Checked]] = {}
     repeats: list[int] = []
+    rejected: list[tuple[int, str]] = []
     for index, item in enumerate(items):
-        key = str(item.client_uuid)
-        if item.client_uuid in known:
-            results[index] = ItemResult(key, "duplicate", known[item.client_uuid])
-        elif item.client_uuid in ready:
+        if item.client_uuid in ready:
             repeats.append(index)  # the same UUID twice in one batch: answered after the first is stored
-        else:
-            try:
-                ready[item.client_uuid] = (index, _check(context, user, item, may_contact, now))
-            except ContactRejected as exc:
-                results[index] = ItemResult(key, "rejected", error=str(exc))
+            continue
+        try:
+            ready[item.client_uuid] = (index, _check(context, user, item, may_contact, now))
+        except ContactRejected as exc:
+            rejected.append((index, str(exc)))
     inserted = _insert_new(session, [checked.values for _index, checked in ready.values()])
-    answers, raced = [], []
+    answers, not_inserted = [], []
     for client_uuid, (index, checked) in ready.items():
         contact_id = inserted.get(client_uuid)
         if contact_id is None:
-            raced.append(index)  # stored meanwhile by a concurrent request with the same UUID
+            not_inserted.append(index)  # already stored: sent before, or by a concurrent request
             continue
         effects = _apply_rules_if_any(session, checked, now)
         if effects:
@@ -131,9 +132,16 @@ def log_contacts(session: Session, user: User, campaign: Campaign, items: list[C
         results[index] = ItemResult(str(client_uuid), "created", contact_id)
     if answers:
         session.execute(sa.insert(SurveyResponse), answers)
-    stored = _stored_uuids(session, [items[index].client_uuid for index in raced]) if raced else {}
-    for index in raced:
+    # A contact stored earlier stays "duplicate" even if it would not pass the checks today (its turf reassigned,
+    # its code retired): the phone must learn that it is safe, not that it failed.
+    unsure = not_inserted + [index for index, _error in rejected]
+    stored = stored_contact_ids(session, [items[index].client_uuid for index in unsure]) if unsure else {}
+    for index in not_inserted:
         results[index] = ItemResult(str(items[index].client_uuid), "duplicate", stored.get(items[index].client_uuid))
+    for index, error in rejected:
+        key = items[index].client_uuid
+        results[index] = ItemResult(str(key), "duplicate", stored[key]) if key in stored else \
+            ItemResult(str(key), "rejected", error=error)
     for index in repeats:
         first = results[ready[items[index].client_uuid][0]]
         results[index] = ItemResult(first.client_uuid, "duplicate", first.contact_id)
@@ -157,33 +165,70 @@ class _BatchContext:
     tags: set[int]
 
     @classmethod
-    def load(cls, session: Session, campaign: Campaign, items: list[ContactIn]) -> _BatchContext:
-        people = _rows_by_id(session, [Person.id, Person.campaign_id, Person.household_id],
-                             {item.person_id for item in items if item.person_id})
-        household_ids = {item.household_id for item in items if item.household_id} | \
-            {person.household_id for person in people.values() if person.household_id}
+    def load(cls, session: Session, campaign: Campaign, items: list[ContactIn],
+             on_turfs: set[int] | None = None) -> _BatchContext:
+        people, households = _people_and_doors(session, {item.person_id for item in items if item.person_id},
+                                               {item.household_id for item in items if item.household_id}, on_turfs)
         tag_ids = {tag for item in items for tag in item.followups}
         tags = set(session.exec(select(Tag.id).where(Tag.campaign_id == campaign.id, Tag.id.in_(tag_ids))).all()) \
             if tag_ids else set()
         survey = _survey(session, campaign.id) if any(item.answers for item in items) else {}
-        return cls(campaign=campaign, codes=_code_rules(session, campaign.id),
-                   survey=survey, people=people,
-                   households=_rows_by_id(session, [Household.id, Household.campaign_id], household_ids),
+        return cls(campaign=campaign, codes=_code_rules(session, campaign),
+                   survey=survey, people=people, households=households,
                    phones=_rows_by_id(session, [Phone.id, Phone.person_id],
                                       {item.phone_id for item in items if item.phone_id}), tags=tags)
 
 
 # The hot path of every sync request reads plain rows through the Core connection: no ORM objects to build.
 
-def _code_rules(session: Session, campaign_id: int) -> dict[str, Any]:
-    """The campaign's active result codes as rows with what logging and the rules need."""
+#: Result codes by ``Campaign.codes_stamp``, shared by the threads of a process; a new stamp is a miss.
+_CODES_BY_STAMP: dict[str, dict[str, Any]] = {}
+MAX_CACHED_CAMPAIGNS = 256
+
+
+def _code_rules(session: Session, campaign: Campaign) -> dict[str, Any]:
+    """The campaign's active result codes as rows with what logging and the rules need.
+
+    Kept in memory by the campaign's codes stamp, which is on the campaign row every request reads anyway: a code
+    edited in any process changes the stamp, so no process keeps using the old codes."""
+    stamp = campaign.codes_stamp
+    if stamp and stamp in _CODES_BY_STAMP:
+        return _CODES_BY_STAMP[stamp]
     table = ResultCode.__table__
     query = sa.select(table.c.code, table.c.label, table.c.channel, table.c.is_contact, table.c.suppresses) \
-        .where(table.c.campaign_id == campaign_id, table.c.active.is_(True))
-    return {row.code: row for row in session.connection().execute(query)}
+        .where(table.c.campaign_id == campaign.id, table.c.active.is_(True))
+    codes = {row.code: row for row in session.connection().execute(query)}
+    if stamp:
+        if len(_CODES_BY_STAMP) >= MAX_CACHED_CAMPAIGNS:
+            _CODES_BY_STAMP.clear()
+        _CODES_BY_STAMP[stamp] = codes
+    return codes
 
 
-def _stored_uuids(session: Session, uuids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+def _people_and_doors(session: Session, person_ids: set[int], household_ids: set[int], on_turfs: set[int] | None
+                      ) -> tuple[dict[int, Any], dict[int, Any]]:
+    """The people the batch names, and their doors with the doors it names, in one query (one round trip).
+
+    People come as rows with ``id``, ``campaign_id``, ``household_id``; doors with ``id``, ``campaign_id`` and, with
+    ``on_turfs``, ``on_turf``: whether the door is on one of those turfs."""
+    if not person_ids and not household_ids:
+        return {}, {}
+    person, household, door = Person.__table__, Household.__table__, TurfDoor.__table__
+    on_turf = sa.exists().where(door.c.household_id == household.c.id, door.c.turf_id.in_(on_turfs)) \
+        if on_turfs is not None else sa.null()
+    people = sa.select(sa.literal("person").label("kind"), person.c.id, person.c.campaign_id, person.c.household_id,
+                       sa.null().label("on_turf")).where(person.c.id.in_(person_ids))
+    their_doors = sa.select(person.c.household_id).where(person.c.id.in_(person_ids))
+    doors = sa.select(sa.literal("door"), household.c.id, household.c.campaign_id, sa.null(), on_turf).where(
+        sa.or_(household.c.id.in_(household_ids), household.c.id.in_(their_doors)))
+    found: dict[str, dict[int, Any]] = {"person": {}, "door": {}}
+    for row in session.connection().execute(sa.union_all(people, doors)):
+        found[row.kind][row.id] = row
+    return found["person"], found["door"]
+
+
+def stored_contact_ids(session: Session, uuids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """The ids of the contacts already stored under these client UUIDs."""
     if not uuids:
         return {}
     table = ContactAttempt.__table__

@@ -190,4 +190,69 @@ def test_a_batch_costs_the_same_queries_whatever_its_size(app, engine, session, 
             sa.event.remove(engine, "before_cursor_execute", listener)
         return len(seen)
 
-    assert statements_for(40) == statements_for(1)
+    first = statements_for(1)  # also reads the result codes, then kept in memory while the codes stamp holds
+    assert statements_for(40) == statements_for(1) == first - 1
+    # The user, the turf's campaign, the people and doors (with "on your turf"), the insert; and SQLite's BEGIN.
+    assert statements_for(3) <= 5
+
+
+def test_edited_result_codes_apply_at_once_and_a_stored_contact_stays_a_duplicate(app, session, campaign, turf,
+                                                                                   volunteer):
+    from canvass import campaigns
+
+    ana = session.exec(select(Person).where(Person.first_name == "Ana")).one()
+    client = app.test_client(user=volunteer)
+
+    def send(*items):
+        response = client.post("/api/v1/contacts", json={"contacts": list(items)})
+        return [(r["status"], r["contact_id"], r["error"]) for r in response.get_json()["results"]]
+
+    def edit(code: str, active: bool) -> None:
+        session.rollback()  # a fresh transaction: SQLite cannot write from a snapshot older than the app's writes
+        campaigns.update_result_code(session, session.get(type(campaign), campaign.id), code, label=code,
+                                     channel="door", is_contact=False, is_final=False, retry_after_hours=None,
+                                     suppresses="none", active=active)
+        session.commit()
+
+    stored = contact(ana, turf, "NH")
+    [(status, contact_id, _)] = send(stored)
+    assert status == "created"
+    edit("NH", active=False)
+    # Sent again after its code was retired: the phone must hear "already stored", not "failed".
+    assert send(stored) == [("duplicate", contact_id, "")]
+    [(status, _, error)] = send(contact(ana, turf, "NH"))
+    assert status == "rejected" and "NH is not a door result code" in error
+    edit("LIT", active=True)
+    assert send(contact(ana, turf, "LIT"))[0][0] == "created"
+    session.rollback()
+    assert session.exec(select(sa.func.count()).select_from(ContactAttempt)).one() == 2
+
+
+def test_the_codes_stamp_changes_with_any_code_change(session, campaign):
+    from canvass.models import Campaign, ResultCode
+
+    def stamp() -> str:
+        session.expire_all()
+        return session.get(Campaign, campaign.id).codes_stamp
+
+    before = stamp()
+    code = session.exec(select(ResultCode).where(ResultCode.campaign_id == campaign.id)).first()
+    code.label = "Renamed"
+    session.commit()
+    after_edit = stamp()
+    session.delete(session.get(ResultCode, code.id))
+    session.commit()
+    assert len({before, after_edit, stamp()}) == 3
+
+
+def test_a_queue_replayed_after_its_turf_was_reassigned_hears_duplicate(app, session, turf, volunteer):
+    ana = session.exec(select(Person).where(Person.first_name == "Ana")).one()
+    client = app.test_client(user=volunteer)
+    stored, late = contact(ana, turf, "NH"), contact(ana, turf, "TK")
+    [first] = client.post("/api/v1/contacts", json={"contacts": [stored]}).get_json()["results"]
+    session.rollback()
+    turfs.unassign_turf(session, session.get(Turf, turf.id), volunteer)
+    session.commit()
+    results = client.post("/api/v1/contacts", json={"contacts": [stored, late]}).get_json()["results"]
+    assert [(r["status"], r["contact_id"]) for r in results] == [("duplicate", first["contact_id"]), ("rejected", None)]
+    assert results[1]["error"] == "This door or person is not on your list."

@@ -8,10 +8,9 @@ from pathlib import Path
 from flask import Blueprint, Response, abort, current_app, request
 from flask_login import current_user, login_required
 from pydantic import ValidationError
-from sqlmodel import select
 
 from canvass import canvassing, contacts
-from canvass.models import Campaign, Person, Role, TurfDoor
+from canvass.models import Campaign, Role
 from canvass.turfs import visible_turf, visible_turf_campaign
 from canvass.web import db
 
@@ -65,24 +64,41 @@ def post_contacts():
             results[index] = contacts.ItemResult(key, "rejected", error=_first_error(exc)).as_dict()
     by_campaign: dict[int, tuple[Campaign, list[tuple[int, contacts.ContactIn]]]] = {}
     campaign_of_turf: dict[int | None, Campaign | None] = {}  # a batch is nearly always from one turf: ask once
+    not_yours: list[tuple[int, contacts.ContactIn]] = []
     for index, item in parsed:
         if item.turf_id not in campaign_of_turf:
             campaign_of_turf[item.turf_id] = _campaign_of(item)
         campaign = campaign_of_turf[item.turf_id]
         if campaign is None:
-            results[index] = contacts.ItemResult(str(item.client_uuid), "rejected",
-                                                 error="This door or person is not on your list.").as_dict()
+            not_yours.append((index, item))
         else:
             by_campaign.setdefault(campaign.id, (campaign, []))[1].append((index, item))
+    _answer_not_yours(results, not_yours)
     for campaign, group in by_campaign.values():
+        may_contact, on_turfs = _door_rule(group)
         logged = contacts.log_contacts(db(), current_user, campaign, [item for _i, item in group],
-                                       may_contact=_may_contact(group))
+                                       may_contact=may_contact, on_turfs=on_turfs)
         for (index, _item), result in zip(group, logged, strict=True):
             results[index] = result.as_dict()
     db().commit()
     current_app.logger.info("contacts batch: %d items, %d created", len(items),
                             sum(1 for r in results if r and r["status"] == "created"))
     return {"results": results}
+
+
+def _answer_not_yours(results: list, items: list[tuple[int, contacts.ContactIn]]) -> None:
+    """Items for a turf the user may not work: rejected, unless already stored (a queue replayed after the turf
+    was reassigned must hear that its contacts are safe)."""
+    if not items:
+        return
+    stored = contacts.stored_contact_ids(db(), [item.client_uuid for _i, item in items])
+    for index, item in items:
+        if item.client_uuid in stored:
+            results[index] = contacts.ItemResult(str(item.client_uuid), "duplicate", stored[item.client_uuid])
+        else:
+            results[index] = contacts.ItemResult(str(item.client_uuid), "rejected",
+                                                 error="This door or person is not on your list.")
+        results[index] = results[index].as_dict()
 
 
 def _first_error(exc: ValidationError) -> str:
@@ -97,19 +113,13 @@ def _campaign_of(item: contacts.ContactIn) -> Campaign | None:
     return visible_turf_campaign(db(), item.turf_id, current_user)
 
 
-def _may_contact(group):
-    """Door contacts only for doors of the turf they name (volunteers); leads and admins may log any door."""
+def _door_rule(group) -> tuple:
+    """(may_contact, on_turfs) for log_contacts: volunteers log only doors of the turfs the batch names (which
+    _campaign_of found to be theirs); leads and admins may log any door of the campaign."""
     if current_user.role in (Role.admin, Role.lead):
-        return lambda person, household: True
-    # Only the doors this batch names, and only on the turfs it names (which _campaign_of found to be the user's).
+        return (lambda person, household: True), None
     turf_ids = {item.turf_id for _i, item in group}
-    named = {item.household_id for _i, item in group if item.household_id}
-    person_ids = {item.person_id for _i, item in group if item.person_id and not item.household_id}
-    if person_ids:
-        named |= set(db().exec(select(Person.household_id).where(Person.id.in_(person_ids))).all())
-    allowed = set(db().exec(select(TurfDoor.household_id).where(
-        TurfDoor.turf_id.in_(turf_ids), TurfDoor.household_id.in_(named))).all()) if named else set()
-    return lambda person, household: household is not None and household.id in allowed
+    return (lambda person, household: household is not None and household.on_turf), turf_ids
 
 
 def schema() -> dict:
