@@ -218,11 +218,13 @@ def _people_and_doors(session: Session, person_ids: set[int], household_ids: set
         if on_turfs is not None else sa.null()
     people = sa.select(sa.literal("person").label("kind"), person.c.id, person.c.campaign_id, person.c.household_id,
                        sa.null().label("on_turf")).where(person.c.id.in_(person_ids))
-    their_doors = sa.select(person.c.household_id).where(person.c.id.in_(person_ids))
-    doors = sa.select(sa.literal("door"), household.c.id, household.c.campaign_id, sa.null(), on_turf).where(
-        sa.or_(household.c.id.in_(household_ids), household.c.id.in_(their_doors)))
+    door_columns = (sa.literal("door"), household.c.id, household.c.campaign_id, sa.null(), on_turf)
+    named_doors = sa.select(*door_columns).where(household.c.id.in_(household_ids))
+    # A join, not "id IN (...) OR id IN (subquery)": PostgreSQL answers that OR with a scan of every door.
+    their_doors = sa.select(*door_columns).join(person, person.c.household_id == household.c.id) \
+        .where(person.c.id.in_(person_ids))
     found: dict[str, dict[int, Any]] = {"person": {}, "door": {}}
-    for row in session.connection().execute(sa.union_all(people, doors)):
+    for row in session.connection().execute(sa.union_all(people, named_doors, their_doors)):
         found[row.kind][row.id] = row
     return found["person"], found["door"]
 
