@@ -423,7 +423,9 @@ class ExternalId(SQLModel, table=True):
     __tablename__ = "external_id"
     __table_args__ = (sa.UniqueConstraint("campaign_id", "source", "value"),)
     id: int | None = Field(default=None, primary_key=True)
-    campaign_id: int = Field(foreign_key="campaign.id", ondelete="CASCADE")
+    # The person's campaign, copied for the unique key; no foreign key of its own: the person's already deletes these
+    # rows with the campaign, and a second check per row cost seconds on every million-row import.
+    campaign_id: int
     person_id: int = Field(foreign_key="person.id", index=True, ondelete="CASCADE")
     source: str = _text(32)
     value: str = _text(64)
