@@ -46,8 +46,10 @@ def _reserve_postgres_block(session: Session, table: sa.Table, count: int) -> np
     block at once needs ALTER SEQUENCE, which waits on any open transaction that used the sequence, ours included.)"""
     # One array, read by the driver itself: a million rows through SQLAlchemy's result layer took seconds.
     with _raw(session).cursor() as cursor:
-        cursor.execute("SELECT array_agg(nextval(pg_get_serial_sequence(%s, 'id'))) FROM generate_series(1, %s)",
-                       (table.name, count))
+        # The sequence is named once: pg_get_serial_sequence() inside the series would run a million times.
+        cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", (table.name,))
+        sequence = cursor.fetchone()[0]
+        cursor.execute("SELECT array_agg(nextval(%s::regclass)) FROM generate_series(1, %s)", (sequence, count))
         return np.sort(np.asarray(cursor.fetchone()[0], dtype=np.int64))
 
 
