@@ -205,6 +205,27 @@ def _code_rules(session: Session, campaign: Campaign) -> dict[str, Any]:
     return codes
 
 
+def _people_and_doors_query(*, with_turfs: bool) -> sa.CompoundSelect:
+    """People ``:person_ids``, with their doors and doors ``:household_ids``; door rows say whether they are on one
+    of turfs ``:turf_ids`` (``with_turfs``). Built once per form: every sync request runs it."""
+    person, household, door = Person.__table__, Household.__table__, TurfDoor.__table__
+    person_ids, household_ids = sa.bindparam("person_ids", expanding=True), sa.bindparam("household_ids", expanding=True)
+    on_turf = sa.exists().where(door.c.household_id == household.c.id,
+                                door.c.turf_id.in_(sa.bindparam("turf_ids", expanding=True))) \
+        if with_turfs else sa.null()
+    people = sa.select(sa.literal("person").label("kind"), person.c.id, person.c.campaign_id, person.c.household_id,
+                       sa.null().label("on_turf")).where(person.c.id.in_(person_ids))
+    door_columns = (sa.literal("door"), household.c.id, household.c.campaign_id, sa.null(), on_turf)
+    named_doors = sa.select(*door_columns).where(household.c.id.in_(household_ids))
+    # A join, not "id IN (...) OR id IN (subquery)": PostgreSQL answers that OR with a scan of every door.
+    their_doors = sa.select(*door_columns).join(person, person.c.household_id == household.c.id) \
+        .where(person.c.id.in_(person_ids))
+    return sa.union_all(people, named_doors, their_doors)
+
+
+_PEOPLE_AND_DOORS = {with_turfs: _people_and_doors_query(with_turfs=with_turfs) for with_turfs in (True, False)}
+
+
 def _people_and_doors(session: Session, person_ids: set[int], household_ids: set[int], on_turfs: set[int] | None
                       ) -> tuple[dict[int, Any], dict[int, Any]]:
     """The people the batch names, and their doors with the doors it names, in one query (one round trip).
@@ -213,18 +234,11 @@ def _people_and_doors(session: Session, person_ids: set[int], household_ids: set
     ``on_turfs``, ``on_turf``: whether the door is on one of those turfs."""
     if not person_ids and not household_ids:
         return {}, {}
-    person, household, door = Person.__table__, Household.__table__, TurfDoor.__table__
-    on_turf = sa.exists().where(door.c.household_id == household.c.id, door.c.turf_id.in_(on_turfs)) \
-        if on_turfs is not None else sa.null()
-    people = sa.select(sa.literal("person").label("kind"), person.c.id, person.c.campaign_id, person.c.household_id,
-                       sa.null().label("on_turf")).where(person.c.id.in_(person_ids))
-    door_columns = (sa.literal("door"), household.c.id, household.c.campaign_id, sa.null(), on_turf)
-    named_doors = sa.select(*door_columns).where(household.c.id.in_(household_ids))
-    # A join, not "id IN (...) OR id IN (subquery)": PostgreSQL answers that OR with a scan of every door.
-    their_doors = sa.select(*door_columns).join(person, person.c.household_id == household.c.id) \
-        .where(person.c.id.in_(person_ids))
+    params = {"person_ids": list(person_ids), "household_ids": list(household_ids)}
+    if on_turfs is not None:
+        params["turf_ids"] = list(on_turfs)
     found: dict[str, dict[int, Any]] = {"person": {}, "door": {}}
-    for row in session.connection().execute(sa.union_all(people, named_doors, their_doors)):
+    for row in session.connection().execute(_PEOPLE_AND_DOORS[on_turfs is not None], params):
         found[row.kind][row.id] = row
     return found["person"], found["door"]
 
@@ -326,14 +340,19 @@ def _insert_new(session: Session, rows: list[dict[str, Any]]) -> dict[uuid.UUID,
     Rows go in UUID order, so two requests carrying overlapping UUIDs wait for each other instead of deadlocking."""
     if not rows:
         return {}
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    table = ContactAttempt.__table__
-    # Core executemany: SQLAlchemy folds it into one multi-row INSERT ("insertmanyvalues") from a cached statement.
-    statement = insert(table).on_conflict_do_nothing(index_elements=["client_uuid"]) \
-        .returning(table.c.client_uuid, table.c.id)
+    # Core executemany: SQLAlchemy folds it into one multi-row INSERT ("insertmanyvalues").
+    statement = _INSERT_NEW[session.get_bind().dialect.name]
     ordered = sorted(rows, key=lambda row: row["client_uuid"])
     return dict(session.connection().execute(statement, ordered).all())
+
+
+def _insert_new_statement(insert) -> sa.Insert:
+    table = ContactAttempt.__table__
+    return insert(table).on_conflict_do_nothing(index_elements=["client_uuid"]).returning(table.c.client_uuid,
+                                                                                          table.c.id)
+
+
+_INSERT_NEW = {"postgresql": _insert_new_statement(pg_insert), "sqlite": _insert_new_statement(sqlite_insert)}
 
 
 #: Result codes whose rule is to set a flag on the person.

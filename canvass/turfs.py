@@ -521,26 +521,37 @@ def join_by_code(session: Session, code: str, user: User) -> tuple[Turf, TurfAss
     return turf, assign_turf(session, turf, user, status=status)
 
 
-def _only_if_visible(query, turf_id: int, user: User):
-    """``query`` (which selects from ``turf``) narrowed to that turf if ``user`` may open it: staff see every turf,
-    volunteers only active turfs actively assigned to them. The one place this rule lives."""
-    query = query.where(Turf.id == turf_id)
-    if user.role in (Role.admin, Role.lead, Role.data):
+def _only_if_visible(query, *, staff: bool):
+    """``query`` (which selects from ``turf``) narrowed to the turf ``:turf_id`` if user ``:user_id`` may open it:
+    staff see every turf, volunteers only active turfs actively assigned to them. The one place this rule lives.
+
+    Built with bound parameters, so each form is built once and the sync API does not rebuild it per request."""
+    query = query.where(Turf.id == sa.bindparam("turf_id"))
+    if staff:
         return query
     return query.join(TurfAssignment, TurfAssignment.turf_id == Turf.id).where(
-        TurfAssignment.user_id == user.id, TurfAssignment.status == AssignmentStatus.active,
+        TurfAssignment.user_id == sa.bindparam("user_id"), TurfAssignment.status == AssignmentStatus.active,
         Turf.status == TurfStatus.active)
+
+
+def _is_staff(user: User) -> bool:
+    return user.role in (Role.admin, Role.lead, Role.data)
+
+
+_VISIBLE_TURF = {staff: _only_if_visible(select(Turf), staff=staff) for staff in (True, False)}
+_VISIBLE_TURF_CAMPAIGN = {staff: _only_if_visible(select(Campaign).join(Turf, Turf.campaign_id == Campaign.id),
+                                                  staff=staff) for staff in (True, False)}
 
 
 def visible_turf(session: Session, turf_id: int, user: User) -> Turf | None:
     """The turf if ``user`` may open it (see ``_only_if_visible``)."""
-    return session.exec(_only_if_visible(select(Turf), turf_id, user)).first()
+    return session.exec(_VISIBLE_TURF[_is_staff(user)], params={"turf_id": turf_id, "user_id": user.id}).first()
 
 
 def visible_turf_campaign(session: Session, turf_id: int, user: User) -> Campaign | None:
     """The campaign of the turf if ``user`` may open it, in one query."""
-    query = select(Campaign).join(Turf, Turf.campaign_id == Campaign.id)
-    return session.exec(_only_if_visible(query, turf_id, user)).first()
+    return session.exec(_VISIBLE_TURF_CAMPAIGN[_is_staff(user)],
+                        params={"turf_id": turf_id, "user_id": user.id}).first()
 
 
 # ------------------------------------------------------------------------------------------------------------------
