@@ -167,7 +167,13 @@ def read_frame(session: Session, query: sa.Select | sa.TextClause, params: dict 
                columns: Sequence[str] | None = None) -> pd.DataFrame:
     """Runs a query of plain columns and returns a DataFrame, straight from the driver's tuples.
 
-    Skips SQLAlchemy's per-row result processing, so only use it for columns that need none (no JSON, no times)."""
+    Skips SQLAlchemy's per-row result processing, so only use it for columns that need none (no JSON, no times).
+    On PostgreSQL a query of plain text, number and flag columns is streamed out with COPY and parsed by pyarrow:
+    a million rows come back in a fraction of a second instead of seconds of Python tuples."""
+    if not params and dialect(session) == "postgresql":
+        frame = _copy_out_frame(session, query, columns)
+        if frame is not None:
+            return frame
     result = session.connection().execute(query, params or {})
     names = list(columns or result.keys())
     rows = result.cursor.fetchall() if result.cursor is not None else []
@@ -175,6 +181,39 @@ def read_frame(session: Session, query: sa.Select | sa.TextClause, params: dict 
     if not rows:
         return pd.DataFrame({name: pd.Series(dtype=object) for name in names})
     return pd.DataFrame(dict(zip(names, (list(values) for values in zip(*rows, strict=True)), strict=True)))
+
+
+#: Column types COPY's CSV text can be read back as exactly (text stays text: an ID "000123" keeps its zeros).
+_ARROW_TYPES = ((sa.Boolean, pa.bool_()), (sa.Integer, pa.int64()), (sa.Float, pa.float64()),
+                (sa.String, pa.large_string()))
+
+
+def _copy_out_frame(session: Session, query, columns: Sequence[str] | None) -> pd.DataFrame | None:
+    """The query's rows through ``COPY (query) TO STDOUT``, or None when its columns or values do not allow it."""
+    if not isinstance(query, sa.Select):
+        return None
+    names = list(columns or query.selected_columns.keys())
+    types = [next((arrow for base, arrow in _ARROW_TYPES if isinstance(c.type, base)), None)
+             for c in query.selected_columns]
+    if None in types or len(set(names)) != len(names) or len(names) != len(types):
+        return None
+    try:  # COPY takes no parameters: the values are rendered by SQLAlchemy, which quotes them
+        sql = str(query.compile(dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True}))
+    except (sa.exc.CompileError, NotImplementedError):
+        return None
+    buffer = io.BytesIO()
+    with _raw(session).cursor() as cursor, cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)") as copy:
+        for data in copy:
+            buffer.write(data)
+    if buffer.tell() == 0:
+        return pd.DataFrame({name: pd.Series(dtype=object) for name in names})
+    buffer.seek(0)
+    # An unquoted empty field is NULL; a quoted one ("") is an empty string.
+    options = pacsv.ConvertOptions(column_types=dict(zip(names, types, strict=True)), null_values=[""],
+                                   strings_can_be_null=True, quoted_strings_can_be_null=False,
+                                   true_values=["t"], false_values=["f"])
+    table = pacsv.read_csv(buffer, read_options=pacsv.ReadOptions(column_names=names), convert_options=options)
+    return table.to_pandas()
 
 
 def json_merge_sql(session: Session, column: str, table: str) -> str:
