@@ -108,22 +108,24 @@ def _merge_duplicates(people: pd.DataFrame) -> None:
     no_ids = (people[list(ID_FIELDS)] == "").all(axis=1)
     keys.append(("match_key", no_ids & (people["match_key"] != "")))
     for column, usable in keys:
-        candidates = people[usable & people["merged_into"].isna()]
-        if candidates.empty:
+        mask = usable & people["merged_into"].isna()
+        if not mask.any():
             continue
-        first = rows[candidates.index].groupby(candidates[column].astype("str")).transform("first")
+        # One column at a time: selecting whole rows would copy a million wide rows per key.
+        first = rows[mask].groupby(people.loc[mask, column].astype("str")).transform("first")
         later = first[first != first.index.to_series()]
         people.loc[later.index, "merged_into"] = later.astype("Int64")
         people.loc[later.index, "action"] = "merged"
 
 
 def _households(session: Session, campaign_id: int, people: pd.DataFrame) -> tuple[dict[str, int], pd.DataFrame]:
-    wanted = people[(people["address_key"] != "") & (people["action"] != "merged")]
     existing = bulk.read_frame(session, sa.select(Household.address_key, Household.id).where(
         Household.campaign_id == campaign_id))
     known = dict(zip(existing["address_key"], existing["id"], strict=True)) if not existing.empty else {}
-    fresh = wanted[~wanted["address_key"].isin(known)].drop_duplicates("address_key")
-    return known, fresh
+    keys = people["address_key"]
+    wanted = (keys != "") & (people["action"] != "merged") & ~keys.isin(existing["address_key"])
+    # The new doors' first rows only: the wide frame is copied for those, not for every row.
+    return known, people.loc[keys[wanted].drop_duplicates().index]
 
 
 def _sample_changes(session: Session, people: pd.DataFrame, household_ids: dict[str, int]) -> list[dict[str, Any]]:
@@ -182,11 +184,13 @@ def apply_plan(session: Session, campaign_id: int, plan: Plan, normalized: Norma
     merged = people["action"] == "merged"
     people.loc[merged, "person_id"] = people.loc[people.loc[merged, "merged_into"].astype("int64"), "person_id"].to_numpy()
     progress(0.85, "Saving IDs, phones and emails")
-    kept = people[people["person_id"].notna()]
-    ids_written = _insert_external_ids(session, campaign_id, kept)
-    phones = _insert_new(session, Phone.__table__, _with_person(normalized.phones, people), ["person_id", "e164"],
+    # An unchanged row's fingerprint covers its IDs, phones and emails: they went in when that fingerprint was stored,
+    # so a weekly re-import only looks at the rows that changed.
+    fresh = people[people["person_id"].notna() & (people["action"] != "unchanged")]
+    ids_written = _insert_external_ids(session, campaign_id, fresh)
+    phones = _insert_new(session, Phone.__table__, _with_person(normalized.phones, fresh), ["person_id", "e164"],
                          defaults={"status": "ok"})
-    emails = _insert_new(session, Email.__table__, _with_person(normalized.emails, people), ["person_id", "address"],
+    emails = _insert_new(session, Email.__table__, _with_person(normalized.emails, fresh), ["person_id", "address"],
                          defaults={"status": "ok"})
     progress(0.98, "Finishing")
     return {"households": len(plan.new_households), "phones": phones, "emails": emails, "external_ids": ids_written}
