@@ -199,7 +199,7 @@ def _copy_out_frame(session: Session, query, columns: Sequence[str] | None) -> p
         return None
     try:  # COPY takes no parameters: the values are rendered by SQLAlchemy, which quotes them
         sql = str(query.compile(dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True}))
-    except (sa.exc.CompileError, NotImplementedError):
+    except sa.exc.CompileError:  # a type without a literal form (JSON, say)
         return None
     buffer = io.BytesIO()
     with _raw(session).cursor() as cursor, cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)") as copy:
