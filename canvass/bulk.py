@@ -179,8 +179,12 @@ def read_frame(session: Session, query: sa.Select | sa.TextClause, params: dict 
     rows = result.cursor.fetchall() if result.cursor is not None else []
     result.close()
     if not rows:
-        return pd.DataFrame({name: pd.Series(dtype=object) for name in names})
+        return _empty_frame(names)
     return pd.DataFrame(dict(zip(names, (list(values) for values in zip(*rows, strict=True)), strict=True)))
+
+
+def _empty_frame(names: Sequence[str]) -> pd.DataFrame:
+    return pd.DataFrame({name: pd.Series(dtype=object) for name in names})
 
 
 #: Column types COPY's CSV text can be read back as exactly (text stays text: an ID "000123" keeps its zeros).
@@ -206,7 +210,7 @@ def _copy_out_frame(session: Session, query, columns: Sequence[str] | None) -> p
         for data in copy:
             buffer.write(data)
     if buffer.tell() == 0:
-        return pd.DataFrame({name: pd.Series(dtype=object) for name in names})
+        return _empty_frame(names)
     buffer.seek(0)
     # An unquoted empty field is NULL; a quoted one ("") is an empty string.
     options = pacsv.ConvertOptions(column_types=dict(zip(names, types, strict=True)), null_values=[""],

@@ -66,6 +66,9 @@ class ContactIn(SQLModel):
         return value.strip().upper()
 
 
+NOT_YOURS = "This door or person is not on your list."
+
+
 class ContactRejected(ValueError):
     """This contact cannot be stored; the message says why (shown to the volunteer)."""
 
@@ -95,7 +98,7 @@ def log_contacts(session: Session, user: User, campaign: Campaign, items: list[C
     """Stores each new contact once and applies its result code's rules; returns a status per item, in order.
 
     ``may_contact(person, household)`` says whether ``user`` may log for that door or person (ownership). With
-    ``on_turfs``, each door row it gets carries ``on_turf``: whether the door is on one of those turfs.
+    ``on_turfs``, only doors on one of those turfs may be logged (checked in the same query that reads the doors).
 
     A batch costs a fixed handful of queries, whatever its size: the people and doors it names are read together,
     every item is checked before anything is written, and the new contacts go in as one
@@ -139,9 +142,7 @@ def log_contacts(session: Session, user: User, campaign: Campaign, items: list[C
     for index in not_inserted:
         results[index] = ItemResult(str(items[index].client_uuid), "duplicate", stored.get(items[index].client_uuid))
     for index, error in rejected:
-        key = items[index].client_uuid
-        results[index] = ItemResult(str(key), "duplicate", stored[key]) if key in stored else \
-            ItemResult(str(key), "rejected", error=error)
+        results[index] = refusal(stored, items[index].client_uuid, error)
     for index in repeats:
         first = results[ready[items[index].client_uuid][0]]
         results[index] = ItemResult(first.client_uuid, "duplicate", first.contact_id)
@@ -163,6 +164,7 @@ class _BatchContext:
     households: dict[int, Any]
     phones: dict[int, Any]
     tags: set[int]
+    on_turfs: set[int] | None  # when set, door rows carry ``on_turf`` and only those doors may be logged
 
     @classmethod
     def load(cls, session: Session, campaign: Campaign, items: list[ContactIn],
@@ -176,7 +178,8 @@ class _BatchContext:
         return cls(campaign=campaign, codes=_code_rules(session, campaign),
                    survey=survey, people=people, households=households,
                    phones=_rows_by_id(session, [Phone.id, Phone.person_id],
-                                      {item.phone_id for item in items if item.phone_id}), tags=tags)
+                                      {item.phone_id for item in items if item.phone_id}), tags=tags,
+                   on_turfs=on_turfs)
 
 
 # The hot path of every sync request reads plain rows through the Core connection: no ORM objects to build.
@@ -243,6 +246,14 @@ def _people_and_doors(session: Session, person_ids: set[int], household_ids: set
     return found["person"], found["door"]
 
 
+def refusal(stored: dict[uuid.UUID, int], client_uuid: uuid.UUID, error: str) -> ItemResult:
+    """The answer for an item that cannot be stored now: "duplicate" if it already was (see ``stored_contact_ids``),
+    so a phone replaying its queue learns the contact is safe, else "rejected" with ``error``."""
+    if client_uuid in stored:
+        return ItemResult(str(client_uuid), "duplicate", stored[client_uuid])
+    return ItemResult(str(client_uuid), "rejected", error=error)
+
+
 def stored_contact_ids(session: Session, uuids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
     """The ids of the contacts already stored under these client UUIDs."""
     if not uuids:
@@ -301,8 +312,9 @@ def _check(context: _BatchContext, user: User, item: ContactIn, may_contact, now
         raise ContactRejected("A contact needs a person or a door.")
     if person is not None and household is not None and person.household_id not in (None, household.id):
         raise ContactRejected("This person does not live at this door.")
-    if not may_contact(person, household):
-        raise ContactRejected("This door or person is not on your list.")
+    off_turf = context.on_turfs is not None and (household is None or not household.on_turf)
+    if off_turf or not may_contact(person, household):
+        raise ContactRejected(NOT_YOURS)
     phone = _phone(context, item, person)
     answers = _answer_rows(item.answers, context.survey)
     values = {"client_uuid": item.client_uuid, "campaign_id": campaign.id, "person_id": person.id if person else None,

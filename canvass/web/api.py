@@ -75,9 +75,8 @@ def post_contacts():
             by_campaign.setdefault(campaign.id, (campaign, []))[1].append((index, item))
     _answer_not_yours(results, not_yours)
     for campaign, group in by_campaign.values():
-        may_contact, on_turfs = _door_rule(group)
         logged = contacts.log_contacts(db(), current_user, campaign, [item for _i, item in group],
-                                       may_contact=may_contact, on_turfs=on_turfs)
+                                       on_turfs=_door_turfs(group))
         for (index, _item), result in zip(group, logged, strict=True):
             results[index] = result.as_dict()
     db().commit()
@@ -93,12 +92,7 @@ def _answer_not_yours(results: list, items: list[tuple[int, contacts.ContactIn]]
         return
     stored = contacts.stored_contact_ids(db(), [item.client_uuid for _i, item in items])
     for index, item in items:
-        if item.client_uuid in stored:
-            results[index] = contacts.ItemResult(str(item.client_uuid), "duplicate", stored[item.client_uuid])
-        else:
-            results[index] = contacts.ItemResult(str(item.client_uuid), "rejected",
-                                                 error="This door or person is not on your list.")
-        results[index] = results[index].as_dict()
+        results[index] = contacts.refusal(stored, item.client_uuid, contacts.NOT_YOURS).as_dict()
 
 
 def _first_error(exc: ValidationError) -> str:
@@ -113,13 +107,12 @@ def _campaign_of(item: contacts.ContactIn) -> Campaign | None:
     return visible_turf_campaign(db(), item.turf_id, current_user)
 
 
-def _door_rule(group) -> tuple:
-    """(may_contact, on_turfs) for log_contacts: volunteers log only doors of the turfs the batch names (which
-    _campaign_of found to be theirs); leads and admins may log any door of the campaign."""
+def _door_turfs(group) -> set[int] | None:
+    """The turfs whose doors the batch may log: for volunteers, the turfs it names (which _campaign_of found to be
+    theirs); leads and admins (None) may log any door of the campaign."""
     if current_user.role in (Role.admin, Role.lead):
-        return (lambda person, household: True), None
-    turf_ids = {item.turf_id for _i, item in group}
-    return (lambda person, household: household is not None and household.on_turf), turf_ids
+        return None
+    return {item.turf_id for _i, item in group}
 
 
 def schema() -> dict:
