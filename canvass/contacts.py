@@ -7,7 +7,7 @@ second device replaying a queue) is answered "duplicate" and stored nothing. The
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,10 +33,12 @@ from canvass.models import (
     SurveyQuestion,
     SurveyResponse,
     Tag,
+    Turf,
     TurfDoor,
     User,
     utcnow,
 )
+from canvass.turfs import may_open_turf
 
 MAX_NOTES = 2000
 CLOCK_SKEW = timedelta(minutes=5)  # a phone's clock may run a little fast; never accept a contact from the future
@@ -94,11 +96,13 @@ def result_codes(session: Session, campaign_id: int, channel: Channel | None = N
 
 def log_contacts(session: Session, user: User, campaign: Campaign, items: list[ContactIn], *,
                  may_contact=lambda person, household: True, on_turfs: set[int] | None = None,
-                 now: datetime | None = None) -> list[ItemResult]:
+                 read: SyncRead | None = None, now: datetime | None = None) -> list[ItemResult]:
     """Stores each new contact once and applies its result code's rules; returns a status per item, in order.
 
     ``may_contact(person, household)`` says whether ``user`` may log for that door or person (ownership). With
     ``on_turfs``, only doors on one of those turfs may be logged (checked in the same query that reads the doors).
+    ``campaign`` needs only ``id`` and ``codes_stamp``. ``read`` is the batch's people and doors when the caller has
+    read them already (``read_for_sync``).
 
     A batch costs a fixed handful of queries, whatever its size: the people and doors it names are read together,
     every item is checked before anything is written, and the new contacts go in as one
@@ -107,7 +111,7 @@ def log_contacts(session: Session, user: User, campaign: Campaign, items: list[C
     earlier send or a concurrent request, are answered "duplicate"."""
     now = now or utcnow()
     session.flush()  # the reads below go through the Core connection, which does not autoflush
-    context = _BatchContext.load(session, campaign, items, on_turfs)
+    context = _BatchContext.load(session, campaign, items, on_turfs, read)
     results: list[ItemResult | None] = [None] * len(items)
     ready: dict[uuid.UUID, tuple[int, _Checked]] = {}
     repeats: list[int] = []
@@ -161,16 +165,17 @@ class _BatchContext:
     codes: dict[str, ResultCode]
     survey: dict[str, tuple[SurveyQuestion, dict[str, SurveyOption]]]
     people: dict[int, Any]
-    households: dict[int, Any]
+    households: dict[int, Door]
     phones: dict[int, Any]
     tags: set[int]
-    on_turfs: set[int] | None  # when set, door rows carry ``on_turf`` and only those doors may be logged
+    on_turfs: set[int] | None  # when set, only doors on one of these turfs may be logged
 
     @classmethod
-    def load(cls, session: Session, campaign: Campaign, items: list[ContactIn],
-             on_turfs: set[int] | None = None) -> _BatchContext:
-        people, households = _people_and_doors(session, {item.person_id for item in items if item.person_id},
-                                               {item.household_id for item in items if item.household_id}, on_turfs)
+    def load(cls, session: Session, campaign: Campaign, items: list[ContactIn], on_turfs: set[int] | None = None,
+             read: SyncRead | None = None) -> _BatchContext:
+        if read is None:
+            read = _read(session, _PEOPLE_AND_DOORS, _batch_params(items, on_turfs or set()))
+        people, households = read.people, read.doors
         tag_ids = {tag for item in items for tag in item.followups}
         tags = set(session.exec(select(Tag.id).where(Tag.campaign_id == campaign.id, Tag.id.in_(tag_ids))).all()) \
             if tag_ids else set()
@@ -208,42 +213,101 @@ def _code_rules(session: Session, campaign: Campaign) -> dict[str, Any]:
     return codes
 
 
-def _people_and_doors_query(*, with_turfs: bool) -> sa.CompoundSelect:
-    """People ``:person_ids``, with their doors and doors ``:household_ids``; door rows say whether they are on one
-    of turfs ``:turf_ids`` (``with_turfs``). Built once per form: every sync request runs it."""
-    person, household, door = Person.__table__, Household.__table__, TurfDoor.__table__
+@dataclass
+class Door:
+    id: int
+    campaign_id: int
+    turfs: set[int]  # those of the batch's turfs (``:turf_ids``) this door is on
+
+
+@dataclass
+class CampaignRef:
+    """What logging needs of a campaign (see ``log_contacts``)."""
+
+    id: int
+    codes_stamp: str
+
+
+@dataclass
+class SyncRead:
+    """What a sync batch is checked against, read in one statement (one round trip) by ``read_for_sync``."""
+
+    user: Any = None  # row with id, role, active and stamp (the password hash), when asked for
+    campaigns: dict[int, CampaignRef] = field(default_factory=dict)  # turf id -> its campaign, if the user may open it
+    people: dict[int, Any] = field(default_factory=dict)  # rows with id, campaign_id, household_id
+    doors: dict[int, Door] = field(default_factory=dict)  # the doors named and the named people's doors
+
+
+def _people_and_doors_query(*, with_user: bool) -> sa.CompoundSelect:
+    """People ``:person_ids``, their doors and doors ``:household_ids``; a door comes once for each of turfs
+    ``:turf_ids`` it is on (once with no turf when none). ``with_user`` adds the row of user ``:user_id`` and, for each
+    of ``:turf_ids`` that user may open, its campaign. Built once per form: every sync request runs it."""
+    person, household, door, campaign, turf = (model.__table__ for model in (Person, Household, TurfDoor, Campaign,
+                                                                            Turf))
+    user = User.__table__
     person_ids, household_ids = sa.bindparam("person_ids", expanding=True), sa.bindparam("household_ids", expanding=True)
-    on_turf = sa.exists().where(door.c.household_id == household.c.id,
-                                door.c.turf_id.in_(sa.bindparam("turf_ids", expanding=True))) \
-        if with_turfs else sa.null()
-    people = sa.select(sa.literal("person").label("kind"), person.c.id, person.c.campaign_id, person.c.household_id,
-                       sa.null().label("on_turf")).where(person.c.id.in_(person_ids))
-    door_columns = (sa.literal("door"), household.c.id, household.c.campaign_id, sa.null(), on_turf)
-    named_doors = sa.select(*door_columns).where(household.c.id.in_(household_ids))
+    turf_ids = sa.bindparam("turf_ids", expanding=True)
+    text, number, flag = sa.cast(sa.null(), sa.Text), sa.cast(sa.null(), sa.Integer), sa.cast(sa.null(), sa.Boolean)
+    # Every branch has the same columns: kind, id, campaign_id, household_id, turf_id, stamp, role, active.
+    people = sa.select(sa.literal("person").label("kind"), person.c.id, person.c.campaign_id.label("campaign_id"),
+                       person.c.household_id.label("household_id"), number.label("turf_id"), text.label("stamp"),
+                       text.label("role"), flag.label("active")).where(person.c.id.in_(person_ids))
+    door_columns = (sa.literal("door"), household.c.id, household.c.campaign_id, number, door.c.turf_id, text, text,
+                    flag)
+    on_turfs = sa.and_(door.c.household_id == household.c.id, door.c.turf_id.in_(turf_ids))
+    named_doors = sa.select(*door_columns).select_from(household.outerjoin(door, on_turfs)) \
+        .where(household.c.id.in_(household_ids))
     # A join, not "id IN (...) OR id IN (subquery)": PostgreSQL answers that OR with a scan of every door.
-    their_doors = sa.select(*door_columns).join(person, person.c.household_id == household.c.id) \
+    their_doors = sa.select(*door_columns).select_from(
+        household.join(person, person.c.household_id == household.c.id).outerjoin(door, on_turfs)) \
         .where(person.c.id.in_(person_ids))
-    return sa.union_all(people, named_doors, their_doors)
+    branches = [people, named_doors, their_doors]
+    if with_user:
+        user_id = sa.bindparam("user_id")
+        branches.append(sa.select(sa.literal("user"), user.c.id, number, number, number, user.c.password_hash,
+                                  user.c.role, user.c.is_active).where(user.c.id == user_id))
+        branches.append(sa.select(sa.literal("campaign"), campaign.c.id, campaign.c.id, number, turf.c.id,
+                                  campaign.c.codes_stamp, text, flag)
+                        .select_from(turf.join(campaign, campaign.c.id == turf.c.campaign_id)
+                                     .join(user, user.c.id == user_id))
+                        .where(turf.c.id.in_(turf_ids), may_open_turf(user.c.id, user.c.role)))
+    return sa.union_all(*branches)
 
 
-_PEOPLE_AND_DOORS = {with_turfs: _people_and_doors_query(with_turfs=with_turfs) for with_turfs in (True, False)}
+_PEOPLE_AND_DOORS = _people_and_doors_query(with_user=False)
+_SYNC_READ = _people_and_doors_query(with_user=True)
 
 
-def _people_and_doors(session: Session, person_ids: set[int], household_ids: set[int], on_turfs: set[int] | None
-                      ) -> tuple[dict[int, Any], dict[int, Any]]:
-    """The people the batch names, and their doors with the doors it names, in one query (one round trip).
+def read_for_sync(session: Session, user_id: int, items: list[ContactIn]) -> SyncRead:
+    """For the sync API, in one round trip: user ``user_id`` (for the caller to check the sign-in against), the
+    campaigns of the turfs the items name that this user may open, and the items' people and doors."""
+    turf_ids = {item.turf_id for item in items if item.turf_id}
+    return _read(session, _SYNC_READ, {**_batch_params(items, turf_ids), "user_id": user_id})
 
-    People come as rows with ``id``, ``campaign_id``, ``household_id``; doors with ``id``, ``campaign_id`` and, with
-    ``on_turfs``, ``on_turf``: whether the door is on one of those turfs."""
-    if not person_ids and not household_ids:
-        return {}, {}
-    params = {"person_ids": list(person_ids), "household_ids": list(household_ids)}
-    if on_turfs is not None:
-        params["turf_ids"] = list(on_turfs)
-    found: dict[str, dict[int, Any]] = {"person": {}, "door": {}}
-    for row in session.connection().execute(_PEOPLE_AND_DOORS[on_turfs is not None], params):
-        found[row.kind][row.id] = row
-    return found["person"], found["door"]
+
+def _batch_params(items: list[ContactIn], turf_ids: set[int]) -> dict[str, list[int]]:
+    """The people and doors the items name, and the turfs their doors are looked up on."""
+    return {"person_ids": list({item.person_id for item in items if item.person_id}),
+            "household_ids": list({item.household_id for item in items if item.household_id}),
+            "turf_ids": list(turf_ids)}
+
+
+def _read(session: Session, statement: sa.CompoundSelect, params: dict[str, Any]) -> SyncRead:
+    read = SyncRead()
+    if not (params["person_ids"] or params["household_ids"] or "user_id" in params):
+        return read
+    for row in session.connection().execute(statement, params):
+        if row.kind == "person":
+            read.people[row.id] = row
+        elif row.kind == "door":
+            door = read.doors.setdefault(row.id, Door(row.id, row.campaign_id, set()))
+            if row.turf_id is not None:
+                door.turfs.add(row.turf_id)
+        elif row.kind == "user":
+            read.user = row
+        else:
+            read.campaigns[row.turf_id] = CampaignRef(row.id, row.stamp)
+    return read
 
 
 def refusal(stored: dict[uuid.UUID, int], client_uuid: uuid.UUID, error: str) -> ItemResult:
@@ -312,7 +376,7 @@ def _check(context: _BatchContext, user: User, item: ContactIn, may_contact, now
         raise ContactRejected("A contact needs a person or a door.")
     if person is not None and household is not None and person.household_id not in (None, household.id):
         raise ContactRejected("This person does not live at this door.")
-    off_turf = context.on_turfs is not None and (household is None or not household.on_turf)
+    off_turf = context.on_turfs is not None and (household is None or not household.turfs & context.on_turfs)
     if off_turf or not may_contact(person, household):
         raise ContactRejected(NOT_YOURS)
     phone = _phone(context, item, person)

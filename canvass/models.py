@@ -198,7 +198,11 @@ class User(SQLModel, table=True):
         return f"{self.id}.{self.session_stamp()}"
 
     def session_stamp(self) -> str:
-        return hashlib.sha256((self.password_hash or "").encode()).hexdigest()[:12]
+        return self.stamp_of(self.password_hash)
+
+    @staticmethod
+    def stamp_of(password_hash: str | None) -> str:
+        return hashlib.sha256((password_hash or "").encode()).hexdigest()[:12]
 
     @property
     def display_name(self) -> str:

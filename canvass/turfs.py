@@ -521,21 +521,34 @@ def join_by_code(session: Session, code: str, user: User) -> tuple[Turf, TurfAss
     return turf, assign_turf(session, turf, user, status=status)
 
 
+STAFF_ROLES = (Role.admin, Role.lead, Role.data)
+
+
 def _only_if_visible(query, *, staff: bool):
     """``query`` (which selects from ``turf``) narrowed to the turf ``:turf_id`` if user ``:user_id`` may open it:
-    staff see every turf, volunteers only active turfs actively assigned to them. The one place this rule lives.
+    staff see every turf, volunteers only active turfs actively assigned to them (``_worked_by``).
 
     Built with bound parameters, so each form is built once and the sync API does not rebuild it per request."""
     query = query.where(Turf.id == sa.bindparam("turf_id"))
-    if staff:
-        return query
-    return query.join(TurfAssignment, TurfAssignment.turf_id == Turf.id).where(
-        TurfAssignment.user_id == sa.bindparam("user_id"), TurfAssignment.status == AssignmentStatus.active,
-        Turf.status == TurfStatus.active)
+    return query if staff else query.where(_worked_by(sa.bindparam("user_id")))
+
+
+def _worked_by(user_id) -> sa.ColumnElement[bool]:
+    """The turf in the query's FROM is open and actively assigned to ``user_id`` (an SQL expression). With
+    ``may_open_turf``, the one place the rule of who may open a turf lives."""
+    assigned = sa.exists().where(TurfAssignment.turf_id == Turf.id, TurfAssignment.user_id == user_id,
+                                 TurfAssignment.status == AssignmentStatus.active)
+    return sa.and_(Turf.status == TurfStatus.active, assigned)
+
+
+def may_open_turf(user_id, role) -> sa.ColumnElement[bool]:
+    """SQL: the user whose id and role are these SQL expressions may open the turf in the query's FROM (the rule of
+    ``_only_if_visible``, for a statement that reads the user itself)."""
+    return sa.or_(role.in_([r.value for r in STAFF_ROLES]), _worked_by(user_id))
 
 
 def _is_staff(user: User) -> bool:
-    return user.role in (Role.admin, Role.lead, Role.data)
+    return user.role in STAFF_ROLES
 
 
 _VISIBLE_TURF = {staff: _only_if_visible(select(Turf), staff=staff) for staff in (True, False)}

@@ -192,8 +192,8 @@ def test_a_batch_costs_the_same_queries_whatever_its_size(app, engine, session, 
 
     first = statements_for(1)  # also reads the result codes, then kept in memory while the codes stamp holds
     assert statements_for(40) == statements_for(1) == first - 1
-    # The user, the turf's campaign, the people and doors (with "on your turf"), the insert; and SQLite's BEGIN.
-    assert statements_for(3) <= 5
+    # One read (the user, the turf's campaign, the people and doors), the insert; and SQLite's BEGIN.
+    assert statements_for(3) <= 3
 
 
 def test_edited_result_codes_apply_at_once_and_a_stored_contact_stays_a_duplicate(app, session, campaign, turf,
@@ -256,3 +256,56 @@ def test_a_queue_replayed_after_its_turf_was_reassigned_hears_duplicate(app, ses
     results = client.post("/api/v1/contacts", json={"contacts": [stored, late]}).get_json()["results"]
     assert [(r["status"], r["contact_id"]) for r in results] == [("duplicate", first["contact_id"]), ("rejected", None)]
     assert results[1]["error"] == "This door or person is not on your list."
+
+
+def test_a_session_that_no_longer_counts_cannot_sync(app, session, turf, volunteer):
+    """The sync route checks the sign-in in its own read, not through Flask-Login: the same rules must hold."""
+    from werkzeug.security import generate_password_hash
+
+    ana = session.exec(select(Person).where(Person.first_name == "Ana")).one()
+
+    def send(client) -> int:
+        return client.post("/api/v1/contacts", json={"contacts": [contact(ana, turf)]}).status_code
+
+    assert send(app.test_client()) == 302  # never signed in: to the login page, as every other route
+    signed_in = app.test_client(user=volunteer)
+    assert send(signed_in) == 200
+    session.rollback()  # end the test's read snapshot before writing (SQLite)
+    volunteer.is_active = False
+    session.commit()
+    assert send(signed_in) == 302
+    volunteer.is_active = True
+    volunteer.password_hash = generate_password_hash("a new password")  # a password change ends other sessions
+    session.commit()
+    assert send(signed_in) == 302
+    with signed_in.session_transaction() as cookie:
+        cookie["_user_id"] = f"{volunteer.id + 1000}.{volunteer.session_stamp()}"  # no such user
+    assert send(signed_in) == 302
+    assert send(app.test_client(user=volunteer)) == 200
+    assert session.exec(select(sa.func.count()).select_from(ContactAttempt)).one() == 2
+
+
+def test_a_phone_signed_in_by_its_remember_me_cookie_can_sync(app, session, turf, volunteer):
+    from tests.conftest import login
+
+    client = app.test_client()
+    login(client, volunteer)
+    with client.session_transaction() as cookie:
+        cookie.clear()  # the session cookie lost (the browser was closed); the remember-me cookie is left
+    ana = session.exec(select(Person).where(Person.first_name == "Ana")).one()
+    response = client.post("/api/v1/contacts", json={"contacts": [contact(ana, turf)]})
+    assert response.status_code == 200 and response.get_json()["results"][0]["status"] == "created"
+
+
+def test_a_lead_may_sync_any_turf_and_a_volunteer_only_their_open_turfs(app, session, campaign, turf, volunteer, lead):
+    ana = session.exec(select(Person).where(Person.first_name == "Ana")).one()
+    lead_client, own = app.test_client(user=lead), app.test_client(user=volunteer)
+    assert lead_client.post("/api/v1/contacts", json={"contacts": [contact(ana, turf)]}).get_json()[
+        "results"][0]["status"] == "created"
+    session.rollback()
+    session.get(Turf, turf.id).status = "closed"
+    session.commit()
+    [closed] = own.post("/api/v1/contacts", json={"contacts": [contact(ana, turf)]}).get_json()["results"]
+    assert closed["status"] == "rejected" and closed["error"] == "This door or person is not on your list."
+    [lead_result] = lead_client.post("/api/v1/contacts", json={"contacts": [contact(ana, turf)]}).get_json()["results"]
+    assert lead_result["status"] == "created"
