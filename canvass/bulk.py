@@ -83,22 +83,51 @@ def _python_values(series: pd.Series, column: sa.Column, sqlite: bool) -> list:
 CHUNK_ROWS = 50_000  # rows turned into Python values at a time: bounds memory on million-row writes
 
 
-def insert_frame(session: Session, table: sa.Table, frame: pd.DataFrame) -> int:
-    """Inserts every row of ``frame`` (its columns named as the table's). Returns the number of rows."""
+def insert_frame(session: Session, table: sa.Table, frame: pd.DataFrame, *, skip_stored: Sequence[str] = ()) -> int:
+    """Inserts the rows of ``frame`` (its columns named as the table's). Returns the number of rows inserted.
+
+    With ``skip_stored`` (the columns of a unique key), a row whose key is stored already is left out, and the
+    stored row is left alone: INSERT ... ON CONFLICT DO NOTHING, so nothing has to read the stored keys first."""
     if frame.empty:
         return 0
     if dialect(session) == "postgresql":
+        if skip_stored:
+            return _copy_frame_skipping_stored(session, table, frame, skip_stored)
         return _copy_frame(session, table, frame)
     columns = list(frame.columns)
     quoted = ", ".join(f'"{c}"' for c in columns)
     statement = f'INSERT INTO "{table.name}" ({quoted}) VALUES ({", ".join("?" for _ in columns)})'
+    if skip_stored:
+        statement += f" ON CONFLICT ({', '.join(skip_stored)}) DO NOTHING"
+    connection = _raw(session)
+    changes_before = connection.total_changes
     for start in range(0, len(frame), CHUNK_ROWS):
         chunk = frame.iloc[start:start + CHUNK_ROWS]
         values = [_python_values(chunk[c], table.c[c], True) for c in columns]
-        cursor = _raw(session).cursor()
+        cursor = connection.cursor()
         cursor.executemany(statement, zip(*values, strict=True))
         cursor.close()
-    return len(frame)
+    return connection.total_changes - changes_before if skip_stored else len(frame)
+
+
+def _copy_frame_skipping_stored(session: Session, table: sa.Table, frame: pd.DataFrame, key: Sequence[str]) -> int:
+    """COPY into a temporary table, then one INSERT ... SELECT ... ON CONFLICT DO NOTHING (COPY has no such option)."""
+    temp = f"tmp_{table.name}_new"
+    columns = list(frame.columns)
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    _create_temp_table(session, table, temp, columns)
+    _copy_frame(session, table, frame, target=temp)
+    inserted = session.execute(sa.text(
+        f'INSERT INTO "{table.name}" ({quoted}) SELECT {quoted} FROM "{temp}" '  # noqa: S608 (names from the schema)
+        f'ON CONFLICT ({", ".join(key)}) DO NOTHING')).rowcount
+    session.execute(sa.text(f'DROP TABLE "{temp}"'))
+    return inserted
+
+
+def _create_temp_table(session: Session, table: sa.Table, temp: str, columns: Sequence[str]) -> None:
+    definitions = ", ".join(f'"{c}" {_sql_type(session, table.c[c])}' for c in columns)
+    session.execute(sa.text(f'DROP TABLE IF EXISTS "{temp}"'))
+    session.execute(sa.text(f'CREATE TEMPORARY TABLE "{temp}" ({definitions})'))
 
 
 def _arrow_column(series: pd.Series, column_type) -> pa.Array:
@@ -143,10 +172,8 @@ def update_frame(session: Session, table: sa.Table, frame: pd.DataFrame, *, key:
     set_sql = set_sql or {}
     postgres = dialect(session) == "postgresql"
     temp = f"tmp_{table.name}_update"
-    columns = [c for c in frame.columns]
-    definitions = ", ".join(f'"{c}" {_sql_type(session, table.c[c])}' for c in columns)
-    session.execute(sa.text(f'DROP TABLE IF EXISTS "{temp}"'))
-    session.execute(sa.text(f'CREATE TEMPORARY TABLE "{temp}" ({definitions})'))
+    columns = list(frame.columns)
+    _create_temp_table(session, table, temp, columns)
     temp_table = sa.Table(temp, sa.MetaData(), *[sa.Column(c, table.c[c].type) for c in columns])
     if postgres:
         _copy_frame(session, temp_table, frame, target=temp)

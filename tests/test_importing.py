@@ -151,6 +151,27 @@ def test_a_reimport_never_overwrites_what_canvassing_learned(session, campaign, 
     assert count(session, ContactAttempt) == 1
 
 
+def test_a_reimport_adds_a_known_persons_new_phone_and_id_and_keeps_the_stored_ones(session, campaign, tmp_path):
+    header = "voter_id,van_id,first_name,last_name,address,zip,phone\n"
+    importing.import_file(session, campaign, write(tmp_path, "a.csv", header + "1,,Ana,Diaz,5 Oak St,27701,9195551212\n"))
+    session.commit()
+    ana = session.exec(select(Person)).one()
+    stored = session.exec(select(Phone)).one()
+    stored.status = PhoneStatus.wrong
+    session.add(stored)
+    session.commit()
+    again = header + "1,V77,Ana,Diaz,5 Oak St,27701,9195551212; 9195557777\n2,,Bo,Kim,7 Elm St,27701,9195551212\n"
+    summary = importing.import_file(session, campaign, write(tmp_path, "b.csv", again))
+    session.commit()
+    assert (summary["updated"], summary["inserted"], summary["phones"]) == (1, 1, 2)  # Ana's new one and Bo's
+    session.expire_all()
+    assert {(p.e164, p.status) for p in session.exec(select(Phone).where(Phone.person_id == ana.id))} == \
+        {("+19195551212", PhoneStatus.wrong), ("+19195557777", "ok")}
+    assert sorted(session.exec(select(ExternalId.source, ExternalId.value).where(ExternalId.person_id == ana.id))) == \
+        [("van_id", "V77"), ("voter_id", "1")]
+    assert count(session, Phone) == 3 and count(session, ExternalId) == 3
+
+
 def test_a_new_address_in_the_file_lifts_moved(session, campaign, tmp_path):
     importing.import_file(session, campaign, write(tmp_path, "a.csv", HEADER + "1,Ana,Diaz,5 Oak St,Durham,27701,,,,\n"))
     session.commit()

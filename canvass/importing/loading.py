@@ -187,11 +187,12 @@ def apply_plan(session: Session, campaign_id: int, plan: Plan, normalized: Norma
     # An unchanged row's fingerprint covers its IDs, phones and emails: they went in when that fingerprint was stored,
     # so a weekly re-import only looks at the rows that changed.
     fresh = people[people["person_id"].notna() & (people["action"] != "unchanged")]
-    ids_written = _insert_external_ids(session, campaign_id, fresh)
+    new_people = people.loc[new_rows, "person_id"]
+    ids_written = _insert_external_ids(session, campaign_id, fresh, new_people)
     phones = _insert_new(session, Phone.__table__, _with_person(normalized.phones, fresh), ["person_id", "e164"],
-                         defaults={"status": "ok"})
+                         new_people, defaults={"status": "ok"})
     emails = _insert_new(session, Email.__table__, _with_person(normalized.emails, fresh), ["person_id", "address"],
-                         defaults={"status": "ok"})
+                         new_people, defaults={"status": "ok"})
     progress(0.98, "Finishing")
     return {"households": len(plan.new_households), "phones": phones, "emails": emails, "external_ids": ids_written}
 
@@ -264,7 +265,7 @@ def _update_people(session: Session, people: pd.DataFrame, batch_id: int | None,
     })
 
 
-def _insert_external_ids(session: Session, campaign_id: int, people: pd.DataFrame) -> int:
+def _insert_external_ids(session: Session, campaign_id: int, people: pd.DataFrame, new_people: pd.Series) -> int:
     pieces = []
     for source in ID_FIELDS:
         given = people[source] != ""
@@ -274,13 +275,8 @@ def _insert_external_ids(session: Session, campaign_id: int, people: pd.DataFram
     if not pieces:
         return 0
     frame = pd.concat(pieces, ignore_index=True).drop_duplicates(["source", "value"]).sort_values("person_id")
-    known = bulk.read_frame(session, sa.select(ExternalId.source, ExternalId.value).where(
-        ExternalId.campaign_id == campaign_id, ExternalId.source.in_(frame["source"].unique().tolist())))
-    if not known.empty:
-        frame = frame.merge(known, on=["source", "value"], how="left", indicator=True)
-        frame = frame[frame["_merge"] == "left_only"].drop(columns="_merge")
     frame["campaign_id"] = campaign_id
-    return bulk.insert_frame(session, ExternalId.__table__, frame)
+    return _insert_skipping_stored(session, ExternalId.__table__, frame, ["campaign_id", "source", "value"], new_people)
 
 
 def _with_person(items: pd.DataFrame, people: pd.DataFrame) -> pd.DataFrame:
@@ -290,28 +286,21 @@ def _with_person(items: pd.DataFrame, people: pd.DataFrame) -> pd.DataFrame:
     return items.drop(columns="row")
 
 
-def _insert_new(session: Session, table: sa.Table, items: pd.DataFrame, key: list[str], defaults: dict) -> int:
+def _insert_new(session: Session, table: sa.Table, items: pd.DataFrame, key: list[str], new_people: pd.Series,
+                defaults: dict) -> int:
     """Inserts the rows whose key is not stored yet; stored rows (and their status) are left alone."""
     if items.empty:
         return 0
-    items = items.drop_duplicates(key)
-    person_ids = items["person_id"].unique().tolist()
-    known = _stored_keys(session, table, key, person_ids)
-    if not known.empty:
-        items = items.merge(known, on=key, how="left", indicator=True)
-        items = items[items["_merge"] == "left_only"].drop(columns="_merge")
+    items = items.drop_duplicates(key).sort_values(key, kind="stable")
     for column, value in defaults.items():
         items[column] = value
-    return bulk.insert_frame(session, table, items.sort_values(key, kind="stable"))
+    return _insert_skipping_stored(session, table, items, key, new_people)
 
 
-def _stored_keys(session: Session, table: sa.Table, key: list[str], person_ids: list[int]) -> pd.DataFrame:
-    columns = [table.c[k] for k in key]
-    if len(person_ids) > 5000:  # a big import: read the campaign's keys once rather than a huge IN list
-        person_table = Person.__table__
-        campaign = sa.select(person_table.c.campaign_id).where(person_table.c.id == person_ids[0]).scalar_subquery()
-        query = sa.select(*columns).join(person_table, person_table.c.id == table.c.person_id).where(
-            person_table.c.campaign_id == campaign)
-    else:
-        query = sa.select(*columns).where(table.c.person_id.in_(person_ids))
-    return bulk.read_frame(session, query, columns=key)
+def _insert_skipping_stored(session: Session, table: sa.Table, items: pd.DataFrame, key: list[str],
+                            new_people: pd.Series) -> int:
+    """A person added by this import has nothing stored yet: their rows go straight in. (An ID is matched before a
+    person is added, so a new person's ID is not stored either.) Known people's rows skip what is stored."""
+    new = items["person_id"].isin(new_people)
+    return bulk.insert_frame(session, table, items[new]) + \
+        bulk.insert_frame(session, table, items[~new], skip_stored=key)
