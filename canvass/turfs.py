@@ -552,19 +552,11 @@ def _is_staff(user: User) -> bool:
 
 
 _VISIBLE_TURF = {staff: _only_if_visible(select(Turf), staff=staff) for staff in (True, False)}
-_VISIBLE_TURF_CAMPAIGN = {staff: _only_if_visible(select(Campaign).join(Turf, Turf.campaign_id == Campaign.id),
-                                                  staff=staff) for staff in (True, False)}
 
 
 def visible_turf(session: Session, turf_id: int, user: User) -> Turf | None:
     """The turf if ``user`` may open it (see ``_only_if_visible``)."""
     return session.exec(_VISIBLE_TURF[_is_staff(user)], params={"turf_id": turf_id, "user_id": user.id}).first()
-
-
-def visible_turf_campaign(session: Session, turf_id: int, user: User) -> Campaign | None:
-    """The campaign of the turf if ``user`` may open it, in one query."""
-    return session.exec(_VISIBLE_TURF_CAMPAIGN[_is_staff(user)],
-                        params={"turf_id": turf_id, "user_id": user.id}).first()
 
 
 # ------------------------------------------------------------------------------------------------------------------
