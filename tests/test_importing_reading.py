@@ -291,3 +291,20 @@ def test_languages_are_coded():
 
     assert [language_code(v) for v in ["Spanish", "SPA", "Español", "Vietnamese", "한국어", "Mandarin", "Tagalog",
                                        "Klingon", ""]] == ["es", "es", "es", "vi", "ko", "zh", "tl", "klingon", ""]
+
+
+@pytest.mark.parametrize("name", ["synthetic_wa_vrdb_2017header_1000.txt", "synthetic_fl_voter_extract_noheader_100.txt",
+                                  "van_export.tsv", "signup_sheet.csv", "contacts_dsa_actionkit_export_sample_fixture.csv"])
+def test_a_file_normalised_in_two_halves_comes_out_as_in_one(monkeypatch, name):
+    import importlib
+
+    normalizing = importlib.import_module("canvass.importing.normalize")  # the package's name is the function's
+    table = read_file(SHARED_DATA / name)
+    mapping = layout_mapping(table.layout, table.headers, map_columns(table.headers))
+    whole = normalize(table.frame, mapping, table.layout)
+    monkeypatch.setattr(normalizing, "PARALLEL_ROWS", 2)
+    halves = normalize(table.frame, mapping, table.layout)
+    assert halves.people.equals(whole.people) and halves.phones.equals(whole.phones)
+    assert halves.emails.equals(whole.emails)
+    assert (halves.problem_count, halves.rejected_rows) == (whole.problem_count, whole.rejected_rows)
+    assert sorted(map(str, halves.problems)) == sorted(map(str, whole.problems))
