@@ -40,6 +40,7 @@ import random  # noqa: E402
 import re  # noqa: E402
 import signal  # noqa: E402
 import socket  # noqa: E402
+import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -259,7 +260,8 @@ class Volunteer(Phone):
                 self.send(batch)
 
 
-def run_phase(user_class, users: int, seconds: float, host: str, during=None) -> dict:
+def start_phones(user_class, users: int, host: str):
+    """Locust's environment and runner, once every phone has logged in and holds its turf."""
     env = Environment(user_classes=[user_class], host=host)
     runner = env.create_local_runner()
     Phone.ready = 0
@@ -269,6 +271,11 @@ def run_phase(user_class, users: int, seconds: float, host: str, during=None) ->
         if time.monotonic() > deadline:
             raise RuntimeError(f"only {Phone.ready} of {users} phones logged in; see the locust errors above")
         gevent.sleep(0.2)
+    return env, runner
+
+
+def run_phase(user_class, users: int, seconds: float, host: str, during=None) -> dict:
+    env, runner = start_phones(user_class, users, host)
     gevent.sleep(1)
     env.stats.reset_all()
     started = time.monotonic()
@@ -290,16 +297,8 @@ def run_phase(user_class, users: int, seconds: float, host: str, during=None) ->
 def run_alternating(users: int, windows: int, seconds: float, host: str) -> dict:
     """Windows of /healthz and of contact batches in turn, starting and ending with /healthz. Each contacts window is
     divided by the mean of the /healthz windows on either side; the median of those ratios is the capacity ratio."""
-    env = Environment(user_classes=[Alternating], host=host)
-    runner = env.create_local_runner()
-    Phone.ready = 0
     Alternating.mode = "healthz"
-    runner.start(users, spawn_rate=users)
-    deadline = time.monotonic() + 180
-    while Phone.ready < users:
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"only {Phone.ready} of {users} phones logged in; see the locust errors above")
-        gevent.sleep(0.2)
+    env, runner = start_phones(Alternating, users, host)
     measured = []
     for window in range(windows):
         Alternating.mode = "healthz" if window % 2 == 0 else "contacts"
@@ -316,8 +315,7 @@ def run_alternating(users: int, windows: int, seconds: float, host: str) -> dict
     rates = [w["throughput_rps"] for w in measured]
     ratios = sorted(rates[i] / ((rates[i - 1] + rates[i + 1]) / 2) for i in range(1, len(rates) - 1, 2))
     return {"windows": measured, "ratios": [round(r, 3) for r in ratios],
-            "ratio_median": round(ratios[len(ratios) // 2] if len(ratios) % 2 else
-                                  (ratios[len(ratios) // 2 - 1] + ratios[len(ratios) // 2]) / 2, 3)}
+            "ratio_median": round(statistics.median(ratios), 3)}
 
 
 # ------------------------------------------------------------------------------------------------------------------

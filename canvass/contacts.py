@@ -242,16 +242,15 @@ def _people_and_doors_query(*, with_user: bool) -> sa.CompoundSelect:
     """People ``:person_ids``, their doors and doors ``:household_ids``; a door comes once for each of turfs
     ``:turf_ids`` it is on (once with no turf when none). ``with_user`` adds the row of user ``:user_id`` and, for each
     of ``:turf_ids`` that user may open, its campaign. Built once per form: every sync request runs it."""
-    person, household, door, campaign, turf = (model.__table__ for model in (Person, Household, TurfDoor, Campaign,
-                                                                            Turf))
-    user = User.__table__
-    person_ids, household_ids = sa.bindparam("person_ids", expanding=True), sa.bindparam("household_ids", expanding=True)
-    turf_ids = sa.bindparam("turf_ids", expanding=True)
+    person, household, door, campaign, turf, user = (model.__table__ for model in (Person, Household, TurfDoor,
+                                                                                  Campaign, Turf, User))
+    person_ids, household_ids, turf_ids = (sa.bindparam(name, expanding=True)
+                                           for name in ("person_ids", "household_ids", "turf_ids"))
     text, number, flag = sa.cast(sa.null(), sa.Text), sa.cast(sa.null(), sa.Integer), sa.cast(sa.null(), sa.Boolean)
     # Every branch has the same columns: kind, id, campaign_id, household_id, turf_id, stamp, role, active.
-    people = sa.select(sa.literal("person").label("kind"), person.c.id, person.c.campaign_id.label("campaign_id"),
-                       person.c.household_id.label("household_id"), number.label("turf_id"), text.label("stamp"),
-                       text.label("role"), flag.label("active")).where(person.c.id.in_(person_ids))
+    people = sa.select(sa.literal("person").label("kind"), person.c.id, person.c.campaign_id, person.c.household_id,
+                       number.label("turf_id"), text.label("stamp"), text.label("role"), flag.label("active")) \
+        .where(person.c.id.in_(person_ids))
     door_columns = (sa.literal("door"), household.c.id, household.c.campaign_id, number, door.c.turf_id, text, text,
                     flag)
     on_turfs = sa.and_(door.c.household_id == household.c.id, door.c.turf_id.in_(turf_ids))

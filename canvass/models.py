@@ -267,9 +267,9 @@ class Campaign(SQLModel, table=True):
     archived: bool = False
     # Calling hours, retry policy, which fields volunteers see; see canvass.campaigns.DEFAULT_SETTINGS.
     settings: dict = _json()
-    # Changes whenever the campaign's result codes do (see _restamp_changed_codes), so every app process may keep the codes in
-    # memory and know, from the campaign row it reads anyway, when they are stale. Random, not a counter: a stamp
-    # never means the same codes in two databases.
+    # Changes whenever the campaign's result codes do (see _restamp_changed_codes), so every app process may keep
+    # the codes in memory and know, from the campaign row it reads anyway, when they are stale. Random, not a
+    # counter: a stamp never means the same codes in two databases.
     codes_stamp: str = _text(32, default_factory=lambda: uuid.uuid4().hex,
                              sa_column_kwargs={"server_default": sa.text("''")})
 

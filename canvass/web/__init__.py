@@ -82,9 +82,12 @@ def _load_user(session_id: str) -> User | None:
     if not user_id.isdigit():
         return None
     user = db().get(User, int(user_id))
-    if user is None or not user.is_active or user.session_stamp() != stamp:
-        return None
-    return user
+    return user if user is not None and _still_signed_in(user.is_active, user.password_hash, stamp) else None
+
+
+def _still_signed_in(active: bool, password_hash: str | None, stamp: str) -> bool:
+    """A session counts while its user is active and its stamp matches the password (a new one ends sessions)."""
+    return active and User.stamp_of(password_hash) == stamp
 
 
 def signed_in_claim() -> tuple[int, str] | None:
@@ -104,9 +107,7 @@ def signed_in_claim() -> tuple[int, str] | None:
 def signed_in_user(row, stamp: str):
     """The user row (id, role, active, stamp = password hash) if it still matches the claim: the same test as
     ``_load_user``. None means the session no longer counts (deactivated, password changed, deleted)."""
-    if row is None or not row.active or User.stamp_of(row.stamp) != stamp:
-        return None
-    return row
+    return row if row is not None and _still_signed_in(row.active, row.stamp, stamp) else None
 
 
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
