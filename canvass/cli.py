@@ -302,10 +302,13 @@ def _print_check(report, as_json: bool) -> None:
         click.echo(json.dumps({"rows": report.rows, "layout": report.layout, "encoding": report.encoding,
                                "delimiter": report.delimiter, "mapping": report.mapping, "would": counts,
                                "rejected": report.rejected, "problems": report.problem_count,
-                               "changes": report.changes}, default=str))
+                               "changes": report.changes, "warnings": report.warnings}, default=str))
         return
-    click.echo(f"{report.rows:,} rows, {report.file_format} ({report.encoding}, {report.delimiter}), "
+    details = ", ".join(d for d in (report.encoding, report.delimiter) if d)
+    click.echo(f"{report.rows:,} rows, {report.file_format}{f' ({details})' if details else ''}, "
                f"layout: {report.layout or 'not a known layout'}.")
+    for warning in report.warnings:
+        click.echo(f"Note: {warning}")
     for header, field_name in report.mapping.items():
         click.echo(f"  {header!r:>40} -> {field_name}")
     click.echo(f"Would add {counts['insert']:,} people, update {counts['update']:,}, leave {counts['unchanged']:,} "

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import uuid
 
+import openpyxl
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
@@ -266,6 +267,26 @@ def test_cli_import_with_a_mapping_file_remembers_it(database_url, session, camp
     assert count(session, SavedMapping) == 1
     report = importing.check_file(session, campaign, write(tmp_path, "odd2.csv", "Col A,Col B,Col C\nBo,Kim,27701\n"))
     assert report.mapping_source == "remembered" and report.mapping["Col A"] == "first_name"
+
+
+def test_the_check_says_what_it_left_out_of_a_sign_up_sheet(database_url, session, campaign, tmp_path):
+    path = write(tmp_path, "signup.csv", "Sign-up sheet\n\nFirst,Last,Address,ZIP\nAna,Diaz,5 Oak St,27701\n")
+    report = importing.check_file(session, campaign, path)
+    assert report.rows == 1 and (report.preview[0]["row"], report.preview[0]["name"]) == (4, "Ana Diaz")
+    assert report.warnings == ["The column names are on row 3; the 2 rows above them (a title or blank lines) were "
+                               "left out."]
+    env = {"CANVASS_DATABASE_URL": database_url}
+    result = CliRunner().invoke(main, ["import", str(path), "--campaign", "test", "--dry-run"], env=env)
+    assert result.exit_code == 0 and "Note: The column names are on row 3" in result.output
+    book = openpyxl.Workbook()
+    book.active.append(["Instructions: call everyone on the next sheet."])
+    book.create_sheet("Callers").append(["First", "Last", "Phone"])
+    book["Callers"].append(["Bo", "Kim", "9195550112"])
+    book.save(tmp_path / "callers.xlsx")
+    report = importing.check_file(session, campaign, tmp_path / "callers.xlsx")
+    assert report.rows == 1 and report.warnings == [
+        "canvass read the sheet “Callers”: the sheets before it hold no list of people. To import another sheet, "
+        "save it as its own file."]
 
 
 def test_cli_import_explains_unusable_files(database_url, campaign, tmp_path):

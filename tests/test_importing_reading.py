@@ -108,6 +108,69 @@ def test_unknown_headerless_file_gets_numbered_columns(tmp_path):
     assert not table.has_header and table.headers == ["Column 1", "Column 2", "Column 3"]
 
 
+def test_a_title_and_blank_lines_above_the_header_are_passed_over(tmp_path):
+    data = b"Volunteer sign-up sheet, May 2024\n\nFirst,Last,Cell,Address,ZIP\nAnn,Lee,9195550103,5 Elm St,27701\n" \
+           b"Bo,Kim,555,7 Elm St,27701\n"
+    table, norm = people(write(tmp_path, "signup.csv", data))
+    assert table.has_header and table.header_row == 3
+    assert table.headers == ["First", "Last", "Cell", "Address", "ZIP"]
+    assert norm.people["first_name"].tolist() == ["Ann", "Bo"]
+    assert norm.people.index.tolist() == [4, 5]  # spreadsheet rows, as the user sees them
+    assert [(p["row"], p["column"]) for p in norm.problems] == [(5, "Cell")]
+
+
+def test_a_sheet_with_a_title_and_cells_starting_further_down_keeps_its_row_numbers(tmp_path):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet["B2"] = "Saturday canvass sign-ups"
+    sheet["B3"] = "Printed 5/4/2024"
+    for offset, row in enumerate([["First name", "Last name", "Phone", "Address", "ZIP"],
+                                  ["Ann", "Lee", "9195550103", "5 Elm St", "27701"],
+                                  ["Bo", "Kim", "bad", "7 Elm St", "27701"]]):
+        for column, value in enumerate(row):
+            sheet.cell(row=5 + offset, column=2 + column, value=value)
+    book.save(tmp_path / "signup.xlsx")
+    table, norm = people(tmp_path / "signup.xlsx")
+    assert table.header_row == 5 and table.headers[0] == "First name"
+    assert norm.people.index.tolist() == [6, 7]
+    assert [(p["row"], p["column"], p["value"]) for p in norm.problems] == [(7, "Phone", "bad")]
+
+
+def test_a_workbook_opening_on_instructions_is_read_from_its_list_sheet(tmp_path):
+    book = openpyxl.Workbook()
+    book.active.title = "Read me"
+    book.active.append(["How to use this list"])
+    book.active.append(["Call each person and mark the result. Questions? Ask Rosa."])
+    contacts = book.create_sheet("Contacts")
+    contacts.append(["First Name", "Last Name", "Phone", "Zip"])
+    contacts.append(["Ana", "Diaz", "9195550111", "27701"])
+    book.create_sheet("Lookups").append(["Code", "Meaning"])
+    book.save(tmp_path / "list.xlsx")
+    table, norm = people(tmp_path / "list.xlsx")
+    assert table.sheet == "Contacts" and table.headers == ["First Name", "Last Name", "Phone", "Zip"]
+    assert norm.people["first_name"].tolist() == ["Ana"]
+    only = openpyxl.Workbook()
+    only.active.append(["Who", "Where"])  # no known field anywhere: the first sheet, as before
+    only.active.append(["Ana", "Durham"])
+    only.create_sheet("Other").append(["Code", "Meaning"])
+    only.save(tmp_path / "odd.xlsx")
+    assert read_file(tmp_path / "odd.xlsx").headers == ["Who", "Where"]
+
+
+def test_rows_of_values_at_the_top_are_data_not_a_preamble(tmp_path):
+    data = b"Ann,,,\nBo,,,\nCy,Lee,9195550101,5 Elm St\n"  # a list whose first people left most cells blank
+    table = read_file(write(tmp_path, "names.csv", data))
+    assert not table.has_header and table.frame.iloc[:, 0].tolist() == ["Ann", "Bo", "Cy"]
+    assert table.frame.index.tolist() == [1, 2, 3]
+
+
+def test_a_header_with_unnamed_columns_is_still_the_header(tmp_path):
+    data = b"Name,,,,Phone\nAnn Lee,5 Elm St,Durham,27701,9195550103\nBo Kim,7 Elm St,Durham,27701,9195550104\n"
+    table = read_file(write(tmp_path, "partly_named.csv", data))
+    assert table.header_row == 1 and table.headers == ["Name", "Unnamed 2", "Unnamed 3", "Unnamed 4", "Phone"]
+    assert table.frame.index.tolist() == [2, 3]
+
+
 def test_xlsx_cells_are_read_as_text(tmp_path):
     book = openpyxl.Workbook()
     sheet = book.active

@@ -137,6 +137,13 @@ def report(prepared: Prepared) -> CheckReport:
     if table.encoding in ("cp1252", "latin-1"):
         warnings.append("The file is not UTF-8; it was read as Windows/Latin-1 text. Check accented names in the "
                         "preview.")
+    if table.sheet:
+        warnings.append(f"canvass read the sheet “{table.sheet}”: the sheets before it hold no list of people. To "
+                        "import another sheet, save it as its own file.")
+    if table.header_row > 1:
+        above = "the row above them" if table.header_row == 2 else f"the {table.header_row - 1} rows above them"
+        warnings.append(f"The column names are on row {table.header_row}; {above} (a title or blank lines) "
+                        "were left out.")
     rows_total = table.row_count + len(table.bad_rows)
     return CheckReport(
         file_format=table.file_format, encoding=table.encoding, delimiter=table.delimiter,

@@ -45,11 +45,8 @@ class RawTable:
     inner_name: str = ""  # the file read from inside a zip
     bad_rows: list[dict] = field(default_factory=list)  # rows that could not be split into columns
     row_count: int = 0  # rows read (kept when the frame is released after normalizing)
-
-    @property
-    def first_row_number(self) -> int:
-        """The spreadsheet row number of the first data row (the header is row 1)."""
-        return 2 if self.has_header else 1
+    header_row: int = 1  # the spreadsheet row of the header; rows above it (a title, blank lines) are skipped
+    sheet: str = ""  # the sheet read, when it is not the workbook's first
 
 
 def read_file(path: str | Path, *, max_rows: int | None = None) -> RawTable:
@@ -130,8 +127,7 @@ def _read_spreadsheet(source: bytes | Path, kind: str, max_rows: int | None) -> 
     try:
         book = CalamineWorkbook.from_path(str(source)) if isinstance(source, Path) else \
             CalamineWorkbook.from_filelike(io.BytesIO(source))
-        rows = next((rows for rows in (book.get_sheet_by_index(i).to_python(nrows=max_rows)
-                                       for i in range(len(book.sheet_names))) if any(any(r) for r in rows)), None)
+        rows, first_row, sheet_name = _data_sheet(book, max_rows)
     except (CalamineError, ValueError, OSError) as exc:
         raise UnreadableFile(f"The {kind.upper()} file could not be read. Open it in a spreadsheet program and save "
                              "it again, or export it as CSV.") from exc
@@ -143,8 +139,30 @@ def _read_spreadsheet(source: bytes | Path, kind: str, max_rows: int | None) -> 
     frame = _text_frame(rows, width)
     sample = [[_cell_text(v) for v in r] for r in rows[:20]]
     layout = detect_headerless(sample)
-    has_header = layout is None and looks_like_header(sample)
-    return _finish(frame, has_header, layout, kind, "", "")
+    header_at = find_header_row(sample) if layout is None else None
+    table = _finish(frame, header_at, layout, kind, "", "", first_row=first_row)
+    table.sheet = sheet_name
+    return table
+
+
+def _data_sheet(book, max_rows: int | None) -> tuple[list[list] | None, int, str]:
+    """The sheet to import: the first whose top rows read like a list of people (a header naming known fields, or a
+    known layout without one), else the first sheet with any cells; a workbook often opens on a sheet of
+    instructions. Also returns the spreadsheet row of the cells' first row (they start at the first filled row, not
+    row 1, when the sheet begins with empty rows) and the sheet's name when it is not the first."""
+    fallback = None
+    for index, name in enumerate(book.sheet_names):
+        sheet = book.get_sheet_by_index(index)
+        rows = sheet.to_python(nrows=max_rows)
+        if not any(any(r) for r in rows):
+            continue
+        found = (rows, (sheet.start or (0, 0))[0] + 1, name if index else "")
+        sample = [[_cell_text(v) for v in r] for r in rows[:20]]
+        header_at = find_header_row(sample)
+        if detect_headerless(sample) or (header_at is not None and _known_fields(sample[header_at]) >= 2):
+            return found
+        fallback = fallback or found
+    return fallback or (None, 1, "")
 
 
 def _text_frame(rows: list[list], width: int) -> pd.DataFrame:
@@ -205,10 +223,10 @@ def _read_text(data: bytes, max_rows: int | None) -> RawTable:
     layout = detect_headerless(first_rows)
     if layout is not None and layout.notes:
         raise UnreadableFile(layout.notes)
-    has_header = layout is None and looks_like_header(first_rows)
-    frame, bad_rows = _parse_delimited(data, delimiter, quoting, max_rows, has_header)
+    header_at = find_header_row(first_rows) if layout is None else None
+    frame, bad_rows = _parse_delimited(data, delimiter, quoting, max_rows)
     file_format = {"\t": "tsv", "|": "pipe", ",": "csv", ";": "semicolon"}[delimiter]
-    table = _finish(frame, has_header, layout, file_format, encoding, DELIMITERS[delimiter])
+    table = _finish(frame, header_at, layout, file_format, encoding, DELIMITERS[delimiter])
     table.bad_rows = bad_rows
     return table
 
@@ -286,7 +304,41 @@ def looks_like_header(rows: list[list[str]]) -> bool:
     return digits_first == 0 or digits_second > digits_first
 
 
-def _parse_delimited(data: bytes, delimiter: str, quoting: int, max_rows: int | None, has_header: bool
+MAX_ROWS_ABOVE_HEADER = 10
+
+
+def find_header_row(rows: list[list[str]]) -> int | None:
+    """The header's position among the first rows, or None when the file has none.
+
+    Usually the first row. A sign-up sheet often starts with a title, a date or blank lines: nearly empty rows at the
+    top are passed over when the first full row below them names at least two known fields."""
+    fullest = max((_filled(r) for r in rows), default=0)
+
+    def nearly_empty(row: list[str]) -> bool:
+        return fullest >= 3 and _filled(row) <= fullest // 2
+
+    for index, row in enumerate(rows[:MAX_ROWS_ABOVE_HEADER + 1]):
+        if nearly_empty(row):
+            continue
+        if index > 0 and _known_fields(row) >= 2 and looks_like_header(rows[index:]):
+            return index
+        break
+    if rows and nearly_empty(rows[0]) and not _known_fields(rows[0]):
+        return None  # a title or a sparse row of values, and no header under it
+    return 0 if looks_like_header(rows) else None
+
+
+def _filled(row: list[str]) -> int:
+    return sum(1 for cell in row if str(cell).strip())
+
+
+def _known_fields(row: list[str]) -> int:
+    from canvass.importing.fields import CUSTOM, guess_field
+
+    return sum(1 for cell in row if str(cell).strip() and guess_field(str(cell).strip()).field != CUSTOM)
+
+
+def _parse_delimited(data: bytes, delimiter: str, quoting: int, max_rows: int | None
                      ) -> tuple[pd.DataFrame, list[dict]]:
     width = _field_count(data, delimiter, quoting)
     options = dict(sep=delimiter, header=None, names=list(range(width)), dtype=str, keep_default_na=False,
@@ -347,31 +399,35 @@ def _read_fixed(data: bytes, layout: Layout, encoding: str, max_rows: int | None
     frame = pd.read_fwf(io.BytesIO(data), colspecs=list(layout.colspecs), header=None, dtype=str,
                         keep_default_na=False, na_filter=False, nrows=max_rows, encoding="utf-8")
     frame = frame.iloc[:, : len(layout.columns)]
-    return _finish(frame, False, layout, "fixed", encoding, "fixed width")
+    return _finish(frame, None, layout, "fixed", encoding, "fixed width")
 
 
 # ------------------------------------------------------------------------------------------------------------------
 
 
-def _finish(frame: pd.DataFrame, has_header: bool, layout: Layout | None, file_format: str, encoding: str,
-            delimiter: str) -> RawTable:
+def _finish(frame: pd.DataFrame, header_at: int | None, layout: Layout | None, file_format: str, encoding: str,
+            delimiter: str, first_row: int = 1) -> RawTable:
+    """``header_at``: the header's position among the rows (None: no header). ``first_row``: the spreadsheet row
+    number of the frame's first row (a sheet may start further down)."""
+    has_header = header_at is not None
     if layout is not None and layout.columns:
         headers = list(layout.columns[: frame.shape[1]]) + [f"Column {i + 1}" for i in
                                                            range(len(layout.columns), frame.shape[1])]
     elif has_header:
-        headers = [str(h) for h in frame.iloc[0].tolist()]
-        frame = frame.iloc[1:]
+        headers = [str(h) for h in frame.iloc[header_at].tolist()]
+        frame = frame.iloc[header_at + 1:]
+        first_row += header_at + 1
     else:
         headers = [f"Column {i + 1}" for i in range(frame.shape[1])]
     headers = dedupe_headers(headers)
     frame.columns = headers
-    # The index is the spreadsheet row number (header = row 1), so every problem points at the row the user sees.
-    frame.index = pd.RangeIndex(start=2 if has_header else 1, stop=(2 if has_header else 1) + len(frame))
+    # The index is the spreadsheet row number, so every problem points at the row the user sees.
+    frame.index = pd.RangeIndex(start=first_row, stop=first_row + len(frame))
     frame = _clean_text(frame)
     if has_header and layout is None:
         layout = detect_layout(headers)
     return RawTable(frame=frame, headers=headers, file_format=file_format, encoding=encoding, delimiter=delimiter,
-                    has_header=has_header, layout=layout)
+                    has_header=has_header, layout=layout, header_row=first_row - 1 if has_header else 0)
 
 
 def dedupe_headers(headers: list[str]) -> list[str]:
