@@ -105,6 +105,23 @@ def test_people_without_ids_are_matched_by_name_and_door(session, campaign, tmp_
     assert session.exec(select(ExternalId.value).where(ExternalId.person_id == person.id)).all() == ["1"]
 
 
+def test_a_google_forms_sign_up_export_imports_without_a_mapping(session, campaign, tmp_path):
+    export = ("Timestamp,Email Address,What's your name?,Phone number,Home address,Which languages do you speak?,"
+              "Can we text you?\n"
+              '5/4/2024 10:12:01,ana@example.org,Ana Diaz,(919) 555-0111,"12 Oak St Apt 3, Durham NC 27701",'
+              '"Spanish, English",Yes\n')
+    summary = importing.import_file(session, campaign, write(tmp_path, "Sign-ups (Responses).csv", export))
+    session.commit()
+    assert (summary["inserted"], summary["rejected"], summary["households"], summary["phones"]) == (1, 0, 1, 1)
+    person = session.exec(select(Person)).one()
+    door = session.get(Household, person.household_id)
+    assert (person.first_name, person.last_name, person.language, person.email) == ("Ana", "Diaz", "es",
+                                                                                     "ana@example.org")
+    assert (door.address, door.unit, door.city, door.state, door.zip5) == ("12 Oak St", "Apt 3", "Durham", "NC",
+                                                                           "27701")
+    assert person.custom == {"Timestamp": "5/4/2024 10:12:01", "Can we text you?": "Yes"}
+
+
 def test_same_name_same_door_different_birth_year_is_another_person(session, campaign, tmp_path):
     importing.import_file(session, campaign, write(tmp_path, "a.csv", HEADER + ",Jose,Ruiz,5 Oak St,Durham,27701,,,,1950\n"))
     session.commit()

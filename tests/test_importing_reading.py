@@ -266,6 +266,12 @@ def test_a_row_with_extra_fields_is_reported_and_the_rest_kept(tmp_path):
     ("GENERAL-11/08/2016", HISTORY), ("General_2018_11_06", HISTORY), ("General16", HISTORY),
     ("Primary16Party", HISTORY), ("text_election_code_3", HISTORY), ("vb.vf_g2016", HISTORY),
     ("Mail1", CUSTOM), ("mAddress", CUSTOM), ("MAILING_CITY", CUSTOM), ("Shirt size", CUSTOM),
+    # Sign-up forms head their columns with the question asked.
+    ("What's your name?", "full_name"), ("What is your first name?", "first_name"), ("Your last name", "last_name"),
+    ("What is the best phone number to reach you?", "phone"), ("Please enter your email", "email"),
+    ("Which languages do you speak?", "language"), ("What language do you prefer?", "language"),
+    ("What city do you live in?", "city"), ("Your ZIP code", "zip"), ("Can we text you?", CUSTOM),
+    ("Timestamp", CUSTOM),
 ])
 def test_headers_are_matched_to_fields(header, field):
     assert guess_field(header).field == field
@@ -327,6 +333,17 @@ def test_whole_address_in_one_field_is_split(tmp_path):
         ("12 Main St", "Apt 3", "Springfield", "IL", "62701")
 
 
+@pytest.mark.parametrize("written", ["12 Main St Apt 3, Chapel Hill NC 27514", "12 Main St, Apt 3, Chapel Hill, NC 27514",
+                                     "12 Main St Apt 3, Chapel Hill, NC, 27514-1234, USA",
+                                     "12 Main St Apt 3, Chapel Hill NC. 27514"])
+def test_the_ways_people_type_a_whole_address_are_split(tmp_path, written):
+    data = f'name,address\n"Jane Doe","{written}"\n'.encode()
+    _, norm = people(write(tmp_path, "a.csv", data))
+    person = norm.people.iloc[0]
+    assert (person["address"], person["unit"], person["city"], person["state"], person["zip5"]) == \
+        ("12 Main St", "Apt 3", "Chapel Hill", "NC", "27514")
+
+
 def test_split_address_parts_are_joined():
     _, norm = people(SHARED_DATA / "synthetic_wa_vrdb_2017header_1000.txt")
     person = norm.people.loc[3]
@@ -354,6 +371,9 @@ def test_languages_are_coded():
 
     assert [language_code(v) for v in ["Spanish", "SPA", "Español", "Vietnamese", "한국어", "Mandarin", "Tagalog",
                                        "Klingon", ""]] == ["es", "es", "es", "vi", "ko", "zh", "tl", "klingon", ""]
+    # A sign-up form's "languages you speak": the first one named.
+    assert [language_code(v) for v in ["Spanish, English", "Vietnamese and English", "Español y inglés",
+                                       "Korean/English", "Chinese (Cantonese) & English"]] == ["es", "vi", "es", "ko", "zh"]
 
 
 @pytest.mark.parametrize("name", ["synthetic_wa_vrdb_2017header_1000.txt", "synthetic_fl_voter_extract_noheader_100.txt",

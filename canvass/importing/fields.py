@@ -36,7 +36,8 @@ FIELDS: dict[str, tuple[str, list[str]]] = {
         "apellido", "apellidos", "ho", "họ",
         "last name", "lname", "last", "lastname", "surname", "family name", "name last", "text name last"]),
     "suffix": ("Name suffix", ["suffix", "name suffix", "name suffix lbl", "name sufx cd", "namesuffix", "name sufx"]),
-    "full_name": ("Full name", ["name", "full name", "contact name", "person name", "fullname"]),
+    "full_name": ("Full name", ["name", "full name", "contact name", "person name", "fullname", "first and last name",
+                                "name first and last", "first last name"]),
     "address": ("Street address (whole line)", [
         "domicilio", "direccion", "dirección", "calle", "dia chi", "địa chỉ",
         "res street address", "residential address1", "residential address 1", "residence address line 1",
@@ -103,7 +104,8 @@ FIELDS: dict[str, tuple[str, list[str]]] = {
                         "user email"]),
     "language": ("Language", [
         "idioma", "lengua", "ngon ngu", "ngôn ngữ", "language", "languages description", "preferred language", "primary language",
-                              "lang", "spoken language", "language preference"]),
+                              "lang", "spoken language", "language preference", "languages", "languages spoken",
+                              "spoken languages"]),
     "party": ("Party", ["party cd", "party affiliation", "party", "desc party", "parties description", "vf party",
                         "party code", "political party", "party desc", "partyname"]),
     "precinct": ("Precinct", ["precinct abbrv", "precinct code", "precinct", "precinct name", "precinct text name",
@@ -187,8 +189,19 @@ def guess_field(header: str) -> Guess:
     return Guess(CUSTOM, 0.0)
 
 
+# Sign-up forms (Google Forms, Mobilize, Typeform) head their columns with the question asked.
+_QUESTION = re.compile(r"^(?:(?:what|whats|which|please (?:enter|give|share|provide|list)|enter|tell us)"
+                       r"(?: s| is| are)?(?: your| you| the)?|your)(?: best)? (?=\w)")
+_QUESTION_TAIL = re.compile(r" (?:(?:do )?you (?:speak|prefer|use|live in)|(?:to|we can|where we can) (?:reach|call|text|"
+                            r"contact) you(?: at)?|please|optional|required)$")
+
+
 def _candidates(norm: str):
     yield norm, 1.0
+    asked = _QUESTION_TAIL.sub("", _QUESTION.sub("", norm))
+    if asked != norm and asked:
+        yield asked, 0.9
+        norm = asked
     tokens = norm.split()
     stripped = list(tokens)
     while len(stripped) > 1 and stripped[0] in _PREFIXES:

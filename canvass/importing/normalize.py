@@ -34,7 +34,9 @@ STREET_WORDS = {
     "SOUTHWEST": "SW", "SAINT": "ST", "MOUNT": "MT", "FORT": "FT",
 }
 UNIT_WORDS = r"APT|APARTMENT|UNIT|STE|SUITE|LOT|RM|ROOM|SPC|SPACE|TRLR|TRAILER|BLDG|BUILDING|FL|FLOOR|DEPT|PH|NO|NUM"
-_JOINED_RE = re.compile(r"^(?P<line>.+?),\s*(?P<city>[^,]+?),\s*(?P<state>[A-Za-z]{2})\.?\s+(?P<zip>\d{5}(?:-?\d{4})?)$")
+# "12 Main St, Springfield, IL 62701", also without the comma before the state, with one before the ZIP, or "USA".
+_JOINED_RE = re.compile(r"^(?P<line>.+?),\s*(?P<city>[^,]+?)(?:,\s*|\s+)(?P<state>[A-Za-z]{2})\.?,?\s+"
+                        r"(?P<zip>\d{5}(?:-?\d{4})?)(?:,?\s*(?:USA?|United States))?$")
 _UNIT_TYPE_DISPLAY = {"APT": "Apt", "APARTMENT": "Apt", "UNIT": "Unit", "STE": "Ste", "SUITE": "Ste", "LOT": "Lot",
                       "RM": "Rm", "ROOM": "Rm", "SPC": "Spc", "SPACE": "Spc", "TRLR": "Trlr", "TRAILER": "Trlr",
                       "BLDG": "Bldg", "BUILDING": "Bldg", "FL": "Fl", "FLOOR": "Fl", "DEPT": "Dept", "PH": "PH"}
@@ -455,7 +457,12 @@ def language_code(value: str) -> str:
     key = value.strip().lower()
     if not key:
         return ""
-    return _LANGUAGE_LOOKUP.get(key) or _LANGUAGE_LOOKUP.get(key.split("(")[0].strip()) or key[:8]
+    found = _LANGUAGE_LOOKUP.get(key) or _LANGUAGE_LOOKUP.get(key.split("(")[0].strip())
+    if not found and re.search(r"[,;/&+]| and | y ", key):
+        # Several languages ("Spanish, English", "Vietnamese and English"): the first one named is kept.
+        named = (language_code(part) for part in re.split(r"\s*(?:[,;/&+]|\band\b|\by\b)\s*", key) if part)
+        found = next((code for code in named if code in LANGUAGES), None)
+    return found or key[:8]
 
 
 _DATE_FORMATS = ("%m/%d/%Y", "%Y-%m-%d", "%Y%m%d", "%m/%d/%y", "%m-%d-%Y", "%Y/%m/%d", "%m%d%Y", "%d.%m.%Y")
