@@ -122,6 +122,15 @@ def test_a_google_forms_sign_up_export_imports_without_a_mapping(session, campai
     assert person.custom == {"Timestamp": "5/4/2024 10:12:01", "Can we text you?": "Yes"}
 
 
+def test_ids_lost_to_scientific_notation_do_not_merge_different_people(session, campaign, tmp_path):
+    mangled = HEADER + "".join(f"1.23457E+11,{first},Diaz,{n} Oak St,Durham,27701,,DEM,,1980\n"
+                               for n, first in enumerate(["Ana", "Bo", "Cy"], start=1))
+    summary = importing.import_file(session, campaign, write(tmp_path, "mangled.csv", mangled))
+    session.commit()
+    assert (summary["inserted"], summary["merged"], summary["problems"]) == (3, 0, 3)
+    assert count(session, ExternalId) == 0
+
+
 def test_same_name_same_door_different_birth_year_is_another_person(session, campaign, tmp_path):
     importing.import_file(session, campaign, write(tmp_path, "a.csv", HEADER + ",Jose,Ruiz,5 Oak St,Durham,27701,,,,1950\n"))
     session.commit()

@@ -316,6 +316,19 @@ def test_phone_numbers_become_e164(raw, e164):
     assert phone_e164(raw) == e164
 
 
+def test_numbers_a_spreadsheet_turned_into_scientific_notation_are_reported_not_trusted(tmp_path):
+    data = b"Voter ID,First,Last,Zip,Phone\n1.23457E+11,Ana,Diaz,27701,9.19555E+09\n1.23457E+11,Bo,Kim,27701,12\n" \
+           b"123456789012,Cy,Lee,27701,9195550123\n"
+    _, norm = people(write(tmp_path, "mangled.csv", data))
+    # Read as IDs, the mangled values would make Ana and Bo one person.
+    assert norm.people["voter_id"].tolist() == ["", "", "123456789012"]
+    found = [(p["row"], p["column"], p["message"].split(";")[0]) for p in norm.problems]
+    lost = "A spreadsheet turned this number into scientific notation, so its digits are lost"
+    assert found == [(2, "Voter ID", lost), (3, "Voter ID", lost), (2, "Phone", lost),
+                     (3, "Phone", "This phone number is incomplete or not a valid number")]
+    assert norm.phones["e164"].tolist() == ["+19195550123"]
+
+
 def test_phone_lists_in_one_field_are_split_and_bad_ones_reported(tmp_path):
     data = b"first,last,zip,phone\nAna,Diaz,27701,\"919-555-1212, (919) 555-3434\"\nBo,Kim,27701,555-12\n"
     _, norm = people(write(tmp_path, "p.csv", data))

@@ -171,8 +171,7 @@ def _normalize(frame: pd.DataFrame, mapping: dict[str, str], layout: Layout | No
 
     masked = _masked_rows(frame, layout)
     out = pd.DataFrame(index=frame.index)
-    for id_field in ID_FIELDS:
-        out[id_field] = clean_id(column(id_field))
+    _ids(out, column, problems, source_of)
     if (out["county_voter_id"] != "").any() and (column("county") != "").any():
         # County-assigned numbers repeat across counties (NC voter_reg_num): qualify them with the county.
         out["county_voter_id"] = (column("county") + "-" + out["county_voter_id"]).where(out["county_voter_id"] != "", "")
@@ -223,6 +222,30 @@ def _row_text(frame: pd.DataFrame) -> pd.Series:
 
 
 _FLOAT_ARTIFACT = re.compile(r"^(\d+)\.0+$")
+
+
+# "9.19555E+09": a spreadsheet showed a long number in scientific notation and saved it that way; its digits are lost.
+_SCIENTIFIC = r"^\d(?:\.\d+)?[eE]\+\d+$"
+LOST_DIGITS = ("A spreadsheet turned this number into scientific notation, so its digits are lost; {what}. Format the "
+               "column as text in the spreadsheet and export the file again.")
+
+
+def _in_scientific_notation(series: pd.Series) -> pd.Series:
+    suspect = series.str.contains("+", regex=False)
+    if not suspect.any():
+        return suspect
+    return suspect & series.where(suspect, "").str.fullmatch(_SCIENTIFIC)
+
+
+def _ids(out: pd.DataFrame, column, problems: Problems, source_of) -> None:
+    for id_field in ID_FIELDS:
+        ids = clean_id(column(id_field))
+        # Such IDs would all read alike ("1.23457E+11") and merge different people into one: they are dropped.
+        mangled = _in_scientific_notation(ids)
+        if mangled.any():
+            problems.add(mangled, source_of(id_field), ids, LOST_DIGITS.format(what="the row was kept without this ID"))
+            ids = ids.where(~mangled, "")
+        out[id_field] = ids
 
 
 def clean_id(series: pd.Series) -> pd.Series:
@@ -574,8 +597,10 @@ def _phones(frame: pd.DataFrame, mapping: dict[str, str], column, problems: Prob
         if bad.any():
             bad_rows = pd.Series(False, index=frame.index)
             bad_rows.loc[bad[bad].index.unique()] = True
-            problems.add(bad_rows, header, raw, "This phone number is incomplete or not a valid number; it was "
-                                                "left out.")
+            mangled = _in_scientific_notation(raw[bad_rows]).reindex(frame.index, fill_value=False)
+            problems.add(mangled, header, raw, LOST_DIGITS.format(what="it was left out"))
+            problems.add(bad_rows & ~mangled, header, raw, "This phone number is incomplete or not a valid number; it "
+                                                           "was left out.")
         good = e164[~bad]
         kind = PHONE_TYPES[field_name]
         types = pd.Series(kind, index=good.index, dtype="str")
