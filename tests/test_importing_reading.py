@@ -4,6 +4,7 @@ import io
 import zipfile
 
 import openpyxl
+import pandas as pd
 import pytest
 
 from canvass.importing.fields import CUSTOM, HISTORY, SKIP, guess_field, map_columns
@@ -187,6 +188,18 @@ def test_xlsx_cells_are_read_as_text(tmp_path):
     assert rows["zip5"].tolist() == ["02111", "27701"]
     assert rows.iloc[0]["birth_year"] == 1980 and rows.iloc[0]["unit"] == "Apt 2"
     assert norm.phones[["e164", "type"]].values.tolist() == [["+19195551212", "cell"]]
+
+
+def test_birth_dates_as_excel_serial_numbers_or_bare_years(tmp_path):
+    book = openpyxl.Workbook()
+    book.active.append(["First", "Last", "Zip", "Birth date"])
+    for first, born in [("Ana", 29358), ("Bo", "1980"), ("Cy", "05/17/1980"), ("Di", 99999)]:
+        book.active.append([first, "Diaz", "27701", born])  # 29358: a date cell left in Excel's General format
+    book.save(tmp_path / "born.xlsx")
+    _, norm = people(tmp_path / "born.xlsx")
+    assert norm.people["birth_year"].tolist()[:3] == [1980, 1980, 1980]
+    assert pd.isna(norm.people["birth_year"].iloc[3])
+    assert [(p["row"], p["value"]) for p in norm.problems] == [(5, "99999")]
 
 
 def test_a_zip_holding_one_file_is_read(tmp_path):

@@ -11,7 +11,7 @@ import unicodedata
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from functools import lru_cache
 
 import numpy as np
@@ -495,6 +495,12 @@ def year_from_date(value: str, this_year: int) -> float:
     from datetime import datetime
 
     text = value.strip().split(" ")[0].split("T")[0]
+    number = re.fullmatch(r"(\d{4,5})(?:\.0+)?", text)
+    if number and len(number.group(1)) == 4:
+        return float(number.group(1))  # only the year was given
+    if number:
+        # A date cell formatted as a plain number in Excel: days since 1899-12-30 (29358 is 1980-05-17).
+        return float((date(1899, 12, 30) + timedelta(days=int(number.group(1)))).year)
     for fmt in _DATE_FORMATS:
         try:
             parsed = datetime.strptime(text, fmt)
