@@ -304,6 +304,9 @@ def test_the_check_says_what_it_left_out_of_a_sign_up_sheet(database_url, sessio
     env = {"CANVASS_DATABASE_URL": database_url}
     result = CliRunner().invoke(main, ["import", str(path), "--campaign", "test", "--dry-run"], env=env)
     assert result.exit_code == 0 and "Note: The column names are on row 3" in result.output
+    excel = write(tmp_path, "excel.csv", "sep=;\nFirst;Last;Zip\nBo;Kim;27701\n")  # Excel's separator hint
+    assert importing.check_file(session, campaign, excel).warnings == [
+        "The column names are on row 2; the row above them (a title or a blank line) was left out."]
     book = openpyxl.Workbook()
     book.active.append(["Instructions: call everyone on the next sheet."])
     book.create_sheet("Callers").append(["First", "Last", "Phone"])

@@ -141,9 +141,9 @@ def report(prepared: Prepared) -> CheckReport:
         warnings.append(f"canvass read the sheet “{table.sheet}”: the sheets before it hold no list of people. To "
                         "import another sheet, save it as its own file.")
     if table.header_row > 1:
-        above = "the row above them" if table.header_row == 2 else f"the {table.header_row - 1} rows above them"
-        warnings.append(f"The column names are on row {table.header_row}; {above} (a title or blank lines) "
-                        "were left out.")
+        above = "the row above them (a title or a blank line) was" if table.header_row == 2 else \
+            f"the {table.header_row - 1} rows above them (a title or blank lines) were"
+        warnings.append(f"The column names are on row {table.header_row}; {above} left out.")
     rows_total = table.row_count + len(table.bad_rows)
     return CheckReport(
         file_format=table.file_format, encoding=table.encoding, delimiter=table.delimiter,
