@@ -127,42 +127,47 @@ def _read_spreadsheet(source: bytes | Path, kind: str, max_rows: int | None) -> 
     try:
         book = CalamineWorkbook.from_path(str(source)) if isinstance(source, Path) else \
             CalamineWorkbook.from_filelike(io.BytesIO(source))
-        rows, first_row, sheet_name = _data_sheet(book, max_rows)
+        sheet = _data_sheet(book, max_rows)
     except (CalamineError, ValueError, OSError) as exc:
         raise UnreadableFile(f"The {kind.upper()} file could not be read. Open it in a spreadsheet program and save "
                              "it again, or export it as CSV.") from exc
-    if rows is None:
+    if sheet is None:
         raise UnreadableFile("Every sheet of the spreadsheet is empty.")
+    rows = sheet.rows
     width = max(len(r) for r in rows)
     if any(len(r) != width for r in rows):
         rows = [r + [""] * (width - len(r)) for r in rows]
-    frame = _text_frame(rows, width)
-    sample = [[_cell_text(v) for v in r] for r in rows[:20]]
-    layout = detect_headerless(sample)
-    header_at = find_header_row(sample) if layout is None else None
-    table = _finish(frame, header_at, layout, kind, "", "", first_row=first_row)
-    table.sheet = sheet_name
+    table = _finish(_text_frame(rows, width), sheet.header_at, sheet.layout, kind, "", "", first_row=sheet.first_row)
+    table.sheet = sheet.name
     return table
 
 
-def _data_sheet(book, max_rows: int | None) -> tuple[list[list] | None, int, str]:
+@dataclass
+class _Sheet:
+    rows: list[list]
+    first_row: int  # the spreadsheet row of rows[0]: cells start at the first filled row, not always row 1
+    name: str  # when it is not the workbook's first sheet
+    header_at: int | None
+    layout: Layout | None
+
+
+def _data_sheet(book, max_rows: int | None) -> _Sheet | None:
     """The sheet to import: the first whose top rows read like a list of people (a header naming known fields, or a
-    known layout without one), else the first sheet with any cells; a workbook often opens on a sheet of
-    instructions. Also returns the spreadsheet row of the cells' first row (they start at the first filled row, not
-    row 1, when the sheet begins with empty rows) and the sheet's name when it is not the first."""
+    known layout without one), else the first sheet with any cells. A workbook often opens on a sheet of
+    instructions."""
     fallback = None
     for index, name in enumerate(book.sheet_names):
         sheet = book.get_sheet_by_index(index)
         rows = sheet.to_python(nrows=max_rows)
         if not any(any(r) for r in rows):
             continue
-        found = (rows, (sheet.start or (0, 0))[0] + 1, name if index else "")
         sample = [[_cell_text(v) for v in r] for r in rows[:20]]
-        header_at = find_header_row(sample)
-        if detect_headerless(sample) or (header_at is not None and _known_fields(sample[header_at]) >= 2):
+        header_at, layout = _header_or_layout(sample)
+        found = _Sheet(rows, (sheet.start or (0, 0))[0] + 1, name if index else "", header_at, layout)
+        if layout or (header_at is not None and _known_fields(sample[header_at]) >= 2):
             return found
         fallback = fallback or found
-    return fallback or (None, 1, "")
+    return fallback
 
 
 def _text_frame(rows: list[list], width: int) -> pd.DataFrame:
@@ -220,10 +225,9 @@ def _read_text(data: bytes, max_rows: int | None) -> RawTable:
         delimiter = ","  # a single column
     quoting = csv.QUOTE_NONE if delimiter in "\t|" else csv.QUOTE_MINIMAL
     first_rows = list(csv.reader(lines[:20], delimiter=delimiter, quoting=quoting))
-    layout = detect_headerless(first_rows)
+    header_at, layout = _header_or_layout(first_rows)
     if layout is not None and layout.notes:
         raise UnreadableFile(layout.notes)
-    header_at = find_header_row(first_rows) if layout is None else None
     frame, bad_rows = _parse_delimited(data, delimiter, quoting, max_rows)
     file_format = {"\t": "tsv", "|": "pipe", ",": "csv", ";": "semicolon"}[delimiter]
     table = _finish(frame, header_at, layout, file_format, encoding, DELIMITERS[delimiter])
@@ -305,6 +309,12 @@ def looks_like_header(rows: list[list[str]]) -> bool:
 
 
 MAX_ROWS_ABOVE_HEADER = 10
+
+
+def _header_or_layout(rows: list[list[str]]) -> tuple[int | None, Layout | None]:
+    """From the first rows: where the header is, or else the known layout of a file without one."""
+    layout = detect_headerless(rows)
+    return (find_header_row(rows) if layout is None else None), layout
 
 
 def find_header_row(rows: list[list[str]]) -> int | None:
