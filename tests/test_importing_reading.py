@@ -370,6 +370,33 @@ def test_the_ways_people_type_a_whole_address_are_split(tmp_path, written):
         ("12 Main St", "Apt 3", "Chapel Hill", "NC", "27514")
 
 
+@pytest.mark.parametrize(("written", "parts"), [
+    ("Diaz, Ana", ("Ana", "", "Diaz", "")),
+    ("NGUYEN, THI MINH", ("THI", "MINH", "NGUYEN", "")),
+    ("Mr. John Smith Jr.", ("John", "", "Smith", "Jr.")),
+    ("Jane Doe, Jr.", ("Jane", "", "Doe", "Jr.")),
+    ("Doe Jr, Jane", ("Jane", "", "Doe", "Jr")),
+    ("Sra. Rosa María López", ("Rosa", "María", "López", "")),
+    ("John Smith III", ("John", "", "Smith", "III")),
+    ("Ana", ("Ana", "", "", "")),
+])
+def test_a_whole_name_is_split_into_its_parts(written, parts):
+    from canvass.importing.normalize import split_full_name
+
+    assert split_full_name(written) == parts
+
+
+def test_a_post_office_box_is_no_door(tmp_path):
+    data = b"Name,Address,City,Zip\nAna Diaz,PO Box 55,Durham,27701\nBo Kim,\"P.O. BOX 12, Durham NC 27701\",,\n" \
+           b"Cy Lee,12 Boxwood Ln,Durham,27701\n"
+    _, norm = people(write(tmp_path, "mail.csv", data))
+    assert norm.people["address_key"].tolist() == ["", "", "12 BOXWOOD LN|27701|"]
+    assert norm.people["first_name"].tolist() == ["Ana", "Bo", "Cy"]  # kept, without a door
+    assert [(p["row"], p["message"]) for p in norm.problems] == [
+        (2, "This is a post office box, not a door; the person was kept without a door."),
+        (3, "This is a post office box, not a door; the person was kept without a door.")]
+
+
 def test_split_address_parts_are_joined():
     _, norm = people(SHARED_DATA / "synthetic_wa_vrdb_2017header_1000.txt")
     person = norm.people.loc[3]

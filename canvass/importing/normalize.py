@@ -269,18 +269,41 @@ def _names(out: pd.DataFrame, column, masked: pd.Series) -> None:
     full = collapse(column("full_name"))
     need = (out["first_name"] == "") & (out["last_name"] == "") & (full != "")
     if need.any():
-        split = per_unique(full[need], split_full_name)
-        out.loc[need, "first_name"] = split.map(lambda p: p[0])
-        out.loc[need, "last_name"] = split.map(lambda p: p[1])
+        split = per_unique_parts(full[need], split_full_name, ["first_name", "middle_name", "last_name", "suffix"])
+        for name in split.columns:
+            given = out.loc[need, name]
+            out.loc[need, name] = given.where(given != "", split[name].str.slice(0, 20 if name == "suffix" else 80))
 
 
-def split_full_name(full: str) -> tuple[str, str]:
-    """``DOE, JANE M`` and ``Jane M. Doe`` -> (first, last)."""
+_HONORIFICS = {"MR", "MRS", "MS", "MISS", "MX", "DR", "REV", "SRA", "SRTA", "SR"}
+_SUFFIXES = {"JR", "SR", "II", "III", "IV"}
+
+
+def split_full_name(full: str) -> tuple[str, str, str, str]:
+    """``DOE, JANE M``, ``Mr. Jane M. Doe Jr.`` and ``Doe Jr, Jane`` -> (first, middle, last, suffix)."""
+    def bare(token: str) -> str:
+        return token.rstrip(".,").upper()
+
+    suffix = ""
     if "," in full:
-        last, _, rest = full.partition(",")
-        return (rest.strip().split(" ")[0] if rest.strip() else ""), last.strip()
-    parts = full.split(" ")
-    return (parts[0], "") if len(parts) == 1 else (parts[0], parts[-1])
+        before, _, after = (part.strip() for part in full.partition(","))
+        if after and " " not in after and bare(after) in _SUFFIXES:  # "Jane Doe, Jr."
+            full, suffix = before, after
+        else:  # "Doe, Jane M"
+            given, family = after.split(), before.split()
+            if len(family) > 1 and bare(family[-1]) in _SUFFIXES:
+                suffix, family = family[-1], family[:-1]
+            if given and bare(given[-1]) in _SUFFIXES and len(given) > 1:
+                suffix, given = given[-1], given[:-1]
+            return (given[0] if given else ""), " ".join(given[1:]), " ".join(family), suffix
+    tokens = full.split()
+    if len(tokens) > 2 and bare(tokens[0]) in _HONORIFICS:  # "Mr. John Smith"; "Sr." first is Señor
+        tokens = tokens[1:]
+    if not suffix and len(tokens) > 2 and bare(tokens[-1]) in _SUFFIXES:
+        suffix, tokens = tokens[-1], tokens[:-1]
+    if len(tokens) == 1:
+        return tokens[0], "", "", suffix
+    return tokens[0], " ".join(tokens[1:-1]), tokens[-1], suffix
 
 
 def name_key(value: str) -> str:
@@ -384,6 +407,12 @@ def _address(out: pd.DataFrame, column, masked: pd.Series, problems: Problems, s
         state.loc[idx] = state.loc[idx].where(state.loc[idx] != "", parts.loc[found, "state"].str.upper())
         zip_text = zip_text.copy()
         zip_text.loc[idx] = zip_text.loc[idx].where(zip_text.loc[idx] != "", parts.loc[found, "zip"])
+    # A post office box is no door to knock on: the person is kept without one (they can still be called).
+    po_box = line.str.contains(r"^\s*(?:P\.?\s*O\.?\s*BOX|POST\s+OFFICE\s+BOX|BOX)\s*#?\s*\d", case=False, regex=True)
+    if po_box.any():
+        problems.add(po_box & ~masked, source_of("address"), line,
+                     "This is a post office box, not a door; the person was kept without a door.")
+        line = line.where(~po_box, "")
     parsed = per_unique_parts(line, parse_line_parts, LINE_PARTS)
     utype, unit = parsed["utype"], parsed["unit"]
     explicit_unit = column("unit")
