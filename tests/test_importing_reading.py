@@ -386,6 +386,14 @@ def test_a_whole_name_is_split_into_its_parts(written, parts):
     assert split_full_name(written) == parts
 
 
+def test_emails_copied_as_links_and_spelled_out_genders(tmp_path):
+    data = b"First,Last,Email,Gender\nAna,Diaz,mailto:Ana@Example.org,Female\nBo,Kim,bo@example.org,Hombre\n" \
+           b"Cy,Lee,,Nonbinary\nDi,Ng,,f\n"
+    _, norm = people(write(tmp_path, "form.csv", data))
+    assert norm.people["email"].tolist() == ["ana@example.org", "bo@example.org", "", ""]
+    assert norm.people["gender"].tolist() == ["F", "M", "NONBINARY", "F"]
+
+
 def test_a_post_office_box_is_no_door(tmp_path):
     data = b"Name,Address,City,Zip\nAna Diaz,PO Box 55,Durham,27701\nBo Kim,\"P.O. BOX 12, Durham NC 27701\",,\n" \
            b"Cy Lee,12 Boxwood Ln,Durham,27701\n"

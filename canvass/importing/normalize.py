@@ -59,6 +59,9 @@ PARTIES = {"D": "DEM", "DEMOCRAT": "DEM", "DEMOCRATIC": "DEM", "DEMOCRATIC PARTY
            "REPUBLICAN": "REP", "REPUBLICAN PARTY": "REP", "L": "LIB", "LIBERTARIAN": "LIB", "G": "GRE", "GREEN": "GRE",
            "U": "UNA", "UNAFFILIATED": "UNA", "NO PARTY": "NPA", "NO PARTY AFFILIATION": "NPA", "NONPARTISAN": "NPA",
            "INDEPENDENT": "IND", "C": "CST", "CONSTITUTION": "CST"}
+# Voter files say F/M; sign-up forms spell it out, in English or Spanish. Anything else is kept as written.
+GENDERS = {"FEMALE": "F", "WOMAN": "F", "MUJER": "F", "FEMENINO": "F", "FEMENINA": "F",
+           "MALE": "M", "MAN": "M", "HOMBRE": "M", "MASCULINO": "M"}
 TRUTHY = {"y", "yes", "true", "t", "1", "x"}
 PLACEHOLDER_NAMES = re.compile(r"^-?VOTER_DID_NOT_PROVIDE_\w+$|^\*+$", re.IGNORECASE)
 
@@ -181,7 +184,7 @@ def _normalize(frame: pd.DataFrame, mapping: dict[str, str], layout: Layout | No
     out["language"] = per_unique(collapse(column("language")), language_code).astype("str")
     out["party"] = per_unique(collapse(column("party")).str.upper(), lambda v: PARTIES.get(v, v[:40])).astype("str")
     out["precinct"] = collapse(column("precinct")).str.slice(0, 64)
-    out["gender"] = collapse(column("gender")).str.upper().str.slice(0, 16)
+    out["gender"] = per_unique(collapse(column("gender")).str.upper(), lambda v: GENDERS.get(v, v)[:16]).astype("str")
     out["birth_year"] = _birth_year(column, today, problems, source_of)
     out["is_protected"] = masked | column("confidential").str.lower().isin(TRUTHY)
     out["do_not_call"] = column("do_not_call").str.lower().isin(TRUTHY)
@@ -685,6 +688,7 @@ def _emails(frame: pd.DataFrame, mapping: dict[str, str], problems: Problems) ->
         raw = frame[header].str.strip()
         filled = raw[raw != ""]
         values = filled.str.split(r"[,;\s]+", regex=True).explode().dropna().astype("str").str.strip().str.lower()
+        values = values.str.removeprefix("mailto:")  # copied from a web page's link
         values = values[values != ""]
         bad = ~values.str.match(EMAIL_RE)
         if bad.any():
