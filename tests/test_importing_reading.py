@@ -1,6 +1,7 @@
 """Reading files as they really arrive (pure: no database)."""
 
 import io
+import json
 import zipfile
 
 import openpyxl
@@ -285,6 +286,11 @@ def test_a_row_with_extra_fields_is_reported_and_the_rest_kept(tmp_path):
     ("Which languages do you speak?", "language"), ("What language do you prefer?", "language"),
     ("What city do you live in?", "city"), ("Your ZIP code", "zip"), ("Can we text you?", CUSTOM),
     ("Timestamp", CUSTOM),
+    # Sign-up sheets made in the communities' own languages.
+    ("이름", "full_name"), ("전화번호", "phone"), ("휴대폰", "cell_phone"), ("주소", "address"), ("언어", "language"),
+    ("姓名", "full_name"), ("電話號碼", "phone"), ("手机", "cell_phone"), ("地址", "address"), ("邮编", "zip"),
+    ("Họ và tên", "full_name"), ("Số điện thoại", "phone"), ("Teléfono celular", "cell_phone"),
+    ("Nombre completo", "full_name"), ("Idioma preferido", "language"), ("연락처 메모", CUSTOM),
 ])
 def test_headers_are_matched_to_fields(header, field):
     assert guess_field(header).field == field
@@ -379,6 +385,7 @@ def test_the_ways_people_type_a_whole_address_are_split(tmp_path, written):
     ("Sra. Rosa María López", ("Rosa", "María", "López", "")),
     ("John Smith III", ("John", "", "Smith", "III")),
     ("Ana", ("Ana", "", "", "")),
+    ("김민준", ("민준", "", "김", "")), ("김 민준", ("민준", "", "김", "")), ("王小明", ("小明", "", "王", "")),
 ])
 def test_a_whole_name_is_split_into_its_parts(written, parts):
     from canvass.importing.normalize import split_full_name
@@ -392,6 +399,16 @@ def test_emails_copied_as_links_and_spelled_out_genders(tmp_path):
     _, norm = people(write(tmp_path, "form.csv", data))
     assert norm.people["email"].tolist() == ["ana@example.org", "bo@example.org", "", ""]
     assert norm.people["gender"].tolist() == ["F", "M", "NONBINARY", "F"]
+
+
+def test_a_korean_sign_up_sheet_keeps_its_columns_and_can_be_matched_again(tmp_path):
+    data = "이름,전화번호,주소,우편번호,메모\n김민준,(213) 555-0101,123 Main St,90005,토요일 가능\n".encode()
+    table, norm = people(write(tmp_path, "korean.csv", data))
+    person = norm.people.iloc[0]
+    assert (person["first_name"], person["last_name"], person["zip5"]) == ("민준", "김", "90005")
+    assert norm.phones["e164"].tolist() == ["+12135550101"]
+    assert person["match_key"].startswith("김|민준|")  # found again by name and door on the next import
+    assert json.loads(person["custom"]) == {"메모": "토요일 가능"}  # kept, not dropped as a nameless column
 
 
 def test_a_post_office_box_is_no_door(tmp_path):

@@ -27,19 +27,20 @@ FIELDS: dict[str, tuple[str, list[str]]] = {
         "ak id", "dsa id", "uuid", "member id", "supporter id", "person id", "contact id", "actionkit id",
         "action network id", "mobilize id", "user id", "id"]),
     "first_name": ("First name", [
-        "nombre", "primer nombre", "ten", "tên",
+        "nombre", "primer nombre", "ten", "tên", "名",
         "first name", "fname", "first", "firstname", "given name", "name first", "voters first name",
         "tsmart first name", "text name first", "forename"]),
     "middle_name": ("Middle name", [
         "middle name", "midl name", "mname", "middle", "middlename", "name middle", "text name middle", "middle initial"]),
     "last_name": ("Last name", [
-        "apellido", "apellidos", "ho", "họ",
+        "apellido", "apellidos", "ho", "họ", "성", "姓",
         "last name", "lname", "last", "lastname", "surname", "family name", "name last", "text name last"]),
     "suffix": ("Name suffix", ["suffix", "name suffix", "name suffix lbl", "name sufx cd", "namesuffix", "name sufx"]),
     "full_name": ("Full name", ["name", "full name", "contact name", "person name", "fullname", "first and last name",
-                                "name first and last", "first last name"]),
+                                "name first and last", "first last name", "nombre completo", "nombre y apellido",
+                                "ho va ten", "ho ten", "이름", "성명", "姓名", "名字"]),
     "address": ("Street address (whole line)", [
-        "domicilio", "direccion", "dirección", "calle", "dia chi", "địa chỉ",
+        "domicilio", "direccion", "dirección", "calle", "dia chi", "địa chỉ", "주소", "地址",
         "res street address", "residential address1", "residential address 1", "residence address line 1",
         "address", "street address", "address line 1", "address1", "addr1", "address line1", "street",
         "home address", "residence addresses address line", "tsmart full address", "vf reg cass address full",
@@ -66,14 +67,14 @@ FIELDS: dict[str, tuple[str, list[str]]] = {
     "unit": ("Unit number", ["unit num", "unit number", "reg unit num", "apt no", "unitnumber", "text res unit nbr",
                              "unit", "apartment number", "residence addresses designator", "extension"]),
     "city": ("City", [
-        "ciudad", "thanh pho", "thành phố", "res city desc", "residential city", "residence city", "city", "reg city", "text res city",
+        "ciudad", "thanh pho", "thành phố", "도시", "城市", "res city desc", "residential city", "residence city", "city", "reg city", "text res city",
                       "residence addresses city", "tsmart city", "user city", "registered address city",
                       "residence city usps", "town"]),
     "state": ("State", ["state cd", "residential state", "residence state", "state", "reg state", "st",
                         "residence addresses state", "tsmart state", "user state", "state abbreviated",
                         "registered address state", "state addr"]),
     "zip": ("ZIP code", [
-        "codigo postal", "código postal", "cp",
+        "codigo postal", "código postal", "cp", "ma buu chinh", "우편번호", "邮编", "郵遞區號", "邮政编码",
         "zip code", "residential zip", "residence zipcode", "zip", "zip5", "zipcode", "reg zip code", "postal code",
         "text res zip5", "residence addresses zip", "tsmart zip", "vf reg zip", "postcode", "registered address zip",
         "home zip code", "zip postal code"]),
@@ -82,11 +83,13 @@ FIELDS: dict[str, tuple[str, list[str]]] = {
     "lat": ("Latitude", ["latitude", "lat", "residence addresses latitude", "y"]),
     "lon": ("Longitude", ["longitude", "lon", "lng", "long", "residence addresses longitude", "x"]),
     "phone": ("Phone", [
-        "telefono", "teléfono", "dien thoai", "điện thoại",
+        "telefono", "teléfono", "dien thoai", "điện thoại", "so dien thoai", "numero de telefono", "전화", "전화번호",
+        "연락처", "电话", "電話", "电话号码", "電話號碼", "联系电话", "聯絡電話",
         "full phone number", "phone", "phone number", "phonenumber", "telephone", "preferred phone", "daytime phone",
         "voterbase phone", "contact phone", "phone sync", "primary phone", "tel", "phone 1", "can2 phone"]),
     "cell_phone": ("Cell phone", [
-        "celular", "movil", "móvil",
+        "celular", "movil", "móvil", "telefono celular", "telefono movil", "dien thoai di dong", "휴대폰", "핸드폰",
+        "휴대전화", "手机", "手機", "手机号码", "手機號碼",
         "cell phone", "mobile phone", "mobile", "cell", "cellphone", "voter telephones cell phone formatted",
         "tsmart wireless phone", "cell phone number", "sms phone", "mobile number", "wireless phone"]),
     "home_phone": ("Landline / home phone", [
@@ -100,10 +103,11 @@ FIELDS: dict[str, tuple[str, list[str]]] = {
     "phone_ext": ("Phone extension", ["daytime phone extension", "phone extension", "extension number", "ext"]),
     "phone_type": ("Phone type", ["phone type", "phonetype", "phone kind"]),
     "email": ("Email", [
-        "correo", "correo electronico", "correo electrónico", "email", "email address", "e mail", "emailaddress", "email 1", "primary email", "contact email",
+        "correo", "correo electronico", "correo electrónico", "이메일", "电子邮件", "電子郵件", "邮箱", "郵箱",
+        "email", "email address", "e mail", "emailaddress", "email 1", "primary email", "contact email",
                         "user email"]),
     "language": ("Language", [
-        "idioma", "lengua", "ngon ngu", "ngôn ngữ", "language", "languages description", "preferred language", "primary language",
+        "idioma", "lengua", "ngon ngu", "ngôn ngữ", "idioma preferido", "언어", "语言", "語言", "language", "languages description", "preferred language", "primary language",
                               "lang", "spoken language", "language preference", "languages", "languages spoken",
                               "spoken languages"]),
     "party": ("Party", ["party cd", "party affiliation", "party", "desc party", "parties description", "vf party",
@@ -143,8 +147,10 @@ def normalize_header(header: str) -> str:
     """``Voters_FirstName`` -> ``voters first name``; ``first-name`` -> ``first name``; ``\\ufeffak_id`` -> ``ak id``."""
     text = str(header).replace("\ufeff", "").strip().replace("đ", "d").replace("Đ", "D")
     text = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
+    text = unicodedata.normalize("NFC", text)  # Hangul decomposed into jamo above: put its syllables back
     text = re.sub(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", text)
-    return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
+    # Letters of every script are kept: a Korean or Chinese header is a name like any other.
+    return re.sub(r"[\W_]+", " ", text.lower()).strip()
 
 
 def header_signature(headers: list[str]) -> str:
@@ -156,8 +162,9 @@ def header_signature(headers: list[str]) -> str:
 _ALIASES: dict[str, str] = {}
 for _field, (_label, _aliases) in FIELDS.items():
     for _alias in _aliases:
-        _ALIASES.setdefault(_alias, _field)
-        _ALIASES.setdefault(_alias.replace(" ", ""), _field)
+        for _form in (_alias, normalize_header(_alias)):
+            _ALIASES.setdefault(_form, _field)
+            _ALIASES.setdefault(_form.replace(" ", ""), _field)
 
 
 def is_vote_history(normalized: str) -> bool:

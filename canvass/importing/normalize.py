@@ -278,6 +278,8 @@ def _names(out: pd.DataFrame, column, masked: pd.Series) -> None:
             out.loc[need, name] = given.where(given != "", split[name].str.slice(0, 20 if name == "suffix" else 80))
 
 
+_EAST_ASIAN_LETTERS = "\u1100-\u11ff\u3130-\u318f\uac00-\ud7af\u3400-\u4dbf\u4e00-\u9fff"  # Hangul, CJK
+_EAST_ASIAN_NAME = re.compile(rf"[{_EAST_ASIAN_LETTERS} ]+")
 _HONORIFICS = {"MR", "MRS", "MS", "MISS", "MX", "DR", "REV", "SRA", "SRTA", "SR"}
 _SUFFIXES = {"JR", "SR", "II", "III", "IV"}
 
@@ -287,6 +289,12 @@ def split_full_name(full: str) -> tuple[str, str, str, str]:
     def bare(token: str) -> str:
         return token.rstrip(".,").upper()
 
+    if _EAST_ASIAN_NAME.fullmatch(full):
+        # Korean and Chinese names put the family name first: 김민준 / 김 민준 -> (민준, "", 김, "").
+        tokens = full.split()
+        if len(tokens) == 1:
+            return (full[1:], "", full[0], "") if len(full) > 1 else (full, "", "", "")
+        return " ".join(tokens[1:]), "", tokens[0], ""
     suffix = ""
     if "," in full:
         before, _, after = (part.strip() for part in full.partition(","))
@@ -311,8 +319,11 @@ def split_full_name(full: str) -> tuple[str, str, str, str]:
 
 def name_key(value: str) -> str:
     """Upper case without accents or punctuation: ``María-José`` and ``MARIA JOSE`` match."""
-    text = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode().upper()
-    return re.sub(r"[^A-Z0-9]+", " ", text).strip()
+    # Latin letters lose their accents; Korean and Chinese names are kept (they have no ASCII form to fall back on).
+    text = value if value.isascii() else unicodedata.normalize("NFC", "".join(
+        ch for ch in unicodedata.normalize("NFKD", value) if ch.isascii() or _EAST_ASIAN_NAME.match(ch)))
+    text = text.upper()
+    return re.sub(rf"[^A-Z0-9{_EAST_ASIAN_LETTERS}]+", " ", text).strip()
 
 
 # ------------------------------------------------------------------------------------------------------------------
