@@ -290,11 +290,9 @@ def split_full_name(full: str) -> tuple[str, str, str, str]:
         return token.rstrip(".,").upper()
 
     if _EAST_ASIAN_NAME.fullmatch(full):
-        # Korean and Chinese names put the family name first: 김민준 / 김 민준 -> (민준, "", 김, "").
-        tokens = full.split()
-        if len(tokens) == 1:
-            return (full[1:], "", full[0], "") if len(full) > 1 else (full, "", "", "")
-        return " ".join(tokens[1:]), "", tokens[0], ""
+        # A Korean or Chinese name is written family name first ("김민준", "김 민준"). Pages show first then last, so
+        # it is kept whole as the first name: it then reads as written.
+        return full, "", "", ""
     suffix = ""
     if "," in full:
         before, _, after = (part.strip() for part in full.partition(","))
