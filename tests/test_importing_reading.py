@@ -3,6 +3,7 @@
 import io
 import json
 import zipfile
+from pathlib import Path
 
 import openpyxl
 import pandas as pd
@@ -189,6 +190,41 @@ def test_xlsx_cells_are_read_as_text(tmp_path):
     assert rows["zip5"].tolist() == ["02111", "27701"]
     assert rows.iloc[0]["birth_year"] == 1980 and rows.iloc[0]["unit"] == "Apt 2"
     assert norm.phones[["e164", "type"]].values.tolist() == [["+19195551212", "cell"]]
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.mark.parametrize("name", ["list.xls", "list.ods"])
+def test_xls_and_ods_workbooks_are_read_like_xlsx(name):
+    """Saved by LibreOffice from one sheet: a voter ID with a leading zero kept as text, a ZIP Excel turned into the
+    number 2111, a cell phone as a number, a date cell and a TRUE/FALSE column."""
+    table, norm = people(FIXTURES / name)
+    assert table.file_format == name.rsplit(".", 1)[1]
+    assert table.frame.index.tolist() == [2, 3]
+    rows = norm.people
+    assert rows["voter_id"].tolist() == ["000123", "456"]
+    assert rows["first_name"].tolist() == ["Ana", "Bo"]
+    assert rows["zip5"].tolist() == ["02111", "27701"]
+    assert rows.iloc[0]["birth_year"] == 1980
+    assert sorted(norm.phones["e164"]) == ["+19195550104", "+19195551212"]
+
+
+def test_spreadsheet_cells_read_as_the_sheet_shows_them(tmp_path):
+    from datetime import date, datetime, time
+
+    book = openpyxl.Workbook()
+    book.active.append(["Name", "Signed up", "Shift", "Member", "Dues", "Note"])
+    book.active.append(["Ana Diaz", date(2024, 3, 5), datetime(2024, 3, 5, 14, 30), True, 12.5, "true story"])
+    book.active.append(["Bo Kim", "2024-03-06", datetime(2024, 3, 6), False, -3.0, 0.1])
+    book.active.append([None, None, None, None, None, time(9, 0)])
+    book.save(tmp_path / "cells.xlsx")
+    frame = read_file(tmp_path / "cells.xlsx").frame
+    assert frame.values.tolist() == [
+        ["Ana Diaz", "2024-03-05", "2024-03-05 14:30:00", "TRUE", "12.5", "true story"],
+        ["Bo Kim", "2024-03-06", "2024-03-06", "FALSE", "-3", "0.1"],
+        ["", "", "", "", "", "09:00:00"],
+    ]
 
 
 def test_birth_dates_as_excel_serial_numbers_or_bare_years(tmp_path):

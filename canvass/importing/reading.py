@@ -7,12 +7,12 @@ Everything is read as text, so ZIP codes and IDs keep their leading zeros. A fil
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -122,30 +122,25 @@ def _spreadsheet_kind(data: bytes) -> str:
 
 
 def _read_spreadsheet(source: bytes | Path, kind: str, max_rows: int | None) -> RawTable:
-    from python_calamine import CalamineError, CalamineWorkbook
+    import fastexcel
 
     try:
-        book = CalamineWorkbook.from_path(str(source)) if isinstance(source, Path) else \
-            CalamineWorkbook.from_filelike(io.BytesIO(source))
+        book = fastexcel.read_excel(source if isinstance(source, bytes) else str(source))
         sheet = _data_sheet(book, max_rows)
-    except (CalamineError, ValueError, OSError) as exc:
+    except (fastexcel.FastExcelError, ValueError, OSError) as exc:
         raise UnreadableFile(f"The {kind.upper()} file could not be read. Open it in a spreadsheet program and save "
                              "it again, or export it as CSV.") from exc
     if sheet is None:
         raise UnreadableFile("Every sheet of the spreadsheet is empty.")
-    rows = sheet.rows
-    width = max(len(r) for r in rows)
-    if any(len(r) != width for r in rows):
-        rows = [r + [""] * (width - len(r)) for r in rows]
-    table = _finish(_text_frame(rows, width), sheet.header_at, sheet.layout, kind, "", "", first_row=sheet.first_row)
+    table = _finish(sheet.frame, sheet.header_at, sheet.layout, kind, "", "", first_row=sheet.first_row)
     table.sheet = sheet.name
     return table
 
 
 @dataclass
 class _Sheet:
-    rows: list[list]
-    first_row: int  # the spreadsheet row of rows[0]: cells start at the first filled row, not always row 1
+    frame: pd.DataFrame
+    first_row: int  # the spreadsheet row of the frame's first row: empty rows above the cells are left out
     name: str  # when it is not the workbook's first sheet
     header_at: int | None
     layout: Layout | None
@@ -157,51 +152,45 @@ def _data_sheet(book, max_rows: int | None) -> _Sheet | None:
     instructions."""
     fallback = None
     for index, name in enumerate(book.sheet_names):
-        sheet = book.get_sheet_by_index(index)
-        rows = sheet.to_python(nrows=max_rows)
-        if not any(any(r) for r in rows):
+        columns, first_row = _sheet_columns(book, index, max_rows)
+        if not columns:
             continue
-        sample = [[_cell_text(v) for v in r] for r in rows[:20]]
+        sample = [list(row) for row in zip(*(c.slice(0, 20).to_pylist() for c in columns), strict=True)]
         header_at, layout = _header_or_layout(sample)
-        found = _Sheet(rows, (sheet.start or (0, 0))[0] + 1, name if index else "", header_at, layout)
+        frame = pd.DataFrame({i: pd.Series(pd.array(c, dtype="str")) for i, c in enumerate(columns)})
+        found = _Sheet(frame, first_row, name if index else "", header_at, layout)
         if layout or (header_at is not None and _known_fields(sample[header_at]) >= 2):
             return found
         fallback = fallback or found
     return fallback
 
 
-def _text_frame(rows: list[list], width: int) -> pd.DataFrame:
-    """Rows of cells as a frame of text columns. When every cell is text, pyarrow does it all in C."""
-    try:
-        lists = pa.array(rows, type=pa.list_(pa.large_string()))
-    except (pa.ArrowTypeError, pa.ArrowInvalid):
-        return pd.DataFrame({i: _text_column(col) for i, col in enumerate(zip(*rows, strict=True))})
-    return pd.DataFrame({i: pd.Series(pd.array(pc.list_element(lists, i), dtype="str")) for i in range(width)})
+def _sheet_columns(book, index: int, max_rows: int | None) -> tuple[list[pa.Array], int]:
+    """A sheet's columns as text, as a person sees the cells, from its first filled row; and that row's number.
+
+    fastexcel (calamine underneath) turns the cells into Arrow columns in Rust, without a Python object per cell."""
+    # skip_rows=0 keeps empty rows at the top, so the row numbers are the sheet's own.
+    batch = book.load_sheet(index, header_row=None, skip_rows=0, n_rows=max_rows, dtypes="string", eager=True)
+    columns = [_as_displayed(pc.fill_null(column, "")) for column in batch.columns]
+    if not columns or not len(columns[0]):
+        return [], 1
+    filled = functools.reduce(pc.or_, (pc.not_equal(c, "") for c in columns))
+    start = pc.index(filled, True).as_py()
+    if start < 0:
+        return [], 1
+    return [c.slice(start) for c in columns], start + 1
 
 
-def _text_column(values: tuple) -> pd.Series:
-    """A column of cells as text, built by pyarrow (cells that are not text are converted first)."""
-    try:
-        array = pa.array(values, type=pa.large_string())
-    except (pa.ArrowTypeError, pa.ArrowInvalid):
-        array = pa.array([_cell_text(v) for v in values], type=pa.large_string())
-    return pd.Series(pd.array(array, dtype="str"))
-
-
-def _cell_text(value) -> str:
-    """A spreadsheet cell as the text a person sees: 27517.0 -> 27517, a date -> 2024-03-05."""
-    if type(value) is str:
-        return value
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() and abs(value) < 1e16 else repr(value)
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S") if (value.hour, value.minute, value.second) != (0, 0, 0) else \
-            value.strftime("%Y-%m-%d")
-    if isinstance(value, date):
-        return value.isoformat()
-    return "" if value is None else str(value)
+def _as_displayed(column: pa.Array) -> pa.Array:
+    """Cells as the spreadsheet shows them: a date without its midnight time, a time of day without Excel's day zero,
+    TRUE and FALSE in capitals. (Numbers come already without a float's ``.0``.)"""
+    if pc.any(pc.match_substring(column, " 00:00:00")).as_py():
+        column = pc.replace_substring_regex(column, r"^(\d{4}-\d{2}-\d{2}) 00:00:00$", r"\1")
+    if pc.any(pc.starts_with(column, "1899-12-3")).as_py():
+        column = pc.replace_substring_regex(column, r"^1899-12-3[01] (\d{2}:\d{2}:\d{2})$", r"\1")
+    if pc.any(pc.is_in(column, pa.array(["true", "false"]))).as_py():
+        column = pc.if_else(pc.is_in(column, pa.array(["true", "false"])), pc.utf8_upper(column), column)
+    return column
 
 
 # ------------------------------------------------------------------------------------------------------------------
