@@ -105,6 +105,59 @@ def test_people_without_ids_are_matched_by_name_and_door(session, campaign, tmp_
     assert session.exec(select(ExternalId.value).where(ExternalId.person_id == person.id)).all() == ["1"]
 
 
+NAMES_OF_EVERY_SCRIPT = ("Name,Address,Zip\n"
+                         "Đặng Văn Hùng,12 Oak St,27701\n"
+                         "محمد علي,14 Oak St,27701\n"
+                         "Дмитрий Петров,16 Oak St,27701\n"
+                         "김민준,18 Oak St,27701\n"
+                         "Jürgen Strauß,20 Oak St,27701\n")
+
+
+def test_people_named_in_any_script_are_found_again_without_ids(session, campaign, tmp_path):
+    signup = write(tmp_path, "signup.csv", NAMES_OF_EVERY_SCRIPT)
+    assert importing.import_file(session, campaign, signup)["inserted"] == 5
+    session.commit()
+    keys = session.exec(select(Person.match_key).order_by(Person.id)).all()
+    assert keys[0].startswith("HUNG|DANG|") and keys[1].startswith("علي|محمد|") and keys[2].startswith("ПЕТРОВ|")
+    summary = importing.import_file(session, campaign, signup)
+    session.commit()
+    assert (summary["inserted"], summary["unchanged"]) == (0, 5)
+    # Spelled without the accents, as another list may have it: the same people.
+    plain = write(tmp_path, "plain.csv", "Name,Address,Zip,Party\nDang Van Hung,12 Oak St,27701,DEM\n"
+                                         "Jurgen Strauss,20 Oak St,27701,DEM\n")
+    summary = importing.import_file(session, campaign, plain)
+    session.commit()
+    assert (summary["inserted"], summary["updated"]) == (0, 2)
+    assert count(session, Person) == 5
+
+
+def test_the_migration_recomputes_match_keys_made_before_every_script_was_kept(database_url, engine, session,
+                                                                                campaign, tmp_path, volunteer):
+    from alembic import command
+
+    from canvass import db
+
+    importing.import_file(session, campaign, write(tmp_path, "signup.csv", NAMES_OF_EVERY_SCRIPT))
+    session.commit()
+    made_now = dict(session.exec(select(Person.id, Person.match_key)).all())
+    met = Person(campaign_id=campaign.id, first_name="Олена", last_name="Коваль", added_by_id=volunteer.id)
+    session.add(met)
+    session.commit()
+    # What the importer stored before: Đ and ß dropped, Arabic and Cyrillic names without any key.
+    before = {"HNG|ANG||": "HNG|ANG||", "علي|محمد||": "", "ПЕТРОВ|ДМИТРИИ||": "", "STRAU|JURGEN||": "STRAU|JURGEN||"}
+    with engine.begin() as conn:
+        for person_id, key in made_now.items():
+            old = next((v for k, v in before.items() if key.startswith(k)), None)
+            if old is not None:
+                conn.execute(sa.text("UPDATE person SET match_key = :key WHERE id = :id"),
+                             {"key": old + key.split("|", 3)[3] if old else "", "id": person_id})
+    command.downgrade(db.alembic_config(engine), "0006")
+    db.upgrade(engine)
+    session.expire_all()
+    assert dict(session.exec(select(Person.id, Person.match_key).where(Person.id != met.id)).all()) == made_now
+    assert session.get(Person, met.id).match_key == ""  # met at the door: not an import's key to make
+
+
 def test_a_google_forms_sign_up_export_imports_without_a_mapping(session, campaign, tmp_path):
     export = ("Timestamp,Email Address,What's your name?,Phone number,Home address,Which languages do you speak?,"
               "Can we text you?\n"

@@ -315,13 +315,26 @@ def split_full_name(full: str) -> tuple[str, str, str, str]:
     return tokens[0], " ".join(tokens[1:-1]), tokens[-1], suffix
 
 
+# Latin letters that do not come apart into a letter and an accent (Vietnamese Đ, Scandinavian Ø, Polish Ł...).
+_UNACCENTED = str.maketrans({"Đ": "D", "đ": "d", "Ð": "D", "ð": "d", "Ø": "O", "ø": "o", "Ł": "L", "ł": "l",
+                             "Æ": "AE", "æ": "ae", "Œ": "OE", "œ": "oe", "ß": "ss", "Þ": "TH", "þ": "th", "ı": "i"})
+
+
 def name_key(value: str) -> str:
-    """Upper case without accents or punctuation: ``María-José`` and ``MARIA JOSE`` match."""
-    # Latin letters lose their accents; Korean and Chinese names are kept (they have no ASCII form to fall back on).
-    text = value if value.isascii() else unicodedata.normalize("NFC", "".join(
-        ch for ch in unicodedata.normalize("NFKD", value) if ch.isascii() or _EAST_ASIAN_NAME.match(ch)))
-    text = text.upper()
-    return re.sub(rf"[^A-Z0-9{_EAST_ASIAN_LETTERS}]+", " ", text).strip()
+    """Upper case without accents or punctuation: ``María-José`` and ``MARIA JOSE`` match; ``Đặng`` is ``DANG``.
+
+    Letters of every script are kept (Korean, Chinese, Arabic, Cyrillic...): a name with no Latin form must still
+    find its person again. Accents and other marks are dropped, so spellings with and without them match."""
+    if not value.isascii():
+        decomposed = unicodedata.normalize("NFKD", value.translate(_UNACCENTED))
+        # Marks and non-Latin punctuation vanish (O’Brien is OBRIEN, as it always was); Hangul's jamo are put back
+        # together.
+        value = unicodedata.normalize("NFC", "".join(
+            ch for ch in decomposed if ch.isascii() or (ch.isalnum() and not unicodedata.combining(ch))))
+    return " ".join(_NOT_NAME_CHARACTER.sub(" ", value.upper()).split())
+
+
+_NOT_NAME_CHARACTER = re.compile(r"[^\w]|_")
 
 
 # ------------------------------------------------------------------------------------------------------------------
