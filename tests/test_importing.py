@@ -118,7 +118,7 @@ def test_people_named_in_any_script_are_found_again_without_ids(session, campaig
     assert importing.import_file(session, campaign, signup)["inserted"] == 5
     session.commit()
     keys = session.exec(select(Person.match_key).order_by(Person.id)).all()
-    assert keys[0].startswith("HUNG|DANG|") and keys[1].startswith("علي|محمد|") and keys[2].startswith("ПЕТРОВ|")
+    assert keys[0].startswith("DANG|HUNG|") and keys[1].startswith("علي|محمد|") and keys[2].startswith("ПЕТРОВ|")
     summary = importing.import_file(session, campaign, signup)
     session.commit()
     assert (summary["inserted"], summary["unchanged"]) == (0, 5)
@@ -129,6 +129,19 @@ def test_people_named_in_any_script_are_found_again_without_ids(session, campaig
     session.commit()
     assert (summary["inserted"], summary["updated"]) == (0, 2)
     assert count(session, Person) == 5
+
+
+def test_a_vietnamese_name_on_a_sign_up_sheet_finds_the_voter(session, campaign, tmp_path):
+    voters = write(tmp_path, "voters.csv", HEADER + "77,AN,NGUYEN,12 Oak St,Durham,27701,,DEM,,1980\n")
+    importing.import_file(session, campaign, voters)
+    session.commit()
+    signup = write(tmp_path, "signup.csv", "Họ và tên,Address,Zip,Phone\nNguyễn Văn An,12 Oak St,27701,9195550177\n")
+    summary = importing.import_file(session, campaign, signup)
+    session.commit()
+    assert (summary["inserted"], summary["updated"]) == (0, 1)
+    person = session.exec(select(Person)).one()
+    assert (person.first_name, person.middle_name, person.last_name) == ("An", "Văn", "Nguyễn")  # the later spelling
+    assert session.exec(select(Phone.e164).where(Phone.person_id == person.id)).all() == ["+19195550177"]
 
 
 def test_the_migration_recomputes_match_keys_made_before_every_script_was_kept(database_url, engine, session,
@@ -144,7 +157,7 @@ def test_the_migration_recomputes_match_keys_made_before_every_script_was_kept(d
     session.add(met)
     session.commit()
     # What the importer stored before: Đ and ß dropped, Arabic and Cyrillic names without any key.
-    before = {"HNG|ANG||": "HNG|ANG||", "علي|محمد||": "", "ПЕТРОВ|ДМИТРИИ||": "", "STRAU|JURGEN||": "STRAU|JURGEN||"}
+    before = {"DANG|HUNG||": "ANG|HNG||", "علي|محمد||": "", "ПЕТРОВ|ДМИТРИИ||": "", "STRAU|JURGEN||": "STRAU|JURGEN||"}
     with engine.begin() as conn:
         for person_id, key in made_now.items():
             old = next((v for k, v in before.items() if key.startswith(k)), None)

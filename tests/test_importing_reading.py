@@ -422,6 +422,13 @@ def test_the_ways_people_type_a_whole_address_are_split(tmp_path, written):
     ("John Smith III", ("John", "", "Smith", "III")),
     ("Ana", ("Ana", "", "", "")),
     ("김민준", ("김민준", "", "", "")), ("김 민준", ("김 민준", "", "", "")), ("王小明", ("王小明", "", "", "")),
+    # Vietnamese names written family name first, as voter files split them (last Nguyễn, first An)...
+    ("Nguyễn Văn An", ("An", "Văn", "Nguyễn", "")), ("Nguyen Van An", ("An", "Van", "Nguyen", "")),
+    ("Nguyễn Thị Minh Khai", ("Khai", "Thị Minh", "Nguyễn", "")), ("Nguyễn An", ("An", "", "Nguyễn", "")),
+    ("Hồ Chí Minh", ("Minh", "Chí", "Hồ", "")),
+    # ...and given name first, or unclear, as written
+    ("An Nguyễn", ("An", "", "Nguyễn", "")), ("Mai Trần", ("Mai", "", "Trần", "")), ("Nguyen An", ("Nguyen", "", "An", "")),
+    ("Le Roy Smith", ("Le", "Roy", "Smith", "")), ("Jean-Benoît Lê", ("Jean-Benoît", "", "Lê", "")),
 ])
 def test_a_whole_name_is_split_into_its_parts(written, parts):
     from canvass.importing.normalize import split_full_name

@@ -312,7 +312,33 @@ def split_full_name(full: str) -> tuple[str, str, str, str]:
         suffix, tokens = tokens[-1], tokens[:-1]
     if len(tokens) == 1:
         return tokens[0], "", "", suffix
+    if _vietnamese_order(tokens):  # "Nguyễn Văn An": family name, middle name, given name
+        return tokens[-1], " ".join(tokens[1:-1]), tokens[0], suffix
     return tokens[0], " ".join(tokens[1:-1]), tokens[-1], suffix
+
+
+# The family names most Vietnamese people bear, as name keys (without accents).
+_VIETNAMESE_FAMILY = {"NGUYEN", "TRAN", "LE", "PHAM", "HOANG", "HUYNH", "PHAN", "VU", "VO", "DANG", "BUI", "DO", "HO",
+                      "NGO", "DUONG", "LY", "TRUONG", "DINH", "LAM", "MAI", "TRINH", "LUONG", "CAO", "DOAN", "LUU",
+                      "QUACH", "CHAU", "TON", "THAI", "HA", "KIEU", "VUONG", "PHUNG", "TA", "TO"}
+_VIETNAMESE_MIDDLE = {"VAN", "THI"}
+# Breve, circumflex, horn, hook above and dot below: Vietnamese writing (with đ); Spanish or French names on their
+# own would need a Vietnamese family name first as well.
+_VIETNAMESE_MARKS = re.compile("[\u0302\u0306\u031b\u0309\u0323đĐ]")
+
+
+def _vietnamese_order(tokens: list[str]) -> bool:
+    """Whether a whole name is written family name first, the Vietnamese way. Voter files hold these names as last
+    name Nguyễn, first name An: splitting them the same way lets a sign-up sheet find the voter again.
+
+    Only clear cases: a Vietnamese family name first, then "Văn"/"Thị" as the middle name, or Vietnamese accents
+    with a last word that is no family name ("An Nguyễn" and "Mai Trần" are given name first)."""
+    if name_key(tokens[0]) not in _VIETNAMESE_FAMILY:
+        return False
+    if len(tokens) >= 3 and name_key(tokens[1]) in _VIETNAMESE_MIDDLE:
+        return True
+    written = unicodedata.normalize("NFD", " ".join(tokens))
+    return bool(_VIETNAMESE_MARKS.search(written)) and name_key(tokens[-1]) not in _VIETNAMESE_FAMILY
 
 
 # Latin letters that do not come apart into a letter and an accent (Vietnamese Đ, Scandinavian Ø, Polish Ł...).
