@@ -230,13 +230,23 @@ def test_spreadsheet_cells_read_as_the_sheet_shows_them(tmp_path):
 def test_birth_dates_as_excel_serial_numbers_or_bare_years(tmp_path):
     book = openpyxl.Workbook()
     book.active.append(["First", "Last", "Zip", "Birth date"])
-    for first, born in [("Ana", 29358), ("Bo", "1980"), ("Cy", "05/17/1980"), ("Di", 99999)]:
+    for first, born in [("Ana", 29358), ("Bo", "1980"), ("Cy", "05/17/1980"), ("Ed", "17/05/1980"),
+                        ("Flo", "17.05.1980"), ("Di", 99999)]:
         book.active.append([first, "Diaz", "27701", born])  # 29358: a date cell left in Excel's General format
     book.save(tmp_path / "born.xlsx")
     _, norm = people(tmp_path / "born.xlsx")
-    assert norm.people["birth_year"].tolist()[:3] == [1980, 1980, 1980]
-    assert pd.isna(norm.people["birth_year"].iloc[3])
-    assert [(p["row"], p["value"]) for p in norm.problems] == [(5, "99999")]
+    assert norm.people["birth_year"].tolist()[:5] == [1980] * 5  # day first (17/05/1980) too: the year is plain
+    assert pd.isna(norm.people["birth_year"].iloc[5])
+    assert [(p["row"], p["value"]) for p in norm.problems] == [(7, "99999")]
+
+
+def test_a_report_s_total_row_is_not_a_person(tmp_path):
+    data = b"Name,Phone,Zip\nAna Diaz,9195550101,27701\nBo Kim,9195550102,27701\nTotal: 2,,\nGRAND TOTAL,2,\n"
+    _, norm = people(write(tmp_path, "report.csv", data))
+    assert norm.rejected_rows == {4, 5}
+    assert {p["row"] for p in norm.problems if p["message"] == "This row is a total, not a person; it was skipped."} \
+        == {4, 5}
+    assert norm.people["first_name"].tolist() == ["Ana", "Bo"]
 
 
 def test_a_zip_holding_one_file_is_read(tmp_path):
@@ -358,6 +368,10 @@ def test_nc_ncvoter_layout_maps_county_numbers_and_confidential_flag():
     ("3101-305 Oak Dr", ("3101-305", "Oak Dr", "", "")),
     ("12 PARKING LOT RD", ("12", "PARKING LOT RD", "", "")),
     ("PO BOX 12", ("", "PO BOX 12", "", "")),
+    # the unit written before the street line
+    ("Apt 4, 125 Main St", ("125", "Main St", "APT", "4")), ("#4 125 Main St", ("125", "Main St", "#", "4")),
+    ("Unit B 12 Oak Ave", ("12", "Oak Ave", "UNIT", "B")),
+    ("Lot 12 Sunny Acres", ("", "Lot 12 Sunny Acres", "", "")),
 ])
 def test_street_lines_are_parsed_for_walk_order(line, parsed):
     assert parse_street_line(line) == parsed
@@ -366,6 +380,9 @@ def test_street_lines_are_parsed_for_walk_order(line, parsed):
 @pytest.mark.parametrize(("raw", "e164"), [
     ("(919) 555-1212", "+19195551212"), ("1-919-555-1212", "+19195551212"), ("919.555.1212 x12", "+19195551212"),
     ("5551212", ""), ("123-456-7890", ""), ("+44 20 7946 0958", "+442079460958"), ("not a phone", ""),
+    # numbers abroad as people write them: dialled from the US, and Mexico's old mobile 1
+    ("011 52 55 1234 5678", "+525512345678"), ("01150377778888", "+50377778888"),
+    ("+52 1 55 1234 5678", "+525512345678"), ("+52 55 1234 5678", "+525512345678"), ("+502 5555 1234", "+50255551234"),
 ])
 def test_phone_numbers_become_e164(raw, e164):
     assert phone_e164(raw) == e164

@@ -194,7 +194,15 @@ def _normalize(frame: pd.DataFrame, mapping: dict[str, str], layout: Layout | No
     out["custom"] = json_objects(frame, [h for h, f in mapping.items() if f == CUSTOM])
     out["vote_history"] = json_objects(frame, [h for h, f in mapping.items() if f == HISTORY])
     _protect(out)
-    nameless = (out[["first_name", "last_name"]] == "").all(axis=1) & (out[list(ID_FIELDS)] == "").all(axis=1)
+    no_ids = (out[list(ID_FIELDS)] == "").all(axis=1)
+    total = pd.Series(False, index=out.index)
+    unplaced = no_ids & (out["address_key"] == "")  # few rows: the test below looks at these only
+    if unplaced.any():
+        names = (out.loc[unplaced, "first_name"] + " " + out.loc[unplaced, "last_name"]).str.strip()
+        total.loc[unplaced] = names.str.fullmatch(_TOTAL_ROW, case=False).to_numpy(dtype=bool)
+    problems.add(total, "", lambda rows: _row_text(frame.loc[rows]),
+                 "This row is a total, not a person; it was skipped.", reject=True)
+    nameless = (out[["first_name", "last_name"]] == "").all(axis=1) & no_ids & ~total
     problems.add(nameless & (out["address_key"] == ""), "", lambda rows: _row_text(frame.loc[rows]),
                  "This row has no name, no ID and no address; it was skipped.", reject=True)
     out["doors_only"] = nameless & (out["address_key"] != "")
@@ -207,6 +215,10 @@ def _normalize(frame: pd.DataFrame, mapping: dict[str, str], layout: Layout | No
     out["source_hash"] = _source_hash(out, phones, emails)
     return Normalized(out, phones.reset_index(drop=True), emails.reset_index(drop=True), problems.items,
                       problems.count, problems.rejected)
+
+
+# A report's last line: "Total: 250", "TOTALS", "Grand total 1,204".
+_TOTAL_ROW = r"(?:grand\s+)?totale?s?\s*:?\s*[\d,.]*"
 
 
 def _masked_rows(frame: pd.DataFrame, layout: Layout | None) -> pd.Series:
@@ -383,7 +395,12 @@ def parse_street_line(line: str) -> tuple[str, str, str, str]:
     """``64  WILLOW WAY   #A`` -> (house number, street, unit type, unit)."""
     tokens = line.replace(",", " ").split()
     utype, unit = "", ""
-    if len(tokens) >= 3:
+    if len(tokens) >= 4 and tokens[0].upper().rstrip(".") in UNIT_TYPES and _is_unit_value(tokens[1]) and \
+            _HOUSE_TOKEN.match(tokens[2]):  # "Apt 4, 125 Main St": the unit written first
+        utype, unit, tokens = tokens[0].upper().rstrip("."), tokens[1].lstrip("#"), tokens[2:]
+    elif len(tokens) >= 3 and tokens[0].startswith("#") and len(tokens[0]) > 1 and _HOUSE_TOKEN.match(tokens[1]):
+        utype, unit, tokens = "#", tokens[0][1:], tokens[1:]  # "#4 125 Main St"
+    elif len(tokens) >= 3:
         last, before = tokens[-1], tokens[-2]
         before_word = before.upper().rstrip(".#")
         if last.startswith("#") and len(last) > 1:
@@ -590,7 +607,13 @@ def year_from_date(value: str, this_year: int) -> float:
         if fmt == "%m/%d/%y" and year > this_year:
             year -= 100  # 10/20/52 is 1952
         return float(year)
+    day_first = _DAY_FIRST.fullmatch(text)  # 17/05/1980, as most of the world writes it: the year is what is kept
+    if day_first and 1 <= int(day_first.group(2)) <= 12 and int(day_first.group(1)) <= 31:
+        return float(day_first.group(3))
     return np.nan
+
+
+_DAY_FIRST = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
 
 
 def _birth_year(column, today: date, problems: Problems, source_of) -> pd.Series:
@@ -627,7 +650,10 @@ def phone_e164(raw: str) -> str:
         return ""
     text = _FLOAT_ARTIFACT.sub(r"\1", text)
     text = re.split(r"\s*(?:x|ext\.?|extension)\s*\d+$", text, flags=re.IGNORECASE)[0]
+    if text.startswith("011"):
+        text = "+" + text[3:]  # dialled from the US: 011 52 ... is +52 ...
     if text.startswith("+") and not text.startswith("+1"):
+        text = _MEXICAN_MOBILE_ONE.sub(r"+52\1", text)
         try:
             number = phonenumbers.parse(text, None)
         except phonenumbers.NumberParseException:
@@ -642,11 +668,16 @@ def phone_e164(raw: str) -> str:
     return "+1" + digits
 
 
+# Mexico dropped the "1" before mobile numbers in 2019; contact lists still have +52 1 55 1234 5678.
+_MEXICAN_MOBILE_ONE = re.compile(r"^\+\s*52[\s.-]*1[\s.-]*((?:\d[\s.-]*){10})$")
+
+
 def us_phones(values: pd.Series) -> pd.Series:
     """E.164 for every value: plain 10/11-digit US numbers vectorised, anything else through ``phone_e164``."""
     original_index = values.index
     values = strip_float_artifact(values.reset_index(drop=True))  # a split list repeats its row's label
-    plain = values.str.fullmatch(r"[\d\s().-]{10,16}") & ~values.str.contains(r"(?i)x", regex=True)
+    plain = values.str.fullmatch(r"[\d\s().-]{10,16}") & ~values.str.contains(r"(?i)x", regex=True) & \
+        ~values.str.startswith("011")
     digits = values[plain].str.replace(r"\D", "", regex=True)
     digits = digits.where(~((digits.str.len() == 11) & digits.str.startswith("1")), digits.str.slice(1))
     ok = digits.str.fullmatch(r"[2-9]\d{2}[2-9]\d{6}")
