@@ -44,7 +44,8 @@ FIELDS: dict[str, tuple[str, list[str]]] = {
         "res street address", "residential address1", "residential address 1", "residence address line 1",
         "address", "street address", "address line 1", "address1", "addr1", "address line1", "street",
         "home address", "residence addresses address line", "tsmart full address", "vf reg cass address full",
-        "user address", "registered address street", "street line 1"]),
+        "user address", "registered address street", "street line 1", "full address", "complete address",
+        "address full", "residential address", "residence address", "home street address"]),
     "address2": ("Address line 2 / unit", [
         "residential secondary addr", "residence address line 2", "address line 2", "address2", "addr2",
         "address line2", "home unit", "residence addresses extra address line", "secondary address", "apt",

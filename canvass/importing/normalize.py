@@ -43,11 +43,11 @@ _UNIT_TYPE_DISPLAY = {"APT": "Apt", "APARTMENT": "Apt", "UNIT": "Unit", "STE": "
 
 LANGUAGES = {
     "en": ["english", "eng", "en", "inglés", "ingles"],
-    "es": ["spanish", "spa", "es", "español", "espanol", "castellano", "sp", "span"],
-    "vi": ["vietnamese", "vie", "vi", "tiếng việt", "tieng viet", "viet"],
-    "ko": ["korean", "kor", "ko", "한국어", "hangul"],
+    "es": ["spanish", "spa", "es", "español", "espanol", "castellano", "sp", "span", "esp"],
+    "vi": ["vietnamese", "vie", "vi", "tiếng việt", "tieng viet", "viet", "vietnamita", "vn"],
+    "ko": ["korean", "kor", "ko", "한국어", "hangul", "coreano", "kr"],
     "zh": ["chinese", "chi", "zho", "zh", "中文", "mandarin", "cantonese", "汉语", "漢語", "普通话", "廣東話", "chinese mandarin",
-           "chinese cantonese", "chn"],
+           "chinese cantonese", "chn", "chino", "mandarín", "cantonés"],
     "tl": ["tagalog", "filipino", "tgl", "tl"], "ar": ["arabic", "ara", "ar"], "ru": ["russian", "rus", "ru"],
     "ht": ["haitian creole", "creole", "kreyol", "ht"], "pt": ["portuguese", "por", "pt"], "fr": ["french", "fra", "fr"],
     "hmn": ["hmong", "hmn"], "so": ["somali", "som", "so"], "am": ["amharic", "amh"], "hi": ["hindi", "hin"],
@@ -488,6 +488,18 @@ def _address(out: pd.DataFrame, column, masked: pd.Series, problems: Problems, s
         state.loc[idx] = state.loc[idx].where(state.loc[idx] != "", parts.loc[found, "state"].str.upper())
         zip_text = zip_text.copy()
         zip_text.loc[idx] = zip_text.loc[idx].where(zip_text.loc[idx] != "", parts.loc[found, "zip"])
+    # The same without commas ("123 Main St Apt 4 Durham NC 27701"): the line ends at its street type.
+    run_on = ~line.str.contains(",", regex=False) & line.str.contains(_RUN_ON_TAIL, regex=True)
+    if run_on.any():
+        parts = per_unique_parts(line[run_on], split_run_on_address, ["line", "city", "state", "zip"])
+        parts = parts[parts["line"] != ""]
+        idx = parts.index
+        line = line.copy()
+        line.loc[idx] = parts["line"]
+        city.loc[idx] = city.loc[idx].where(city.loc[idx] != "", parts["city"])
+        state.loc[idx] = state.loc[idx].where(state.loc[idx] != "", parts["state"])
+        zip_text = zip_text.copy()
+        zip_text.loc[idx] = zip_text.loc[idx].where(zip_text.loc[idx] != "", parts["zip"])
     # A post office box is no door to knock on: the person is kept without one (they can still be called).
     po_box = line.str.contains(r"^\s*(?:P\.?\s*O\.?\s*BOX|POST\s+OFFICE\s+BOX|BOX)\s*#?\s*\d", case=False, regex=True)
     if po_box.any():
@@ -538,6 +550,30 @@ def _address(out: pd.DataFrame, column, masked: pd.Series, problems: Problems, s
                  "without a door.")
 
 
+_RUN_ON_TAIL = r"\s[A-Za-z]{2}\.?\s+\d{5}(?:-?\d{4})?$"
+_COMMON_TYPES = {"ST", "AVE", "RD", "DR", "LN", "CT", "BLVD", "WAY", "PL", "CIR", "PKWY", "HWY", "TER", "TRL", "LOOP"}
+
+
+def split_run_on_address(text: str) -> tuple[str, str, str, str]:
+    """``123 Main St Apt 4 Durham NC 27701`` -> (``123 Main St Apt 4``, ``Durham``, ``NC``, ``27701``); all ""
+    when the street line cannot be told from the city (no street type after the house number)."""
+    tokens = text.split()
+    state, zip_code, words = tokens[-2].rstrip(".").upper(), tokens[-1], tokens[:-2]
+    kinds = [STREET_WORDS.get(w.upper().rstrip("."), w.upper().rstrip(".")) for w in words]
+    # The last street type that leaves a city after it; the common ones first ("Lake Park Dr Lake Park").
+    for wanted in (_COMMON_TYPES, set(STREET_WORDS.values())):
+        ends = [i for i in range(2, len(words) - 1) if kinds[i] in wanted and _HOUSE_TOKEN.match(words[0])]
+        if ends:
+            end = ends[-1] + 1
+            if end + 1 < len(words) and words[end].upper().rstrip(".#") in UNIT_TYPES and _is_unit_value(words[end + 1]):
+                end += 2  # "Apt 4" belongs to the line
+            elif end < len(words) and words[end].startswith("#") and len(words[end]) > 1:
+                end += 1
+            if end < len(words):
+                return " ".join(words[:end]), " ".join(words[end:]), state, zip_code
+    return "", "", "", ""
+
+
 def _unit_parts(joined: str) -> tuple[str, str]:
     utype, unit = joined.split("\x1f")
     return unit_display(utype, unit)[:40], re.sub(r"[^A-Z0-9]+", "", unit.upper())
@@ -548,7 +584,9 @@ def split_zip(zip_text: pd.Series, zip4_text: pd.Series) -> tuple[pd.Series, pd.
     digits = strip_float_artifact(zip_text)
     spaced = digits.str.contains("-", regex=False) | digits.str.contains(" ", regex=False)
     if spaced.any():
-        digits = digits.where(~spaced, digits[spaced].str.replace(r"[\s-]", "", regex=True))
+        # "NC 27701" (the state typed into the ZIP column) keeps its ZIP
+        digits = digits.where(~spaced, digits[spaced].str.replace(r"^[A-Za-z]{2}\.?\s+(?=\d)", "", regex=True)
+                              .str.replace(r"[\s-]", "", regex=True))
     valid = digits.str.fullmatch(r"\d{3,5}|\d{9}")
     zip5 = digits.str.slice(0, 5).where(digits.str.len() != 9, digits.str.slice(0, 5))
     short = digits.str.len().between(3, 4)
@@ -729,8 +767,8 @@ def _phones(frame: pd.DataFrame, mapping: dict[str, str], column, problems: Prob
             bad_rows.loc[bad[bad].index.unique()] = True
             mangled = _in_scientific_notation(raw[bad_rows]).reindex(frame.index, fill_value=False)
             problems.add(mangled, header, raw, LOST_DIGITS.format(what="it was left out"))
-            problems.add(bad_rows & ~mangled, header, raw, "This phone number is incomplete or not a valid number; it "
-                                                           "was left out.")
+            problems.add(bad_rows & ~mangled & ~_said_none(raw, bad_rows), header, raw,
+                         "This phone number is incomplete or not a valid number; it was left out.")
         good = e164[~bad]
         kind = PHONE_TYPES[field_name]
         types = pd.Series(kind, index=good.index, dtype="str")
@@ -749,6 +787,18 @@ def _phones(frame: pd.DataFrame, mapping: dict[str, str], column, problems: Prob
     phones = phones.drop_duplicates(["row", "e164"])
     phones["rank"] = phones.groupby("row").cumcount()
     return phones
+
+
+# What sign-up sheets write for "nothing to give": no warning is due for these, only a blank.
+_NONE_GIVEN = (r"(?:n/?a|none|null|nil|unknown|no|x+|-+|\.+|0+|\?+|declined|refused|not (?:given|provided)|"
+               r"no (?:phone|cell|number|email|e-?mail)|sin (?:tel[eé]fono|correo|email)|no tiene|ninguno)")
+
+
+def _said_none(raw: pd.Series, rows: pd.Series) -> pd.Series:
+    """Which of ``rows`` (the rows with a bad value) hold a placeholder such as "N/A", "none" or "-"."""
+    said = pd.Series(False, index=raw.index)
+    said.loc[rows] = raw[rows].str.strip().str.fullmatch(_NONE_GIVEN, case=False).to_numpy(dtype=bool)
+    return said
 
 
 def _phone_type_word(value: str) -> str:
@@ -786,7 +836,7 @@ def _emails(frame: pd.DataFrame, mapping: dict[str, str], problems: Problems) ->
         if bad.any():
             rows = pd.Series(False, index=frame.index)
             rows.loc[bad[bad].index.unique()] = True
-            problems.add(rows, header, raw, "This is not an email address; it was left out.")
+            problems.add(rows & ~_said_none(raw, rows), header, raw, "This is not an email address; it was left out.")
         good = values[~bad]
         pieces.append(pd.DataFrame({"row": good.index, "address": good.values.astype(str)}))
     if not pieces:
