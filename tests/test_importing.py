@@ -197,6 +197,28 @@ def test_ids_lost_to_scientific_notation_do_not_merge_different_people(session, 
     assert count(session, ExternalId) == 0
 
 
+def test_a_sign_up_with_one_of_two_surnames_finds_the_voter(session, campaign, tmp_path):
+    voters = write(tmp_path, "voters.csv", HEADER + "1,MARIA,GARCIA LOPEZ,5 Oak St,Durham,27701,,DEM,,1980\n"
+                                                    "2,JOSE,DE LA CRUZ,7 Oak St,Durham,27701,,DEM,,1975\n"
+                                                    "3,ANA,RUIZ,9 Oak St,Durham,27701,,DEM,,1990\n"
+                                                    "4,ANA,RUIZ PEREZ,9 Oak St,Durham,27701,,DEM,,1960\n")
+    importing.import_file(session, campaign, voters)
+    session.commit()
+    signup = write(tmp_path, "signup.csv", "First,Last,Address,Zip,Phone\n"
+                                           "Maria,García,5 Oak St,27701,9195550101\n"  # one of her two surnames
+                                           "Jose,de Leon,7 Oak St,27701,9195550102\n"  # only "de" shared: someone else
+                                           "Ana,Pérez,9 Oak St,27701,9195550103\n")  # one fits: Ana Ruiz Perez
+    summary = importing.import_file(session, campaign, signup)
+    session.commit()
+    assert (summary["inserted"], summary["updated"]) == (1, 2)
+    maria = session.exec(select(ExternalId.person_id).where(ExternalId.value == "1")).one()
+    ana = session.exec(select(ExternalId.person_id).where(ExternalId.value == "4")).one()
+    phones = dict(session.exec(select(Phone.e164, Phone.person_id)).all())
+    assert (phones["+19195550101"], phones["+19195550103"]) == (maria, ana)
+    assert session.exec(select(Person.last_name).where(Person.id == phones["+19195550102"])).one() == "de Leon"
+    assert session.get(Person, maria).last_name == "GARCIA LOPEZ"  # not cut down to the sign-up's one surname
+
+
 def test_same_name_same_door_different_birth_year_is_another_person(session, campaign, tmp_path):
     importing.import_file(session, campaign, write(tmp_path, "a.csv", HEADER + ",Jose,Ruiz,5 Oak St,Durham,27701,,,,1950\n"))
     session.commit()

@@ -45,6 +45,7 @@ def plan_import(session: Session, campaign_id: int, normalized: Normalized) -> P
     unmatched = people["person_id"].isna() & (people["match_key"] != "")
     existing = _existing_people(session, campaign_id, with_keys=bool(unmatched.any()))
     _match_by_name_and_door(people, existing)
+    _match_by_a_shared_surname(people, existing)
     people["action"] = "insert"
     people.loc[people["person_id"].notna(), "action"] = "update"
     _merge_duplicates(people)
@@ -97,6 +98,47 @@ def _match_by_name_and_door(people: pd.DataFrame, existing: pd.DataFrame) -> Non
     candidates = candidates[~conflict]
     row_column = candidates.columns[0]
     people.loc[candidates[row_column].to_numpy(), "person_id"] = candidates["id"].astype("Int64").to_numpy()
+
+
+def _match_by_a_shared_surname(people: pd.DataFrame, existing: pd.DataFrame) -> None:
+    """Same first name at the same door, and one surname among the other's: "Maria Garcia" on a sign-up sheet is
+    "MARIA GARCIA LOPEZ" in the voter file (two surnames, and lists keep one or both). Only when exactly one stored
+    person fits and no other row of the file wants them; never across different birth years."""
+    need = people["person_id"].isna() & (people["match_key"] != "")
+    if not need.any() or existing.empty or "match_key" not in existing:
+        return
+    taken = people["person_id"].dropna().astype("int64")
+    stored = existing[(existing["match_key"] != "") & ~existing["id"].isin(taken)]  # not found by another row
+    if stored.empty:
+        return
+    wanted = _surname_words(people.loc[need, "match_key"], people.loc[need, "birth_year"])
+    known = _surname_words(stored["match_key"], stored["birth_year"], stored["id"])
+    pairs = wanted.merge(known, on=["word", "rest"], suffixes=("", "_stored"))
+    both = pairs["birth_year"].notna() & pairs["birth_year_stored"].notna()
+    pairs = pairs[~(both & (pairs["birth_year"].astype("float") != pairs["birth_year_stored"].astype("float")))]
+    pairs = pairs.drop_duplicates(["row", "id"])
+    pairs = pairs[~pairs["row"].duplicated(keep=False) & ~pairs["id"].duplicated(keep=False)]
+    people.loc[pairs["row"].to_numpy(), "person_id"] = pairs["id"].astype("Int64").to_numpy()
+    # The fuller surname stays: "García" on a sign-up sheet does not cut "GARCIA LOPEZ" down (a blank keeps it).
+    shorter = pairs.loc[pairs["words"] < pairs["words_stored"], "row"].to_numpy()
+    people.loc[shorter, "last_name"] = ""
+
+
+def _surname_words(keys: pd.Series, birth_years: pd.Series, ids: pd.Series | None = None) -> pd.DataFrame:
+    """One row per word of each key's surname, with the rest of the key (first name, suffix, door) beside it."""
+    parts = keys.astype("str").str.partition("|")  # always three columns, even for no keys at all
+    words = parts[0].str.split(" ")
+    frame = pd.DataFrame({"row": keys.index, "word": words.to_numpy(), "words": words.str.len().to_numpy(),
+                          "rest": parts[2].to_numpy(), "birth_year": birth_years.to_numpy()})
+    if ids is not None:
+        frame["id"] = ids.to_numpy()
+        frame = frame.drop(columns="row")
+    frame = frame.explode("word")
+    return frame[(frame["word"].str.len() > 1) & ~frame["word"].isin(_SURNAME_PARTICLES)]
+
+
+# Words that join surnames ("de la Cruz", "dos Santos", "van der Berg"): sharing one says nothing.
+_SURNAME_PARTICLES = {"DE", "DEL", "LA", "LAS", "LOS", "Y", "DA", "DAS", "DOS", "DI", "DU", "VAN", "VON", "DER", "DEN"}
 
 
 def _merge_duplicates(people: pd.DataFrame) -> None:
