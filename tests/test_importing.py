@@ -45,6 +45,15 @@ def write(tmp_path, name, text):
 
 HEADER = "voter_id,first_name,last_name,address,city,zip,phone,party,language,birth_year\n"
 
+@pytest.fixture(params=["by the file's keys", "whole campaign"])
+def lookup(request, monkeypatch):
+    """Matching either way: a small file looks its people up by their IDs, doors and keys; a big one reads the
+    campaign. Both must decide the same."""
+    if request.param == "whole campaign":
+        monkeypatch.setattr(loading, "SMALL_FILE_ROWS", 0)
+    return request.param
+
+
 
 @pytest.mark.parametrize(("name", "rows", "inserted", "households", "phones", "rejected"), [
     ("synthetic_fl_voter_extract_noheader_100.txt", 100, 100, 45, 12, 0),
@@ -74,7 +83,7 @@ def test_florida_protected_voters_are_kept_without_doors(session, campaign):
     assert protected and all(p.household_id is None for p in protected)
 
 
-def test_reimport_updates_changed_rows_and_reports_the_diff_before(session, campaign, tmp_path):
+def test_reimport_updates_changed_rows_and_reports_the_diff_before(lookup, session, campaign, tmp_path):
     first = write(tmp_path, "v1.csv", HEADER + "1,Ana,Diaz,5 Oak St,Durham,27701,9195551212,DEM,es,1980\n"
                                                "2,Bo,Kim,7 Elm St,Durham,27701,,REP,,1975\n")
     importing.import_file(session, campaign, first)
@@ -92,7 +101,7 @@ def test_reimport_updates_changed_rows_and_reports_the_diff_before(session, camp
     assert session.exec(select(Person.party).where(Person.first_name == "Ana")).one() == "UNA"
 
 
-def test_people_without_ids_are_matched_by_name_and_door(session, campaign, tmp_path):
+def test_people_without_ids_are_matched_by_name_and_door(lookup, session, campaign, tmp_path):
     signup = "First,Last,Address,Zip,Email\nana,DÍAZ,5 OAK STREET,27701,ana@example.org\n"
     importing.import_file(session, campaign, write(tmp_path, "signup.csv", signup))
     session.commit()
@@ -197,7 +206,7 @@ def test_ids_lost_to_scientific_notation_do_not_merge_different_people(session, 
     assert count(session, ExternalId) == 0
 
 
-def test_a_sign_up_with_one_of_two_surnames_finds_the_voter(session, campaign, tmp_path):
+def test_a_sign_up_with_one_of_two_surnames_finds_the_voter(lookup, session, campaign, tmp_path):
     voters = write(tmp_path, "voters.csv", HEADER + "1,MARIA,GARCIA LOPEZ,5 Oak St,Durham,27701,,DEM,,1980\n"
                                                     "2,JOSE,DE LA CRUZ,7 Oak St,Durham,27701,,DEM,,1975\n"
                                                     "3,ANA,RUIZ,9 Oak St,Durham,27701,,DEM,,1990\n"
@@ -219,7 +228,7 @@ def test_a_sign_up_with_one_of_two_surnames_finds_the_voter(session, campaign, t
     assert session.get(Person, maria).last_name == "GARCIA LOPEZ"  # not cut down to the sign-up's one surname
 
 
-def test_same_name_same_door_different_birth_year_is_another_person(session, campaign, tmp_path):
+def test_same_name_same_door_different_birth_year_is_another_person(lookup, session, campaign, tmp_path):
     importing.import_file(session, campaign, write(tmp_path, "a.csv", HEADER + ",Jose,Ruiz,5 Oak St,Durham,27701,,,,1950\n"))
     session.commit()
     summary = importing.import_file(session, campaign,
@@ -229,7 +238,7 @@ def test_same_name_same_door_different_birth_year_is_another_person(session, cam
     assert count(session, Household) == 1
 
 
-def test_duplicate_rows_in_one_file_are_merged_not_doubled(session, campaign, tmp_path):
+def test_duplicate_rows_in_one_file_are_merged_not_doubled(lookup, session, campaign, tmp_path):
     rows = HEADER + "1,Ana,Diaz,5 Oak St,Durham,27701,9195551212,,,\n1,Ana,Diaz,5 Oak St,Durham,27701,9195553434,,,\n"
     summary = importing.import_file(session, campaign, write(tmp_path, "dup.csv", rows))
     session.commit()
@@ -237,7 +246,7 @@ def test_duplicate_rows_in_one_file_are_merged_not_doubled(session, campaign, tm
     assert sorted(session.exec(select(Phone.e164)).all()) == ["+19195551212", "+19195553434"]
 
 
-def test_a_reimport_never_overwrites_what_canvassing_learned(session, campaign, tmp_path, volunteer):
+def test_a_reimport_never_overwrites_what_canvassing_learned(lookup, session, campaign, tmp_path, volunteer):
     path = write(tmp_path, "v.csv", HEADER + "1,Ana,Diaz,5 Oak St,Durham,27701,9195551212,DEM,es,1980\n"
                                               "2,Bo,Kim,7 Elm St,Durham,27701,9195550000,REP,,1975\n")
     importing.import_file(session, campaign, path)

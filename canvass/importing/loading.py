@@ -41,9 +41,14 @@ def plan_import(session: Session, campaign_id: int, normalized: Normalized) -> P
     """Decides, without writing anything, which rows insert, update, stay unchanged or merge into another row."""
     people = normalized.people  # extended in place: a copy of a million wide rows costs hundreds of MB
     people["person_id"] = pd.array([pd.NA] * len(people), dtype="Int64")
-    _match_by_ids(session, campaign_id, people)
+    # A sign-up sheet of a few hundred rows is looked up by its own IDs, doors and keys (indexed), not by reading a
+    # campaign of a million people.
+    small = len(people) <= SMALL_FILE_ROWS
+    doors = _stored_doors(session, campaign_id, people["address_key"] if small else None)
+    _match_by_ids(session, campaign_id, people, small)
     unmatched = people["person_id"].isna() & (people["match_key"] != "")
-    existing = _existing_people(session, campaign_id, with_keys=bool(unmatched.any()))
+    existing = _existing_people(session, campaign_id, with_keys=bool(unmatched.any()),
+                                near=(people, doors) if small else None)
     _match_by_name_and_door(people, existing)
     _match_by_a_shared_surname(people, existing)
     people["action"] = "insert"
@@ -55,7 +60,7 @@ def plan_import(session: Session, campaign_id: int, normalized: Normalized) -> P
         people.loc[matched, "person_id"].astype("int64")).to_numpy()
     people.loc[people.index[matched][same], "action"] = "unchanged"
     people.loc[people["doors_only"] & (people["action"] == "insert"), "action"] = "door"
-    household_ids, new_households = _households(session, campaign_id, people)
+    household_ids, new_households = _households(doors, people)
     counts = people["action"].value_counts().to_dict()
     counts = {k: int(counts.get(k, 0)) for k in ("insert", "update", "unchanged", "merged", "door")}
     counts["households"] = len(new_households)
@@ -64,18 +69,57 @@ def plan_import(session: Session, campaign_id: int, normalized: Normalized) -> P
     return plan
 
 
-def _existing_people(session: Session, campaign_id: int, *, with_keys: bool) -> pd.DataFrame:
-    """The campaign's people: fingerprints always, name-and-door keys only when some rows still need matching."""
+SMALL_FILE_ROWS = 20_000
+LOOKUP_CHUNK = 900  # values per IN (...): under every SQLite build's limit on bound values
+
+
+def _read_in_chunks(session: Session, query: sa.Select, column: sa.Column, values) -> pd.DataFrame:
+    """``query`` restricted to rows whose ``column`` is one of ``values``, a chunk of values at a time."""
+    values = sorted(set(values))
+    frames = [bulk.read_frame(session, query.where(column.in_(values[start:start + LOOKUP_CHUNK])))
+              for start in range(0, len(values), LOOKUP_CHUNK)]
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0] if frames else \
+        bulk.read_frame(session, query.where(sa.false()))
+
+
+def _stored_doors(session: Session, campaign_id: int, keys: pd.Series | None) -> pd.DataFrame:
+    """The campaign's doors (address key, id): all of them, or those at ``keys``."""
+    query = sa.select(Household.address_key, Household.id).where(Household.campaign_id == campaign_id)
+    if keys is None:
+        return bulk.read_frame(session, query)
+    return _read_in_chunks(session, query, Household.address_key, keys[keys != ""])
+
+
+def _existing_people(session: Session, campaign_id: int, *, with_keys: bool,
+                     near: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> pd.DataFrame:
+    """The campaign's people: fingerprints always, name-and-door keys only when some rows still need matching.
+
+    With ``near`` (the file's rows and their stored doors), only the people the file can match: those found by ID,
+    those with the file's name-and-door keys, and everyone living at the file's doors."""
     columns = [Person.id, Person.source_hash] + ([Person.match_key, Person.birth_year] if with_keys else [])
-    return bulk.read_frame(session, sa.select(*columns).where(Person.campaign_id == campaign_id))
+    query = sa.select(*columns).where(Person.campaign_id == campaign_id)
+    if near is None:
+        return bulk.read_frame(session, query)
+    people, doors = near
+    found = [_read_in_chunks(session, query, Person.id, people["person_id"].dropna().astype("int64"))]
+    if with_keys:
+        keys = people["match_key"]
+        found += [_read_in_chunks(session, query, Person.match_key, keys[keys != ""]),
+                  _read_in_chunks(session, query, Person.household_id, doors["id"].astype("int64"))]
+    return pd.concat(found, ignore_index=True).drop_duplicates("id")
 
 
-def _match_by_ids(session: Session, campaign_id: int, people: pd.DataFrame) -> None:
+def _match_by_ids(session: Session, campaign_id: int, people: pd.DataFrame, small: bool = False) -> None:
     present = [f for f in ID_PRIORITY if (people[f] != "").any()]
     if not present:
         return
-    known = bulk.read_frame(session, sa.select(ExternalId.source, ExternalId.value, ExternalId.person_id).where(
-        ExternalId.campaign_id == campaign_id, ExternalId.source.in_(present)))
+    query = sa.select(ExternalId.source, ExternalId.value, ExternalId.person_id).where(
+        ExternalId.campaign_id == campaign_id, ExternalId.source.in_(present))
+    if small:
+        given = pd.concat([people.loc[people[f] != "", f] for f in present])
+        known = _read_in_chunks(session, query, ExternalId.value, given)
+    else:
+        known = bulk.read_frame(session, query)
     for source in present:
         ids = known[known["source"] == source].drop_duplicates("value").set_index("value")["person_id"]
         if ids.empty:
@@ -160,9 +204,8 @@ def _merge_duplicates(people: pd.DataFrame) -> None:
         people.loc[later.index, "action"] = "merged"
 
 
-def _households(session: Session, campaign_id: int, people: pd.DataFrame) -> tuple[dict[str, int], pd.DataFrame]:
-    existing = bulk.read_frame(session, sa.select(Household.address_key, Household.id).where(
-        Household.campaign_id == campaign_id))
+def _households(existing: pd.DataFrame, people: pd.DataFrame) -> tuple[dict[str, int], pd.DataFrame]:
+    """The stored doors the file names (address key -> id), and the file's first row at each new door."""
     known = dict(zip(existing["address_key"], existing["id"], strict=True)) if not existing.empty else {}
     keys = people["address_key"]
     wanted = (keys != "") & (people["action"] != "merged") & ~keys.isin(existing["address_key"])
