@@ -480,26 +480,15 @@ def _address(out: pd.DataFrame, column, masked: pd.Series, problems: Problems, s
     if joined_full.any():
         joined_full &= line.str.contains(r"\d{5}", regex=True)
         parts = line[joined_full].str.extract(_JOINED_RE)
-        found = parts["line"].notna()
-        idx = parts.index[found]
-        line = line.copy()
-        line.loc[idx] = parts.loc[found, "line"].str.strip()
-        city.loc[idx] = city.loc[idx].where(city.loc[idx] != "", parts.loc[found, "city"].str.strip())
-        state.loc[idx] = state.loc[idx].where(state.loc[idx] != "", parts.loc[found, "state"].str.upper())
-        zip_text = zip_text.copy()
-        zip_text.loc[idx] = zip_text.loc[idx].where(zip_text.loc[idx] != "", parts.loc[found, "zip"])
+        parts = parts[parts["line"].notna()]
+        parts = pd.DataFrame({"line": parts["line"].str.strip(), "city": parts["city"].str.strip(),
+                              "state": parts["state"].str.upper(), "zip": parts["zip"]})
+        line, city, state, zip_text = _take_joined_parts(parts, line, city, state, zip_text)
     # The same without commas ("123 Main St Apt 4 Durham NC 27701"): the line ends at its street type.
     run_on = ~line.str.contains(",", regex=False) & line.str.contains(_RUN_ON_TAIL, regex=True)
     if run_on.any():
         parts = per_unique_parts(line[run_on], split_run_on_address, ["line", "city", "state", "zip"])
-        parts = parts[parts["line"] != ""]
-        idx = parts.index
-        line = line.copy()
-        line.loc[idx] = parts["line"]
-        city.loc[idx] = city.loc[idx].where(city.loc[idx] != "", parts["city"])
-        state.loc[idx] = state.loc[idx].where(state.loc[idx] != "", parts["state"])
-        zip_text = zip_text.copy()
-        zip_text.loc[idx] = zip_text.loc[idx].where(zip_text.loc[idx] != "", parts["zip"])
+        line, city, state, zip_text = _take_joined_parts(parts[parts["line"] != ""], line, city, state, zip_text)
     # A post office box is no door to knock on: the person is kept without one (they can still be called).
     po_box = line.str.contains(r"^\s*(?:P\.?\s*O\.?\s*BOX|POST\s+OFFICE\s+BOX|BOX)\s*#?\s*\d", case=False, regex=True)
     if po_box.any():
@@ -548,6 +537,18 @@ def _address(out: pd.DataFrame, column, masked: pd.Series, problems: Problems, s
     problems.add(missing_place, source_of("address"), line,
                  "This address has no ZIP code or city, so it cannot be placed on a turf; the person was kept "
                  "without a door.")
+
+
+def _take_joined_parts(parts: pd.DataFrame, line: pd.Series, city: pd.Series, state: pd.Series, zip_text: pd.Series
+                       ) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
+    """The street line from a whole address split into ``parts``; its city, state and ZIP where the file's own
+    columns leave them blank."""
+    line, city, state, zip_text = line.copy(), city.copy(), state.copy(), zip_text.copy()
+    idx = parts.index
+    line.loc[idx] = parts["line"]
+    for given, part in ((city, "city"), (state, "state"), (zip_text, "zip")):
+        given.loc[idx] = given.loc[idx].where(given.loc[idx] != "", parts[part])
+    return line, city, state, zip_text
 
 
 _RUN_ON_TAIL = r"\s[A-Za-z]{2}\.?\s+\d{5}(?:-?\d{4})?$"
