@@ -288,6 +288,21 @@ def test_a_zip_holding_one_file_is_read(tmp_path):
     assert table.inner_name.startswith("PersonFile") and len(norm.people) == 1
 
 
+def test_a_zip_holding_a_workbook_is_read_and_a_damaged_workbook_explained(tmp_path):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.write(FIXTURES / "list.ods", "export/list.ods")
+    table, norm = people(write(tmp_path, "export.zip", buffer.getvalue()))
+    assert (table.file_format, table.inner_name, len(norm.people)) == ("ods", "export/list.ods", 2)
+    damaged = io.BytesIO()
+    with zipfile.ZipFile(damaged, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/workbook.xml", '<workbook><sheets><sheet name="S" sheetId="1"/></sheets></workbook>')
+        archive.writestr("xl/worksheets/sheet1.xml", "<<<not xml")
+    with pytest.raises(UnreadableFile, match="The XLSX file could not be read. Open it in a spreadsheet program"):
+        read_file(write(tmp_path, "damaged.xlsx", damaged.getvalue()))
+
+
 def test_a_zip_with_several_files_is_refused_with_their_names(tmp_path):
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
