@@ -113,19 +113,18 @@ def _match_by_ids(session: Session, campaign_id: int, people: pd.DataFrame, smal
     present = [f for f in ID_PRIORITY if (people[f] != "").any()]
     if not present:
         return
-    query = sa.select(ExternalId.source, ExternalId.value, ExternalId.person_id).where(
-        ExternalId.campaign_id == campaign_id, ExternalId.source.in_(present))
-    if small:
-        given = pd.concat([people.loc[people[f] != "", f] for f in present])
-        known = _read_in_chunks(session, query, ExternalId.value, given)
-    else:
-        known = bulk.read_frame(session, query)
     for source in present:
-        ids = known[known["source"] == source].drop_duplicates("value").set_index("value")["person_id"]
-        if ids.empty:
+        # One source at a time, without the source column: a million IDs come back as two columns. The unique key
+        # (campaign, source, value) makes each value name one person.
+        query = sa.select(ExternalId.value, ExternalId.person_id).where(ExternalId.campaign_id == campaign_id,
+                                                                        ExternalId.source == source)
+        given = people[source] != ""
+        known = _read_in_chunks(session, query, ExternalId.value, people.loc[given, source]) if small else \
+            bulk.read_frame(session, query)
+        if known.empty:
             continue
-        need = people["person_id"].isna() & (people[source] != "")
-        found = people.loc[need, source].map(ids)
+        need = people["person_id"].isna() & given
+        found = people.loc[need, source].map(known.set_index("value")["person_id"])
         people.loc[found.index, "person_id"] = found.astype("Int64")
 
 
