@@ -199,8 +199,13 @@ def _normalize(frame: pd.DataFrame, mapping: dict[str, str], layout: Layout | No
     problems.add(total, "", lambda rows: _row_text(frame.loc[rows]),
                  "This row is a total or a note, not a person; it was skipped.", reject=True)
     nameless = (out[["first_name", "last_name"]] == "").all(axis=1) & no_ids & ~total
-    problems.add(nameless & (out["address_key"] == ""), "", lambda rows: _row_text(frame.loc[rows]),
+    unusable = nameless & (out["address_key"] == "")
+    reachable = (out["email"] != "") | out.index.isin(phones["row"]) if unusable.any() else unusable
+    problems.add(unusable & ~reachable, "", lambda rows: _row_text(frame.loc[rows]),
                  "This row has no name, no ID and no address; it was skipped.", reject=True)
+    problems.add(unusable & reachable, "", lambda rows: _row_text(frame.loc[rows]),
+                 "This row has a phone number or email but no name, ID or address, so there is no one to file it "
+                 "under; it was skipped. Add the name to the file and import it again.", reject=True)
     out["doors_only"] = nameless & (out["address_key"] != "")
     rejected = problems.rejected & set(out.index)
     if rejected:
