@@ -217,13 +217,15 @@ def test_spreadsheet_cells_read_as_the_sheet_shows_them(tmp_path):
     book.active.append(["Name", "Signed up", "Shift", "Member", "Dues", "Note"])
     book.active.append(["Ana Diaz", date(2024, 3, 5), datetime(2024, 3, 5, 14, 30), True, 12.5, "true story"])
     book.active.append(["Bo Kim", "2024-03-06", datetime(2024, 3, 6), False, -3.0, 0.1])
-    book.active.append([None, None, None, None, None, time(9, 0)])
+    book.active.append(['"Nene" Ruiz', None, None, None, None, time(9, 0)])
+    book.active.append(['  "Cy"  ', None, None, None, None, None])
     book.save(tmp_path / "cells.xlsx")
     frame = read_file(tmp_path / "cells.xlsx").frame
     assert frame.values.tolist() == [
         ["Ana Diaz", "2024-03-05", "2024-03-05 14:30:00", "TRUE", "12.5", "true story"],
         ["Bo Kim", "2024-03-06", "2024-03-06", "FALSE", "-3", "0.1"],
-        ["", "", "", "", "", "09:00:00"],
+        ['"Nene" Ruiz', "", "", "", "", "09:00:00"],
+        ['"Cy"', "", "", "", "", ""],  # trimmed; quotes typed into a cell are the person's own
     ]
 
 

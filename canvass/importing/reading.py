@@ -422,7 +422,7 @@ def _finish(frame: pd.DataFrame, header_at: int | None, layout: Layout | None, f
     frame.columns = headers
     # The index is the spreadsheet row number, so every problem points at the row the user sees.
     frame.index = pd.RangeIndex(start=first_row, stop=first_row + len(frame))
-    frame = _clean_text(frame)
+    frame = _clean_text(frame, unquote=file_format not in SPREADSHEETS)
     if has_header and layout is None:
         layout = detect_layout(headers)
     return RawTable(frame=frame, headers=headers, file_format=file_format, encoding=encoding, delimiter=delimiter,
@@ -441,13 +441,17 @@ def dedupe_headers(headers: list[str]) -> list[str]:
     return result
 
 
-def _clean_text(frame: pd.DataFrame) -> pd.DataFrame:
-    """Trims padding, and the quotes a tab or pipe file keeps around values when read without quote handling."""
+SPREADSHEETS = ("xlsx", "xls", "ods")
+
+
+def _clean_text(frame: pd.DataFrame, unquote: bool = True) -> pd.DataFrame:
+    """Trims padding, and the quotes a tab or pipe file keeps around values when read without quote handling (a
+    spreadsheet's cells hold no such quotes)."""
     cleaned = {}
     for column in frame.columns:
         values = frame[column].astype("str").str.strip()
-        quoted = values.str.startswith('"') & values.str.endswith('"') & (values.str.len() >= 2)
-        if quoted.any():
+        quoted = unquote and values.str.startswith('"') & values.str.endswith('"') & (values.str.len() >= 2)
+        if unquote and quoted.any():
             values = values.where(~quoted, values.str.slice(1, -1).str.replace('""', '"', regex=False).str.strip())
         cleaned[column] = values
     result = pd.DataFrame(cleaned, index=frame.index)
