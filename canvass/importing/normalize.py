@@ -697,7 +697,10 @@ def _birth_year(column, today: date, problems: Problems, source_of) -> pd.Series
 PHONE_TYPES = {"cell_phone": "cell", "home_phone": "landline", "work_phone": "unknown", "phone": "unknown"}
 _PHONE_RANK = {"cell_phone": 0, "phone": 1, "home_phone": 2, "work_phone": 3}
 _TYPE_WORDS = [("not a cell", "landline"), ("likely not", "landline"), ("landline", "landline"), ("home", "landline"),
-               ("cell", "cell"), ("mobile", "cell"), ("wireless", "cell"), ("sms", "cell")]
+               ("cell", "cell"), ("mobile", "cell"), ("wireless", "cell"), ("sms", "cell"), ("celular", "cell"),
+               ("móvil", "cell"), ("movil", "cell"), ("casa", "landline")]
+# A number written with what it is: "Cell: 919-555-0101", "Home - 919 555 0102", "celular: ...".
+_PHONE_LABEL = r"^\s*([^\W\d_][^\d+(:]{0,18}?)\s*[:-]\s*[+(\d]"
 
 
 def phone_e164(raw: str) -> str:
@@ -780,6 +783,11 @@ def _phones(frame: pd.DataFrame, mapping: dict[str, str], column, problems: Prob
         types = pd.Series(kind, index=good.index, dtype="str")
         if field_name == "phone":
             types = declared_type.reindex(good.index).where(lambda t: t != "", kind)
+        worded = values[~bad].str.strip().str.slice(0, 1).str.isalpha()  # cheap: most numbers start with a digit
+        if worded.any():  # what the number itself says wins over the column
+            labels = values[~bad].where(worded, "").str.extract(_PHONE_LABEL, expand=False).fillna("")
+            said = per_unique(labels.str.lower(), _phone_type_word).astype("str")
+            types = types.where(said.to_numpy() == "", said.to_numpy())
         pieces.append(pd.DataFrame({"row": good.index, "e164": good.values, "type": types.values, "source": header,
                                     "rank": _PHONE_RANK[field_name]}))
     split = _split_field_phone(column, frame.index)
