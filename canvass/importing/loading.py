@@ -169,7 +169,7 @@ def _match_by_a_shared_surname(people: pd.DataFrame, existing: pd.DataFrame) -> 
 
 def _surname_words(keys: pd.Series, birth_years: pd.Series, ids: pd.Series | None = None) -> pd.DataFrame:
     """One row per word of each key's surname, with the rest of the key (first name, suffix, door) beside it."""
-    parts = keys.astype("str").str.partition("|")  # always three columns, even for no keys at all
+    parts = keys.astype("str").str.partition("|")  # three columns even when no key holds a "|" (split would not)
     words = parts[0].str.split(" ")
     frame = pd.DataFrame({"row": keys.index, "word": words.to_numpy(), "words": words.str.len().to_numpy(),
                           "rest": parts[2].to_numpy(), "birth_year": birth_years.to_numpy()})
