@@ -282,11 +282,14 @@ def test_a_row_with_only_a_phone_or_email_says_what_to_add(tmp_path):
 
 def test_phones_written_with_what_they_are_get_that_type(tmp_path):
     data = (b"Name,Phone,Zip\nAna Diaz,\"Cell: 919-555-0101, Home: 919-555-0102\",27701\n"
-            b"Bo Kim,celular - (919) 555-0103 / Mom: 919-555-0104,27701\n")
+            b"Bo Kim,celular - (919) 555-0103 / Mom: 919-555-0104,27701\n"
+            b"Cy Lee,919-555-0105 (c) / 919.555.0106 home,27701\n"
+            b"Di Wu,9195550107,27701\n")
     _, norm = people(write(tmp_path, "signup.csv", data))
     assert norm.phones[["row", "e164", "type"]].values.tolist() == [
         [2, "+19195550101", "cell"], [2, "+19195550102", "landline"],
-        [3, "+19195550103", "cell"], [3, "+19195550104", "unknown"]]
+        [3, "+19195550103", "cell"], [3, "+19195550104", "unknown"],
+        [4, "+19195550105", "cell"], [4, "+19195550106", "landline"], [5, "+19195550107", "unknown"]]
 
 
 def test_a_report_s_total_row_is_not_a_person(tmp_path):

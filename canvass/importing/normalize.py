@@ -701,6 +701,7 @@ _TYPE_WORDS = [("not a cell", "landline"), ("likely not", "landline"), ("landlin
                ("móvil", "cell"), ("movil", "cell"), ("casa", "landline")]
 # A number written with what it is: "Cell: 919-555-0101", "Home - 919 555 0102", "celular: ...".
 _PHONE_LABEL = r"^\s*([^\W\d_][^\d+(:]{0,18}?)\s*[:-]\s*[+(\d]"
+_PHONE_LABEL_AFTER = r"\d\s*[-(]?\s*([^\W\d_]{1,12})\.?\s*\)?\s*$"
 
 
 def phone_e164(raw: str) -> str:
@@ -783,11 +784,9 @@ def _phones(frame: pd.DataFrame, mapping: dict[str, str], column, problems: Prob
         types = pd.Series(kind, index=good.index, dtype="str")
         if field_name == "phone":
             types = declared_type.reindex(good.index).where(lambda t: t != "", kind)
-        worded = values[~bad].str.strip().str.slice(0, 1).str.isalpha()  # cheap: most numbers start with a digit
-        if worded.any():  # what the number itself says wins over the column
-            labels = values[~bad].where(worded, "").str.extract(_PHONE_LABEL, expand=False).fillna("")
-            said = per_unique(labels.str.lower(), _phone_type_word).astype("str")
-            types = types.where(said.to_numpy() == "", said.to_numpy())
+        said = _labelled_types(values[~bad])
+        if said is not None:  # what the number itself says wins over the column
+            types = types.where(said == "", said)
         pieces.append(pd.DataFrame({"row": good.index, "e164": good.values, "type": types.values, "source": header,
                                     "rank": _PHONE_RANK[field_name]}))
     split = _split_field_phone(column, frame.index)
@@ -817,6 +816,23 @@ def _said_none(raw: pd.Series, rows: pd.Series) -> pd.Series:
 
 def _phone_type_word(value: str) -> str:
     return next((kind for word, kind in _TYPE_WORDS if word in value), "") if value else ""
+
+
+_LETTER_TYPES = {"c": "cell", "m": "cell", "h": "landline"}  # "919-555-0101 (c)" on a sign-up sheet
+
+
+def _labelled_types(values: pd.Series) -> np.ndarray | None:
+    """The type each number's own label gives ("Cell: 919…", "919… (home)", "919… c"), "" where none; None when no
+    number has a label. Only values that start or end with a letter (or a bracket) are looked at."""
+    trimmed = values.str.strip()
+    first, last = trimmed.str.slice(0, 1), trimmed.str.slice(-1)
+    before, after = first.str.isalpha(), last.str.isalpha() | (last == ")")
+    if not (before.any() or after.any()):
+        return None
+    labels = trimmed.where(before, "").str.extract(_PHONE_LABEL, expand=False).fillna("")
+    trailing = trimmed.where(after & (labels == ""), "").str.extract(_PHONE_LABEL_AFTER, expand=False).fillna("")
+    labels = labels.where(labels != "", trailing).str.lower()
+    return per_unique(labels, lambda v: _LETTER_TYPES.get(v) or _phone_type_word(v)).astype("str").to_numpy()
 
 
 def _split_field_phone(column, index) -> pd.DataFrame | None:
