@@ -558,6 +558,7 @@ def _take_joined_parts(parts: pd.DataFrame, line: pd.Series, city: pd.Series, st
 
 _RUN_ON_TAIL = r"\s[A-Za-z]{2}\.?\s+\d{5}(?:-?\d{4})?$"
 _COMMON_TYPES = {"ST", "AVE", "RD", "DR", "LN", "CT", "BLVD", "WAY", "PL", "CIR", "PKWY", "HWY", "TER", "TRL", "LOOP"}
+_STREET_TYPES = set(STREET_WORDS.values())
 
 
 def split_run_on_address(text: str) -> tuple[str, str, str, str]:
@@ -565,10 +566,12 @@ def split_run_on_address(text: str) -> tuple[str, str, str, str]:
     when the street line cannot be told from the city (no street type after the house number)."""
     tokens = text.split()
     state, zip_code, words = tokens[-2].rstrip(".").upper(), tokens[-1], tokens[:-2]
+    if not words or not _HOUSE_TOKEN.match(words[0]):
+        return "", "", "", ""
     kinds = [STREET_WORDS.get(w.upper().rstrip("."), w.upper().rstrip(".")) for w in words]
     # The last street type that leaves a city after it; the common ones first ("Lake Park Dr Lake Park").
-    for wanted in (_COMMON_TYPES, set(STREET_WORDS.values())):
-        ends = [i for i in range(2, len(words) - 1) if kinds[i] in wanted and _HOUSE_TOKEN.match(words[0])]
+    for wanted in (_COMMON_TYPES, _STREET_TYPES):
+        ends = [i for i in range(2, len(words) - 1) if kinds[i] in wanted]
         if ends:
             end = ends[-1] + 1
             if end + 1 < len(words) and words[end].upper().rstrip(".#") in UNIT_TYPES and _is_unit_value(words[end + 1]):
