@@ -254,7 +254,8 @@ def apply_plan(session: Session, campaign_id: int, plan: Plan, normalized: Norma
     bulk.take_write_lock(session, Person.__table__)
     progress(0.55, "Saving doors")
     household_ids = dict(plan.household_ids)
-    household_ids.update(_insert_households(session, campaign_id, plan.new_households, now))
+    new_doors = _insert_households(session, campaign_id, plan.new_households, now)
+    household_ids.update(new_doors)
     people["household_id"] = people["address_key"].map(household_ids).astype("Int64")
     progress(0.65, "Saving people")
     # New people are numbered in door order, so every index on person grows at its end (much cheaper to keep).
@@ -262,7 +263,8 @@ def apply_plan(session: Session, campaign_id: int, plan: Plan, normalized: Norma
     new_rows = inserting.sort_values(kind="stable", na_position="last").index
     people.loc[new_rows, "person_id"] = pd.array(bulk.reserve_ids(session, Person.__table__, len(new_rows)),
                                                  dtype="Int64")
-    _insert_people(session, campaign_id, people.loc[new_rows, ["person_id", *PERSON_COPIED]], batch_id, now)
+    _insert_people(session, campaign_id, people.loc[new_rows, ["person_id", *PERSON_COPIED]], batch_id, now,
+                   new_doors=np.fromiter(new_doors.values(), dtype=np.int64, count=len(new_doors)))
     progress(0.75, "Updating people")
     _update_people(session, people.loc[people["action"] == "update", ["person_id", *PERSON_COPIED]], batch_id, now)
     merged = people["action"] == "merged"
@@ -290,7 +292,7 @@ def _insert_households(session: Session, campaign_id: int, fresh: pd.DataFrame, 
                    "city", "state", "zip5", "zip4", "precinct", "lat", "lon"]].reset_index(drop=True)
     frame.insert(0, "id", ids)
     frame["campaign_id"] = campaign_id
-    bulk.insert_frame(session, Household.__table__, frame)
+    bulk.insert_frame(session, Household.__table__, frame, created={})
     return dict(zip(fresh["address_key"], (int(i) for i in ids), strict=True))
 
 
@@ -308,14 +310,15 @@ def _person_columns(people: pd.DataFrame, batch_id: int | None, now) -> pd.DataF
     return frame.reset_index(drop=True)
 
 
-def _insert_people(session: Session, campaign_id: int, people: pd.DataFrame, batch_id: int | None, now) -> None:
+def _insert_people(session: Session, campaign_id: int, people: pd.DataFrame, batch_id: int | None, now,
+                   new_doors: np.ndarray) -> None:
     if people.empty:
         return
     frame = _person_columns(people, batch_id, now)
     frame["household_id"] = frame["household_id"].astype("Int64")
     frame["birth_year"] = frame["birth_year"].astype("Int64")
     frame["campaign_id"] = campaign_id  # flags and timestamps are filled in by the database's defaults
-    bulk.insert_frame(session, Person.__table__, frame)
+    bulk.insert_frame(session, Person.__table__, frame, created={"household_id": new_doors})
 
 
 def _update_people(session: Session, people: pd.DataFrame, batch_id: int | None, now) -> None:
@@ -386,5 +389,5 @@ def _insert_skipping_stored(session: Session, table: sa.Table, items: pd.DataFra
     """A person added by this import has nothing stored yet: their rows go straight in. (An ID is matched before a
     person is added, so a new person's ID is not stored either.) Known people's rows skip what is stored."""
     new = items["person_id"].isin(new_people)
-    return bulk.insert_frame(session, table, items[new]) + \
+    return bulk.insert_frame(session, table, items[new], created={"person_id": new_people}) + \
         bulk.insert_frame(session, table, items[~new], skip_stored=key)
