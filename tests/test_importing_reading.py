@@ -550,6 +550,32 @@ def test_a_post_office_box_is_no_door(tmp_path):
         (3, "This is a post office box, not a door; the person was kept without a door.")]
 
 
+def test_whitespace_spelled_out_for_pyarrow_is_exactly_pythons():
+    """Column-wide patterns spell out \\s (pyarrow's engine and Python's disagree on it): every character either
+    engine takes for a space must be the one Python's \\s takes, so a no-break space still separates words."""
+    import importlib
+    import re
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    spaces = importlib.import_module("canvass.importing.normalize")._S  # the package's normalize is the function
+    chars = [chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000]
+    python = [bool(re.fullmatch(r"\s", c)) for c in chars]
+    assert [bool(re.fullmatch(spaces, c)) for c in chars] == python
+    assert pc.match_substring_regex(pa.array(chars), f"^{spaces}$").to_pylist() == python
+
+
+def test_addresses_and_phones_with_odd_spaces_read_like_plain_ones(tmp_path):
+    nbsp, wide = "\u00a0", "\u3000"
+    data = (f"Name,Address,City,Zip,Phone\nAna Diaz,PO{nbsp}Box 55,Durham,27701,919{nbsp}555{nbsp}0101\n"
+            f"Bo Kim,12 Oak St Apt 4{wide}Durham{nbsp}NC 27701,,,(919)\t555-0102\n").encode()
+    _, norm = people(write(tmp_path, "odd.csv", data))
+    assert norm.people["address_key"].tolist() == ["", "12 OAK ST|27701|4"]
+    assert norm.people["house_number_int"].tolist()[1] == 12
+    assert sorted(norm.phones["e164"]) == ["+19195550101", "+19195550102"]
+
+
 def test_split_address_parts_are_joined():
     _, norm = people(SHARED_DATA / "synthetic_wa_vrdb_2017header_1000.txt")
     person = norm.people.loc[3]

@@ -130,6 +130,13 @@ def collapse(series: pd.Series) -> pd.Series:
     return series.where(~odd, fixed)
 
 
+# Whitespace as Python's \s knows it, spelled out. pandas runs a column-wide pattern through pyarrow's regex engine
+# (C++, without the GIL), but hands one holding \s (or \d, on text that is not all ASCII) to Python's re, a row at a
+# time: on a million rows, seconds. So the patterns run on whole columns say [0-9] and these spaces.
+_SPACES = " \t\n\r\f\v\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_S = f"[{_SPACES}]"
+_PO_BOX = f"^{_S}*(?:P\\.?{_S}*O\\.?{_S}*BOX|POST{_S}+OFFICE{_S}+BOX|BOX){_S}*#?{_S}*[0-9]"
+
 #: From this many rows, a file is normalised in two halves at once (see ``normalize``).
 PARALLEL_ROWS = 50_000
 
@@ -495,7 +502,7 @@ def _address(out: pd.DataFrame, column, masked: pd.Series, problems: Problems, s
         parts = per_unique_parts(line[run_on], split_run_on_address, ["line", "city", "state", "zip"])
         line, city, state, zip_text = _take_joined_parts(parts[parts["line"] != ""], line, city, state, zip_text)
     # A post office box is no door to knock on: the person is kept without one (they can still be called).
-    po_box = line.str.contains(r"^\s*(?:P\.?\s*O\.?\s*BOX|POST\s+OFFICE\s+BOX|BOX)\s*#?\s*\d", case=False, regex=True)
+    po_box = line.str.contains(_PO_BOX, case=False, regex=True)
     if po_box.any():
         problems.add(po_box & ~masked, source_of("address"), line,
                      "This is a post office box, not a door; the person was kept without a door.")
@@ -515,8 +522,8 @@ def _address(out: pd.DataFrame, column, masked: pd.Series, problems: Problems, s
         utype.loc[parsed_second.index] = parsed_second["utype"]
         unit.loc[parsed_second.index] = parsed_second["unit"]
     out["house_number"] = parsed["house_number"]
-    out["house_number_int"] = pd.to_numeric(parsed["house_number"].str.extract(r"^(\d{1,9})", expand=False),
-                                            errors="coerce").astype("Int64")
+    leading_digits = parsed["house_number"].str.replace("[^0-9].*$", "", regex=True).str.slice(0, 9)
+    out["house_number_int"] = pd.to_numeric(leading_digits, errors="coerce").astype("Int64")
     out["street_display"] = parsed["street_display"]
     out["street"] = parsed["street"]
     has_unit = unit != ""
@@ -556,7 +563,7 @@ def _take_joined_parts(parts: pd.DataFrame, line: pd.Series, city: pd.Series, st
     return line, city, state, zip_text
 
 
-_RUN_ON_TAIL = r"\s[A-Za-z]{2}\.?\s+\d{5}(?:-?\d{4})?$"
+_RUN_ON_TAIL = f"{_S}[A-Za-z]{{2}}\\.?{_S}+[0-9]{{5}}(?:-?[0-9]{{4}})?$"
 _COMMON_TYPES = {"ST", "AVE", "RD", "DR", "LN", "CT", "BLVD", "WAY", "PL", "CIR", "PKWY", "HWY", "TER", "TRL", "LOOP"}
 _STREET_TYPES = set(STREET_WORDS.values())
 
@@ -740,7 +747,7 @@ def us_phones(values: pd.Series) -> pd.Series:
     """E.164 for every value: plain 10/11-digit US numbers vectorised, anything else through ``phone_e164``."""
     original_index = values.index
     values = strip_float_artifact(values.reset_index(drop=True))  # a split list repeats its row's label
-    plain = values.str.fullmatch(r"[\d\s().-]{10,16}") & ~values.str.contains(r"(?i)x", regex=True) & \
+    plain = values.str.fullmatch(f"[0-9{_SPACES}().-]{{10,16}}") & ~values.str.contains(r"(?i)x", regex=True) & \
         ~values.str.startswith("011")
     digits = values[plain].str.replace(r"\D", "", regex=True)
     digits = digits.where(~((digits.str.len() == 11) & digits.str.startswith("1")), digits.str.slice(1))
