@@ -110,6 +110,14 @@ def per_unique(series: pd.Series, fn: Callable[[str], object]) -> pd.Series:
     return pd.Series(results[codes], index=series.index)
 
 
+def per_unique_text(series: pd.Series, fn: Callable[[str], str]) -> pd.Series:
+    """``per_unique`` for a function giving text: the results stay a compact text column, spread without a Python
+    object per row."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=False)
+    results = pd.array([fn(value) for value in uniques], dtype="str")
+    return pd.Series(results.take(codes) if len(codes) else results[:0], index=series.index)
+
+
 def per_unique_parts(series: pd.Series, fn: Callable[[str], tuple], names: list[str]) -> pd.DataFrame:
     """Like ``per_unique`` for a function returning a tuple: one text column per part, spread without Python loops."""
     codes, uniques = pd.factorize(series, use_na_sentinel=False)
@@ -126,7 +134,7 @@ def collapse(series: pd.Series) -> pd.Series:
     odd = series.str.contains("  ", regex=False) | series.str.contains("\t", regex=False)
     if not odd.any():
         return series
-    fixed = per_unique(series[odd], lambda v: " ".join(v.split())).astype("str")
+    fixed = per_unique_text(series[odd], lambda v: " ".join(v.split()))
     return series.where(~odd, fixed)
 
 
@@ -188,10 +196,10 @@ def _normalize(frame: pd.DataFrame, mapping: dict[str, str], layout: Layout | No
     _names(out, column, masked)
     _address(out, column, masked, problems, source_of)
     _coordinates(out, column, problems, source_of)
-    out["language"] = per_unique(collapse(column("language")), language_code).astype("str")
-    out["party"] = per_unique(collapse(column("party")).str.upper(), lambda v: PARTIES.get(v, v[:40])).astype("str")
+    out["language"] = per_unique_text(collapse(column("language")), language_code)
+    out["party"] = per_unique_text(collapse(column("party")).str.upper(), lambda v: PARTIES.get(v, v[:40]))
     out["precinct"] = collapse(column("precinct")).str.slice(0, 64)
-    out["gender"] = per_unique(collapse(column("gender")).str.upper(), lambda v: GENDERS.get(v, v)[:16]).astype("str")
+    out["gender"] = per_unique_text(collapse(column("gender")).str.upper(), lambda v: GENDERS.get(v, v)[:16])
     out["birth_year"] = _birth_year(column, today, problems, source_of)
     out["is_protected"] = masked | column("confidential").str.lower().isin(TRUTHY)
     out["do_not_call"] = column("do_not_call").str.lower().isin(TRUTHY)
@@ -304,8 +312,8 @@ def strip_float_artifact(series: pd.Series) -> pd.Series:
 def _names(out: pd.DataFrame, column, masked: pd.Series) -> None:
     for name in ("first_name", "middle_name", "last_name", "suffix"):
         limit = 20 if name == "suffix" else 80
-        out[name] = per_unique(column(name), lambda v, limit=limit: "" if PLACEHOLDER_NAMES.match(v) else
-                               " ".join(v.split())[:limit]).astype("str")
+        out[name] = per_unique_text(column(name), lambda v, limit=limit: "" if PLACEHOLDER_NAMES.match(v) else
+                                    " ".join(v.split())[:limit])
     full = collapse(column("full_name"))
     need = (out["first_name"] == "") & (out["last_name"] == "") & (full != "")
     if need.any():
@@ -756,7 +764,7 @@ def us_phones(values: pd.Series) -> pd.Series:
     result.loc[digits.index] = ("+1" + digits).where(ok, "")
     rest = ~plain
     if rest.any():
-        result.loc[rest] = per_unique(values[rest], phone_e164).astype("str")
+        result.loc[rest] = per_unique_text(values[rest], phone_e164)
     result.index = original_index
     return result
 
@@ -767,7 +775,7 @@ def split_phone_list(text: str) -> list[str]:
 
 def _phones(frame: pd.DataFrame, mapping: dict[str, str], column, problems: Problems) -> pd.DataFrame:
     pieces = []
-    declared_type = per_unique(column("phone_type").str.lower(), _phone_type_word).astype("str")
+    declared_type = per_unique_text(column("phone_type").str.lower(), _phone_type_word)
     for header, field_name in mapping.items():
         if field_name not in PHONE_FIELDS or header not in frame.columns:
             continue
@@ -842,7 +850,7 @@ def _labelled_types(values: pd.Series) -> np.ndarray | None:
     labels = trimmed.where(before, "").str.extract(_PHONE_LABEL, expand=False).fillna("")
     trailing = trimmed.where(after & (labels == ""), "").str.extract(_PHONE_LABEL_AFTER, expand=False).fillna("")
     labels = labels.where(labels != "", trailing).str.lower()
-    return per_unique(labels, lambda v: _LETTER_TYPES.get(v) or _phone_type_word(v)).astype("str").to_numpy()
+    return per_unique_text(labels, lambda v: _LETTER_TYPES.get(v) or _phone_type_word(v)).to_numpy()
 
 
 def _split_field_phone(column, index) -> pd.DataFrame | None:
@@ -853,7 +861,7 @@ def _split_field_phone(column, index) -> pd.DataFrame | None:
     exchange = clean_id(column("phone_exchange"))
     digits = (area.str.zfill(3) + exchange.str.zfill(3).where(exchange != "", "") +
               line.str.zfill(4 if (exchange != "").any() else 7)).where((area != "") & (line != ""), "")
-    e164 = per_unique(digits, phone_e164).astype("str")
+    e164 = per_unique_text(digits, phone_e164)
     good = e164 != ""
     return pd.DataFrame({"row": index[good], "e164": e164[good].values, "type": "unknown", "source": "phone (parts)",
                          "rank": 5})
@@ -908,9 +916,9 @@ def json_objects(frame: pd.DataFrame, headers: list[str]) -> pd.Series:
 
 def _match_keys(out: pd.DataFrame) -> pd.Series:
     """Name + where they live (door, else email): finds a person again when the file has no ID for them."""
-    last = per_unique(out["last_name"], name_key).astype("str")
-    first = per_unique(out["first_name"], name_key).astype("str")
-    suffix = per_unique(out["suffix"], name_key).astype("str")
+    last = per_unique_text(out["last_name"], name_key)
+    first = per_unique_text(out["first_name"], name_key)
+    suffix = per_unique_text(out["suffix"], name_key)
     place = out["address_key"].where(out["address_key"] != "", out["email"])
     named = (last != "") | (first != "")
     return (last + "|" + first + "|" + suffix + "|" + place).where(named & (place != ""), "").str.slice(0, 200)
