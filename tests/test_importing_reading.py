@@ -550,6 +550,37 @@ def test_a_post_office_box_is_no_door(tmp_path):
         (3, "This is a post office box, not a door; the person was kept without a door.")]
 
 
+@pytest.mark.parametrize(("text", "delimiter"), [
+    ('id,name,note\r\n1,"Diaz, Ana","said ""hi""\nand left"\r\n2,  Bo  ,\r\n3,Ngô Văn An,"x"', ","),
+    ('id\tname\tnote\n1\t"Diaz Ana "Cha"\t\n2\t\t"', "\t"),  # tab data keeps its quotes as typed
+    ("id,name\n1,Ana\n\n2,Bo\n", ","),  # a blank line is a blank row either way (dropped later, numbers kept)
+    ("id|name\n1|Ana\n2|\n", "|"),
+])
+def test_a_regular_file_reads_the_same_through_pyarrow_as_through_pandas(text, delimiter):
+    import csv
+
+    from canvass.importing import reading
+
+    data = text.encode()
+    quoting = csv.QUOTE_NONE if delimiter in "\t|" else csv.QUOTE_MINIMAL
+    width = reading._field_count(data, delimiter, quoting)
+    fast = reading._parse_regular(data, delimiter, quoting, width)
+    assert fast is not None
+    slow = pd.read_csv(io.BytesIO(data), sep=delimiter, header=None, names=list(range(width)), dtype=str,
+                       keep_default_na=False, na_filter=False, quoting=quoting, engine="c", skip_blank_lines=False,
+                       **({"escapechar": None} if quoting == csv.QUOTE_NONE else {}))
+    assert fast.to_dict("list") == slow.to_dict("list")
+
+
+@pytest.mark.parametrize("text", ["id,name\n1,Ana\n2,Bo,extra\n3,Cy\n", "id,name\n1,Ana\n2\n3,Cy\n"])
+def test_an_irregular_file_is_left_to_pandas_which_keeps_row_numbers(tmp_path, text):
+    from canvass.importing import reading
+
+    assert reading._parse_regular(text.encode(), ",", 0, 2) is None
+    table = read_file(write(tmp_path, "ragged.csv", text.encode()))
+    assert table.frame.loc[2, "name"] == "Ana" and table.frame.loc[4, "name"] == "Cy"
+
+
 def test_whitespace_spelled_out_for_pyarrow_is_exactly_pythons():
     """Column-wide patterns spell out \\s (pyarrow's engine and Python's disagree on it): every character either
     engine takes for a space must be the one Python's \\s takes, so a no-break space still separates words."""

@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from canvass.importing.fields import normalize_header
 from canvass.importing.layouts import Layout, detect_headerless, detect_layout, fixed_width_layout
@@ -345,10 +346,34 @@ def _parse_delimited(data: bytes, delimiter: str, quoting: int, max_rows: int | 
                    encoding="utf-8", encoding_errors="replace")
     if quoting == csv.QUOTE_NONE:
         options["escapechar"] = None
+    if max_rows is None:
+        frame = _parse_regular(data, delimiter, quoting, width)
+        if frame is not None:
+            return frame, []
     try:
         return pd.read_csv(io.BytesIO(data), **options), []
     except pd.errors.ParserError:
         return _parse_rows_one_by_one(data, delimiter, quoting, width, max_rows)
+
+
+def _parse_regular(data: bytes, delimiter: str, quoting: int, width: int) -> pd.DataFrame | None:
+    """A file whose every line has all its fields, read by pyarrow's CSV reader (C++, on every core, straight into
+    Arrow text: a million rows in a fraction of pandas' time). None for anything less regular (a blank line, a
+    short or long row, a cell too big), which pandas then reads as before, row numbers and all."""
+    names = [str(i) for i in range(width)]
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(data),
+            read_options=pacsv.ReadOptions(column_names=names, block_size=8 << 20),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, quote_char='"' if quoting != csv.QUOTE_NONE else False,
+                                              double_quote=True, newlines_in_values=quoting != csv.QUOTE_NONE,
+                                              ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()), null_values=[],
+                                                 strings_can_be_null=False, quoted_strings_can_be_null=False))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    frame = pd.DataFrame({i: pd.Series(pd.array(table.column(i), dtype="str")) for i in range(width)})
+    return frame
 
 
 def _field_count(data: bytes, delimiter: str, quoting: int) -> int:
@@ -450,7 +475,9 @@ def _clean_text(frame: pd.DataFrame, unquote: bool = True) -> pd.DataFrame:
     cleaned = {}
     for column in frame.columns:
         values = frame[column].astype("str").str.strip()
-        quoted = unquote and values.str.startswith('"') & values.str.endswith('"') & (values.str.len() >= 2)
+        quoted = unquote and values.str.startswith('"') & values.str.endswith('"')
+        if unquote and quoted.any():
+            quoted &= values.str.len() >= 2  # a lone '"' is no pair of quotes (counted only where one may be)
         if unquote and quoted.any():
             values = values.where(~quoted, values.str.slice(1, -1).str.replace('""', '"', regex=False).str.strip())
         cleaned[column] = values
