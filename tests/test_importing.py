@@ -246,6 +246,20 @@ def test_duplicate_rows_in_one_file_are_merged_not_doubled(lookup, session, camp
     assert sorted(session.exec(select(Phone.e164)).all()) == ["+19195551212", "+19195553434"]
 
 
+def test_new_people_written_in_several_chunks_are_all_there_in_door_order(session, campaign, tmp_path,
+                                                                          monkeypatch):
+    monkeypatch.setattr(loading, "PEOPLE_CHUNK", 2)
+    rows = "".join(f"{i},P{i},Q,{9 - i} Oak St,Durham,27701,919555{1000 + i},,,\n" for i in range(1, 6))
+    summary = importing.import_file(session, campaign, write(tmp_path, "chunks.csv", HEADER + rows))
+    session.commit()
+    assert (summary["inserted"], summary["households"]) == (5, 5)
+    stored = session.exec(select(Person.id, Person.first_name, Household.house_number)
+                          .join(Household, Household.id == Person.household_id).order_by(Person.id)).all()
+    assert [name for _, name, _ in stored] == ["P5", "P4", "P3", "P2", "P1"]  # numbered in door order
+    assert all(int(number) == 9 - int(name[1:]) for _, name, number in stored)
+    assert count(session, ExternalId) == 5 and count(session, Phone) == 5
+
+
 def test_a_reimport_never_overwrites_what_canvassing_learned(lookup, session, campaign, tmp_path, volunteer):
     path = write(tmp_path, "v.csv", HEADER + "1,Ana,Diaz,5 Oak St,Durham,27701,9195551212,DEM,es,1980\n"
                                               "2,Bo,Kim,7 Elm St,Durham,27701,9195550000,REP,,1975\n")

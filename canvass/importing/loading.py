@@ -285,8 +285,7 @@ def apply_plan(session: Session, campaign_id: int, plan: Plan, normalized: Norma
     new_rows = inserting.sort_values(kind="stable", na_position="last").index
     people.loc[new_rows, "person_id"] = pd.array(bulk.reserve_ids(session, Person.__table__, len(new_rows)),
                                                  dtype="Int64")
-    _insert_people(session, campaign_id, people.loc[new_rows, ["person_id", *PERSON_COPIED]], batch_id, now,
-                   new_doors=new_doors.to_numpy())
+    _insert_people(session, campaign_id, people, new_rows, batch_id, now, new_doors=new_doors.to_numpy())
     progress(0.75, "Updating people")
     _update_people(session, people.loc[people["action"] == "update", ["person_id", *PERSON_COPIED]], batch_id, now)
     merged = people["action"] == "merged"
@@ -333,15 +332,19 @@ def _person_columns(people: pd.DataFrame, batch_id: int | None, now) -> pd.DataF
     return frame.reset_index(drop=True)
 
 
-def _insert_people(session: Session, campaign_id: int, people: pd.DataFrame, batch_id: int | None, now,
-                   new_doors: np.ndarray) -> None:
-    if people.empty:
-        return
-    frame = _person_columns(people, batch_id, now)
-    frame["household_id"] = frame["household_id"].astype("Int64")
-    frame["birth_year"] = frame["birth_year"].astype("Int64")
-    frame["campaign_id"] = campaign_id  # flags and timestamps are filled in by the database's defaults
-    bulk.insert_frame(session, Person.__table__, frame, created={"household_id": new_doors})
+PEOPLE_CHUNK = 250_000  # new people copied out in door order at a time: a million at once peaked at 1.8 GB
+
+
+def _insert_people(session: Session, campaign_id: int, people: pd.DataFrame, rows: pd.Index, batch_id: int | None,
+                   now, new_doors: np.ndarray) -> None:
+    """Inserts ``people``'s ``rows``, in that order."""
+    for start in range(0, len(rows), PEOPLE_CHUNK):
+        frame = _person_columns(people.loc[rows[start:start + PEOPLE_CHUNK], ["person_id", *PERSON_COPIED]],
+                                batch_id, now)
+        frame["household_id"] = frame["household_id"].astype("Int64")
+        frame["birth_year"] = frame["birth_year"].astype("Int64")
+        frame["campaign_id"] = campaign_id  # flags and timestamps are filled in by the database's defaults
+        bulk.insert_frame(session, Person.__table__, frame, created={"household_id": new_doors})
 
 
 def _update_people(session: Session, people: pd.DataFrame, batch_id: int | None, now) -> None:
