@@ -370,7 +370,7 @@ def _parse_regular(data: bytes, delimiter: str, quoting: int, width: int) -> pd.
                                               ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()), null_values=[],
                                                  strings_can_be_null=False, quoted_strings_can_be_null=False))
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+    except pa.ArrowException:  # anything pyarrow will not read, pandas reads (or reports) row by row
         return None
     frame = pd.DataFrame({i: pd.Series(pd.array(table.column(i), dtype="str")) for i in range(width)})
     return frame
