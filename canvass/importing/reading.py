@@ -372,8 +372,7 @@ def _parse_regular(data: bytes, delimiter: str, quoting: int, width: int) -> pd.
                                                  strings_can_be_null=False, quoted_strings_can_be_null=False))
     except pa.ArrowException:  # anything pyarrow will not read, pandas reads (or reports) row by row
         return None
-    frame = pd.DataFrame({i: pd.Series(pd.array(table.column(i), dtype="str")) for i in range(width)})
-    return frame
+    return pd.DataFrame({i: pd.Series(pd.array(table.column(i), dtype="str")) for i in range(width)})
 
 
 def _field_count(data: bytes, delimiter: str, quoting: int) -> int:
