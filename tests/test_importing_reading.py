@@ -8,6 +8,8 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from canvass.importing.fields import CUSTOM, HISTORY, SKIP, guess_field, map_columns
 from canvass.importing.layouts import MI_COLSPECS, layout_mapping
@@ -579,6 +581,27 @@ def test_an_irregular_file_is_left_to_pandas_which_keeps_row_numbers(tmp_path, t
     assert reading._parse_regular(text.encode(), ",", 0, 2) is None
     table = read_file(write(tmp_path, "ragged.csv", text.encode()))
     assert table.frame.loc[2, "name"] == "Ana" and table.frame.loc[4, "name"] == "Cy"
+
+
+_LINE_TOKENS = ["12", "5B", "12-14", "1/2", "#4", "#", "A", "Main", "ST", "st.", "Apt", "apt.", "UNIT", "unit", "no",
+                "PH", "Ste", "4B", "O'Neil", "Smith-Jones", "North", "BOX", "Ñandú", "Đặng", "rd,", "Lot", "1st"]
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(st.lists(st.tuples(st.sampled_from(_LINE_TOKENS), st.sampled_from([" "] * 6 + ["  ", "\t", ", ", "\u00a0"])),
+                max_size=6))
+def test_street_lines_split_on_whole_columns_as_one_by_one(pairs):
+    """Plain lines are split by column-wide string operations: they must give exactly what parse_line_parts gives."""
+    import importlib
+
+    module = importlib.import_module("canvass.importing.normalize")
+    text = "".join(token + space for token, space in pairs)
+    lines = pd.Series([text, text.strip(), f"{len(pairs) + 1} {text}", "9 Oak St", "12  Main St Apt 4B", "3 Unit St",
+                       "10 NO 5", "7 O'Neil-Smith Rd ", "#4 125 Main St", "12 1/2 Elm", "12 Main Apt. 4"], dtype="str",
+                      index=[3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 377])
+    fast = module._parse_lines(lines)
+    slow = module.per_unique_parts(lines, module.parse_line_parts, module.LINE_PARTS)
+    assert fast.to_dict("index") == slow.to_dict("index")
 
 
 def test_whitespace_spelled_out_for_pyarrow_is_exactly_pythons():

@@ -483,6 +483,30 @@ def parse_line_parts(line: str) -> tuple[str, str, str, str, str, str]:
             (f"{house} {street}" if house else street)[:300])
 
 
+# A plain street line: a house number, then words of letters, digits, ' and -, spaces between (no unit word, no #, no
+# dot, comma or slash). Most lines of a voter file; what parse_street_line makes of them is plain too, so they are
+# split on whole columns, and only the other lines go through it one distinct line at a time.
+_PLAIN_LINE = "[0-9]+[A-Za-z]?(?:-[0-9]+[A-Za-z]?)?(?: +[A-Za-z0-9'-]+)+"
+_UNIT_WORD = f"(?i)(?:^| )(?:{UNIT_WORDS})(?: |$)"
+
+
+def _parse_lines(line: pd.Series) -> pd.DataFrame:
+    """``parse_line_parts`` for every row, as a frame of ``LINE_PARTS``."""
+    trimmed = line.str.strip()
+    plain = trimmed.str.fullmatch(_PLAIN_LINE) & ~trimmed.str.contains(_UNIT_WORD, regex=True)
+    if not plain.any():
+        return per_unique_parts(line, parse_line_parts, LINE_PARTS)
+    spaced = trimmed[plain].str.replace(" +", " ", regex=True)
+    street = spaced.str.replace("^[^ ]* ", "", regex=True)
+    fast = pd.DataFrame({"house_number": spaced.str.replace(" .*$", "", regex=True).str.slice(0, 20),
+                         "street_display": street.str.slice(0, 120),
+                         "street": per_unique_text(street, street_key).str.slice(0, 120),
+                         "utype": "", "unit": "", "address": spaced.str.slice(0, 300)}, index=spaced.index)
+    if plain.all():
+        return fast
+    return pd.concat([fast, per_unique_parts(line[~plain], parse_line_parts, LINE_PARTS)]).reindex(line.index)
+
+
 def _address(out: pd.DataFrame, column, masked: pd.Series, problems: Problems, source_of) -> None:
     line = column("address")
     if (column("street_name") != "").any():
@@ -515,7 +539,7 @@ def _address(out: pd.DataFrame, column, masked: pd.Series, problems: Problems, s
         problems.add(po_box & ~masked, source_of("address"), line,
                      "This is a post office box, not a door; the person was kept without a door.")
         line = line.where(~po_box, "")
-    parsed = per_unique_parts(line, parse_line_parts, LINE_PARTS)
+    parsed = _parse_lines(line)
     utype, unit = parsed["utype"], parsed["unit"]
     explicit_unit = column("unit")
     if (explicit_unit != "").any():
