@@ -293,7 +293,7 @@ def apply_plan(session: Session, campaign_id: int, plan: Plan, normalized: Norma
     progress(0.85, "Saving IDs, phones and emails")
     # An unchanged row's fingerprint covers its IDs, phones and emails: they went in when that fingerprint was stored,
     # so a weekly re-import only looks at the rows that changed.
-    fresh = people[people["person_id"].notna() & (people["action"] != "unchanged")]
+    fresh = people.loc[people["person_id"].notna() & (people["action"] != "unchanged"), ["person_id", *ID_FIELDS]]
     new_people = people.loc[new_rows, "person_id"]
     ids_written = _insert_external_ids(session, campaign_id, fresh, new_people)
     phones = _insert_new(session, Phone.__table__, _with_person(normalized.phones, fresh), ["person_id", "e164"],
