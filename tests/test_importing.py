@@ -180,6 +180,39 @@ def test_the_migration_recomputes_match_keys_made_before_every_script_was_kept(d
     assert session.get(Person, met.id).match_key == ""  # met at the door: not an import's key to make
 
 
+def test_external_ids_keep_their_people_through_the_migration_to_natural_keys_and_back(database_url, engine, session,
+                                                                                     campaign, tmp_path):
+    from alembic import command
+
+    from canvass import db
+
+    importing.import_file(session, campaign, write(tmp_path, "van.csv", "VANID,FirstName,LastName\n11,Ana,Diaz\n"
+                                                                       "12,Luis,Diaz\n"))
+    session.commit()
+    stored = sorted(session.exec(select(ExternalId.person_id, ExternalId.source, ExternalId.value)).all())
+    session.commit()  # holds no lock the migration would wait for
+    command.downgrade(db.alembic_config(engine), "0007")
+    with engine.connect() as conn:
+        before = sorted(conn.execute(sa.text("SELECT person_id, source, value FROM external_id")).all())
+        numbered = conn.execute(sa.text("SELECT count(DISTINCT id) FROM external_id")).scalar_one()
+        assert sa.inspect(conn).get_pk_constraint("external_id")["constrained_columns"] == ["id"]
+    assert (before, numbered) == (stored, 2)
+    # The old key still refuses a repeated ID.
+    with engine.begin() as conn, pytest.raises(sa.exc.IntegrityError), conn.begin_nested():
+        conn.execute(sa.text("INSERT INTO external_id (campaign_id, person_id, source, value) "
+                             "SELECT campaign_id, person_id, source, value FROM external_id LIMIT 1"))
+    db.upgrade(engine)
+    with engine.connect() as conn:
+        assert sa.inspect(conn).get_pk_constraint("external_id")["constrained_columns"] == ["campaign_id", "source",
+                                                                                            "value"]
+        assert "id" not in {c["name"] for c in sa.inspect(conn).get_columns("external_id")}
+    summary = importing.import_file(session, campaign, write(tmp_path, "van2.csv", "VANID,FirstName,LastName\n"
+                                                                                   "12,Luis,Diaz\n13,Rosa,Diaz\n"))
+    session.commit()
+    assert (summary["inserted"], summary["unchanged"]) == (1, 1)
+    assert count(session, ExternalId) == 3
+
+
 def test_a_google_forms_sign_up_export_imports_without_a_mapping(session, campaign, tmp_path):
     export = ("Timestamp,Email Address,What's your name?,Phone number,Home address,Which languages do you speak?,"
               "Can we text you?\n"
@@ -248,7 +281,10 @@ def test_duplicate_rows_in_one_file_are_merged_not_doubled(lookup, session, camp
 
 def test_new_people_written_in_several_chunks_are_all_there_in_door_order(session, campaign, tmp_path,
                                                                           monkeypatch):
+    from canvass import bulk
+
     monkeypatch.setattr(loading, "PEOPLE_CHUNK", 2)
+    monkeypatch.setattr(bulk, "CHUNK_ROWS", 2)  # and each table's rows sent in chunks (built while the last is sent)
     rows = "".join(f"{i},P{i},Q,{9 - i} Oak St,Durham,27701,919555{1000 + i},,,\n" for i in range(1, 6))
     summary = importing.import_file(session, campaign, write(tmp_path, "chunks.csv", HEADER + rows))
     session.commit()
@@ -688,3 +724,23 @@ def pd_isna(value) -> bool:
     import pandas as pd
 
     return not isinstance(value, str) and pd.isna(value)
+
+
+def test_a_copy_that_fails_in_a_later_chunk_stops_and_changes_nothing(session, campaign, monkeypatch):
+    """The next chunk is built while one is sent: a refusal midway still ends the write, with nothing kept."""
+    import sqlite3
+
+    import pandas as pd
+    import psycopg
+
+    from canvass import bulk
+
+    monkeypatch.setattr(bulk, "CHUNK_ROWS", 2)
+    frame = pd.concat([_bulk_person(campaign, person_id, None) for person_id in (1, 2, 3, 4, 5)], ignore_index=True)
+    frame.loc[3, "first_name"] = "x" * 200  # longer than the column allows (PostgreSQL refuses it; SQLite keeps it)
+    frame.loc[4, "id"] = 1  # and a repeated id, which both refuse
+    bulk.take_write_lock(session, Person.__table__)
+    with pytest.raises((sqlite3.IntegrityError, psycopg.Error), match="too long|UNIQUE"):
+        bulk.insert_frame(session, Person.__table__, frame, created={})
+    session.rollback()
+    assert count(session, Person) == 0
