@@ -17,7 +17,9 @@ from canvass import importing
 from canvass.cli import main
 from canvass.importing import loading
 from canvass.models import (
+    Campaign,
     ContactAttempt,
+    Email,
     ExternalId,
     Household,
     ImportBatch,
@@ -55,6 +57,16 @@ def lookup(request, monkeypatch):
 
 
 
+@pytest.fixture(params=["whole", "in chunks"])
+def written(request, monkeypatch):
+    """A campaign's first import of a big file is written chunk by chunk while the rest is cleaned; any other
+    import is planned and written whole. Both must store the same: here any file counts as big, in chunks of 40."""
+    if request.param == "in chunks":
+        monkeypatch.setattr(loading, "FIRST_IMPORT_ROWS", 1)
+        monkeypatch.setattr(loading, "CHUNK_OF_ROWS", 40)
+    return request.param
+
+
 @pytest.mark.parametrize(("name", "rows", "inserted", "households", "phones", "rejected"), [
     ("synthetic_fl_voter_extract_noheader_100.txt", 100, 100, 45, 12, 0),
     ("synthetic_wa_vrdb_2017header_1000.txt", 1000, 1000, 1000, 0, 0),
@@ -62,8 +74,8 @@ def lookup(request, monkeypatch):
     ("contacts_dsa_actionkit_export_sample_fixture.csv", 1, 1, 1, 1, 0),
     ("addr_osm_sanford_nc.csv", 3949, 0, 3942, 0, 0),
 ])
-def test_each_shared_sample_imports_with_the_right_counts(session, campaign, name, rows, inserted, households, phones,
-                                                          rejected):
+def test_each_shared_sample_imports_with_the_right_counts(written, session, campaign, name, rows, inserted, households,
+                                                          phones, rejected):
     summary = importing.import_file(session, campaign, SHARED_DATA / name)
     session.commit()
     assert (summary["rows"], summary["inserted"], summary["households"], summary["phones"], summary["rejected"]) == \
@@ -76,7 +88,7 @@ def test_each_shared_sample_imports_with_the_right_counts(session, campaign, nam
     assert count(session, Person) == inserted
 
 
-def test_florida_protected_voters_are_kept_without_doors(session, campaign):
+def test_florida_protected_voters_are_kept_without_doors(written, session, campaign):
     importing.import_file(session, campaign, SHARED_DATA / "synthetic_fl_voter_extract_noheader_100.txt")
     session.commit()
     protected = session.exec(select(Person).where(Person.is_protected.is_(True))).all()
@@ -294,6 +306,128 @@ def test_new_people_written_in_several_chunks_are_all_there_in_door_order(sessio
     assert [name for _, name, _ in stored] == ["P5", "P4", "P3", "P2", "P1"]  # numbered in door order
     assert all(int(number) == 9 - int(name[1:]) for _, name, number in stored)
     assert count(session, ExternalId) == 5 and count(session, Phone) == 5
+
+
+def _stored(session, campaign):
+    """Everything an import stored in a campaign, without ids: each person with their door, IDs, phones, emails."""
+    people = session.exec(select(Person).where(Person.campaign_id == campaign.id)).all()
+    doors = {h.id: h for h in session.exec(select(Household).where(Household.campaign_id == campaign.id))}
+    result = []
+    for person in people:
+        door = doors.get(person.household_id)
+        result.append((
+            person.first_name, person.middle_name, person.last_name, person.party, person.language,
+            person.birth_year, person.is_protected, person.email, person.match_key, person.source_hash,
+            json.dumps(person.custom, sort_keys=True), json.dumps(person.vote_history, sort_keys=True),
+            (door.address_key, door.address, door.unit, door.zip5) if door else None,
+            tuple(sorted(session.exec(select(ExternalId.source, ExternalId.value)
+                                      .where(ExternalId.person_id == person.id)).all())),
+            tuple(sorted(session.exec(select(Phone.e164, Phone.type, Phone.rank)
+                                      .where(Phone.person_id == person.id)).all())),
+            tuple(sorted(session.exec(select(Email.address).where(Email.person_id == person.id)).all()))))
+    empty_doors = sorted(d.address_key for d in doors.values() if d.id not in {p.household_id for p in people})
+    return sorted(result, key=repr), empty_doors
+
+
+MIXED = ("voter_id,first_name,last_name,address,city,zip,phone,email,party,language,birth_year,status\n"
+         + "".join(f"{i},P{i},Q{i % 3},{i % 5 + 1} Oak St{' Apt ' + str(i % 3) if i % 5 == 0 else ''},Durham,27701,"
+                   f"919555{1000 + i},p{i}@example.org,DEM,es,19{50 + i},ACTIVE\n" for i in range(1, 18))
+         + ",,,,,,,,,,,\n"  # a blank line: skipped
+         + ",Total: 17,,,,,,,,,,\n")  # a total line: rejected
+
+
+def _import_both_ways(session, tmp_path, monkeypatch, text):
+    """The same file, whole into one campaign and in chunks of 3 into another: (summaries, stored)."""
+    from canvass import campaigns
+
+    path = write(tmp_path, "mixed.csv", text)
+    for name in ("Whole", "Chunks"):
+        campaigns.create_campaign(session, name, name.lower())
+    session.commit()
+    whole = importing.import_file(session, campaigns.get_campaign(session, "whole"), path)
+    session.commit()
+    monkeypatch.setattr(loading, "FIRST_IMPORT_ROWS", 1)
+    monkeypatch.setattr(loading, "CHUNK_OF_ROWS", 3)
+    writes = []
+    original = loading.NewPeopleWriter._write
+    monkeypatch.setattr(loading.NewPeopleWriter, "_write", lambda self, *a: writes.append(1) or original(self, *a))
+    chunked = importing.import_file(session, campaigns.get_campaign(session, "chunks"), path)
+    session.commit()
+    stored = [_stored(session, campaigns.get_campaign(session, slug)) for slug in ("whole", "chunks")]
+    for summary in (whole, chunked):
+        summary.pop("seconds")
+    return whole, chunked, stored, len(writes)
+
+
+def test_a_first_import_written_while_it_is_cleaned_stores_what_a_whole_import_stores(session, tmp_path,
+                                                                                      monkeypatch):
+    whole, chunked, (stored_whole, stored_chunked), writes = _import_both_ways(session, tmp_path, monkeypatch, MIXED)
+    assert writes == 7  # 18 rows (a blank line is none): 1, then 3 at a time, each written as it came
+    assert chunked == whole
+    assert (whole["inserted"], whole["rejected"], whole["households"], whole["phones"]) == (17, 1, 7, 17)
+    assert stored_chunked == stored_whole
+    assert len(stored_whole[0]) == 17
+
+
+@pytest.mark.parametrize("repeat", [
+    "12,Ana,Diaz,9 Elm St,Durham,27701,,,,,,\n",  # voter ID 12 again, three chunks later
+    # One person twice without IDs, in two chunks
+    ",P2,Q2,3 Oak St,Durham,27701,,,,,,\n,Zed,Y,8 Elm St,Durham,27701,,,,,,\n,Yan,X,8 Elm St,Durham,27701,,,,,,\n"
+    ",P2,Q2,3 Oak St,Durham,27701,,,,,,\n",
+    ",,,40 Elm St,Durham,27701,,,,,,\n",  # a door without a person
+])
+def test_rows_that_repeat_other_chunks_rows_are_planned_together(session, tmp_path, monkeypatch, repeat):
+    whole, chunked, (stored_whole, stored_chunked), _ = _import_both_ways(session, tmp_path, monkeypatch,
+                                                                          MIXED + repeat)
+    assert chunked == whole
+    assert whole["merged"] + whole["doors_only"] == 1
+    assert stored_chunked == stored_whole
+
+
+def test_a_chunk_that_fails_to_be_written_leaves_the_campaign_empty(session, campaign, tmp_path, monkeypatch):
+    monkeypatch.setattr(loading, "FIRST_IMPORT_ROWS", 1)
+    monkeypatch.setattr(loading, "CHUNK_OF_ROWS", 3)
+    calls = []
+    original = loading.apply_plan
+
+    def fails_on_the_third_chunk(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("disk full")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(loading, "apply_plan", fails_on_the_third_chunk)
+    with pytest.raises(RuntimeError):
+        importing.import_file(session, campaign, write(tmp_path, "mixed.csv", MIXED))
+    session.rollback()
+    assert len(calls) == 3  # the chunks after the failed one were not tried
+    assert [count(session, m) for m in (Person, Household, Phone, ExternalId, Email)] == [0, 0, 0, 0, 0]
+
+
+@pytest.mark.postgres_only
+def test_imports_into_one_campaign_at_once_wait_for_each_other(engine, session, campaign, tmp_path):
+    import threading
+
+    path = write(tmp_path, "v.csv", "first_name,last_name,address,zip\n"
+                 + "".join(f"P{i},Q,{i} Oak St,27701\n" for i in range(50)))
+    summaries, errors = [], []
+
+    def one_import():
+        with Session(engine) as own:
+            try:
+                summaries.append(importing.import_file(own, own.get(Campaign, campaign.id), path))
+                own.commit()
+            except Exception as exc:  # noqa: BLE001 (reported by the assert below)
+                errors.append(exc)
+
+    threads = [threading.Thread(target=one_import) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted((s["inserted"], s["unchanged"]) for s in summaries) == [(0, 50), (50, 0)]
+    assert count(session, Person) == 50
 
 
 def test_a_reimport_never_overwrites_what_canvassing_learned(lookup, session, campaign, tmp_path, volunteer):

@@ -10,6 +10,7 @@ import contextlib
 import json
 import time
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from canvass import audit
+from canvass.bulk import take_write_lock
+from canvass.db import is_sqlite
+from canvass.importing import loading
 from canvass.importing.fields import (
     CUSTOM,
     FIELDS,
@@ -28,10 +32,17 @@ from canvass.importing.fields import (
     validate_mapping,
 )
 from canvass.importing.layouts import layout_mapping
-from canvass.importing.loading import Plan, apply_plan, plan_import
-from canvass.importing.normalize import Normalized, normalize
+from canvass.importing.loading import (
+    NewPeopleWriter,
+    Plan,
+    apply_plan,
+    holds_people,
+    lock_imports_into,
+    plan_import,
+)
+from canvass.importing.normalize import Normalized, joined, normalize
 from canvass.importing.reading import RawTable, UnreadableFile, read_file
-from canvass.models import Campaign, ImportBatch, ImportStatus, SavedMapping, User, utcnow
+from canvass.models import Campaign, ImportBatch, ImportStatus, Person, SavedMapping, User, utcnow
 
 __all__ = ["UnreadableFile", "MappingError", "CheckReport", "check_file", "import_file", "check_batch", "run_batch"]
 
@@ -109,6 +120,15 @@ def resolve_mapping(session: Session, table: RawTable, given: dict[str, str] | N
 
 def prepare(session: Session, campaign: Campaign, path: Path, mapping: dict[str, str] | None = None,
             progress=lambda fraction, message="": None) -> Prepared:
+    table, resolved, source = read_and_map(session, path, mapping, progress)
+    normalized = clean(table, resolved, progress)
+    progress(0.45, "Matching with the people already in the campaign")
+    plan = plan_import(session, campaign.id, normalized)
+    return Prepared(table, resolved, source, normalized, plan)
+
+
+def read_and_map(session: Session, path: Path, mapping: dict[str, str] | None, progress
+                 ) -> tuple[RawTable, dict[str, str], str]:
     progress(0.05, "Reading the file")
     table = read_file(path)
     if table.frame.empty:
@@ -118,17 +138,24 @@ def prepare(session: Session, campaign: Campaign, path: Path, mapping: dict[str,
         raise NoIdentityColumn("canvass found no name, ID or address column in this file. Below, choose which "
                                "column holds names (or IDs, or street addresses), then check again.",
                                table, resolved, source)
+    return table, resolved, source
+
+
+def clean(table: RawTable, mapping: dict[str, str], progress) -> Normalized:
     progress(0.25, "Cleaning names, addresses and phones")
-    normalized = normalize(table.frame, resolved, table.layout)
+    return _with_unreadable_rows(table, normalize(table.frame, mapping, table.layout))
+
+
+def _with_unreadable_rows(table: RawTable, normalized: Normalized) -> Normalized:
+    """Adds the rows the reader could not split into columns to the problems, and frees the file's columns (no
+    longer needed: the writes want the memory)."""
     table.row_count = len(table.frame)
-    table.frame = table.frame.iloc[:0]  # the file's own columns are no longer needed: free them for the writes
+    table.frame = table.frame.iloc[:0]
     if table.bad_rows:
         normalized.problems = table.bad_rows + normalized.problems
         normalized.problem_count += len(table.bad_rows)
         normalized.rejected_rows.update(r["row"] for r in table.bad_rows)
-    progress(0.45, "Matching with the people already in the campaign")
-    plan = plan_import(session, campaign.id, normalized)
-    return Prepared(table, resolved, source, normalized, plan)
+    return normalized
 
 
 def report(prepared: Prepared) -> CheckReport:
@@ -198,33 +225,83 @@ def import_file(session: Session, campaign: Campaign, path: str | Path, *, mappi
     Row problems (kept rows' warnings and rejected rows) are appended to ``problems_out`` when given."""
     started = time.perf_counter()
     campaign_id, batch_id = campaign.id, (batch.id if batch else None)
-    prepared = prepare(session, campaign, Path(path), mapping, progress)
-    if session.get_bind().dialect.name == "sqlite":
-        # SQLite cannot turn a reader whose snapshot has gone stale into a writer; the planning read wrote nothing,
-        # so end it and write in a fresh transaction that takes the write lock first.
-        session.rollback()
-    written = apply_plan(session, campaign_id, prepared.plan, prepared.normalized, batch_id=batch_id,
-                         progress=progress)
-    if prepared.mapping_source == "given":
-        remember_mapping(session, prepared.table.headers, prepared.mapping)
-    counts = prepared.plan.counts
-    summary = {"rows": prepared.table.row_count + len(prepared.table.bad_rows), "inserted": counts["insert"],
+    lock_imports_into(session, campaign_id)
+    table, resolved, mapping_source = read_and_map(session, Path(path), mapping, progress)
+    first_of_a_big_file = _first_import_of_a_big_file(session, campaign_id, len(table.frame))
+    written = None
+    if first_of_a_big_file:
+        normalized, written, counts = _write_while_cleaning(session, campaign_id, table, resolved, batch_id, progress)
+    else:
+        normalized = clean(table, resolved, progress)
+    if written is None:
+        progress(0.45, "Matching with the people already in the campaign")
+        plan = plan_import(session, campaign_id, normalized)
+        if is_sqlite(session) and not first_of_a_big_file:
+            # SQLite cannot turn a reader whose snapshot has gone stale into a writer; the planning read wrote
+            # nothing, so end it and write in a fresh transaction that takes the write lock first.
+            session.rollback()
+        written = apply_plan(session, campaign_id, plan, normalized, batch_id=batch_id, progress=progress)
+        counts = plan.counts
+    if mapping_source == "given":
+        remember_mapping(session, table.headers, resolved)
+    summary = {"rows": table.row_count + len(table.bad_rows), "inserted": counts["insert"],
                "updated": counts["update"], "unchanged": counts["unchanged"],
-               "rejected": len(prepared.normalized.rejected_rows), "merged": counts["merged"],
+               "rejected": len(normalized.rejected_rows), "merged": counts["merged"],
                "doors_only": counts["door"], "households": written["households"], "phones": written["phones"],
-               "emails": written["emails"], "problems": prepared.normalized.problem_count,
+               "emails": written["emails"], "problems": normalized.problem_count,
                "seconds": round(time.perf_counter() - started, 2)}
     audit.record(session, user, "import.completed", object_type="campaign", object_id=campaign_id,
                  **{k: v for k, v in summary.items() if k != "seconds"})
     if problems_out is not None:
-        problems_out.extend(prepared.normalized.problems)
+        problems_out.extend(normalized.problems)
     if batch is not None:
         batch.summary = {**(batch.summary or {}), **summary}
-        batch.problems = prepared.normalized.problems
-        batch.mapping = prepared.mapping
+        batch.problems = normalized.problems
+        batch.mapping = resolved
         session.add(batch)
     progress(1.0, "Done")
     return summary
+
+
+def _first_import_of_a_big_file(session: Session, campaign_id: int, rows: int) -> bool:
+    """Whether the file is big and the campaign holds nobody yet: then the rows are written while they are cleaned.
+    On SQLite the write lock is taken now: the chunks are written from a second thread later, and a reader's
+    snapshot can go stale before its first write."""
+    if rows < loading.FIRST_IMPORT_ROWS or holds_people(session, campaign_id):
+        return False
+    if is_sqlite(session):
+        session.rollback()
+        take_write_lock(session, Person.__table__)
+        return not holds_people(session, campaign_id)
+    return True
+
+
+def _write_while_cleaning(session: Session, campaign_id: int, table: RawTable, mapping: dict[str, str],
+                          batch_id: int | None, progress
+                          ) -> tuple[Normalized, dict[str, int] | None, dict[str, int] | None]:
+    """Cleans the file a chunk at a time, each chunk written while the next is cleaned (``NewPeopleWriter``).
+    Returns the cleaned file with what was written and the counts, or with ``None`` twice when the rows repeat one
+    another and must be planned together (nothing was kept)."""
+    frame, today = table.frame, date.today()  # one day for every chunk, even across midnight
+    parts = []
+    with NewPeopleWriter(session, campaign_id, batch_id) as writer:
+        start = 0
+        while start < len(frame):
+            progress(0.1 + 0.8 * start / len(frame), "Cleaning and saving the rows")
+            # A small first chunk sets the database to work sooner; once the writing has stopped, the rest is
+            # cleaned in one go.
+            step = max(1, loading.CHUNK_OF_ROWS // 4) if start == 0 else loading.CHUNK_OF_ROWS
+            end = len(frame) if writer.stopped else start + step
+            parts.append(normalize(frame.iloc[start:end], mapping, table.layout, today))
+            writer.add(parts[-1])
+            start = end
+        progress(0.9, "Saving the last rows")
+        kept = writer.finish()
+    if not kept:
+        return _with_unreadable_rows(table, joined(parts)), None, None
+    # The rows are written: only the problems are needed, not a joined copy of a million rows.
+    return (_with_unreadable_rows(table, joined(parts, with_rows=False)),
+            writer.written, writer.counts)
 
 
 def remember_mapping(session: Session, headers: list[str], mapping: dict[str, str]) -> None:

@@ -35,9 +35,11 @@ class Plan:
 
     people: pd.DataFrame  # normalized rows + person_id, action, household_key
     new_households: pd.DataFrame
-    household_ids: pd.Series  # existing household id, indexed by address key
     counts: dict[str, int] = field(default_factory=dict)
+    household_ids: pd.Series | None = None  # the stored doors' ids, indexed by address key
     changes: list[dict[str, Any]] = field(default_factory=list)  # samples of field changes for the dry-run
+    own_doors: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))  # stored by this transaction
+    new_door_ids: pd.Series | None = None  # set by apply_plan: the new doors' ids by address key
 
 
 def plan_import(session: Session, campaign_id: int, normalized: Normalized) -> Plan:
@@ -52,6 +54,22 @@ def plan_import(session: Session, campaign_id: int, normalized: Normalized) -> P
     unmatched = people["person_id"].isna() & (people["match_key"] != "")
     existing = _existing_people(session, campaign_id, with_keys=bool(unmatched.any()),
                                 near=(people, doors) if small else None)
+    keys = doors["address_key"].astype("str")
+    plan = _decide(people, pd.Index(keys), existing)
+    plan.household_ids = pd.Series(doors["id"].to_numpy(dtype=np.int64), index=keys.to_numpy())
+    plan.changes = _sample_changes(session, people)
+    return plan
+
+
+def plan_new_people(people: pd.DataFrame, door_keys: pd.Index) -> Plan:
+    """``plan_import`` for a campaign that holds nobody yet, only doors (their address keys): nothing to read. The
+    doors' ids (``household_ids``) are for the caller to fill in."""
+    people["person_id"] = _no_ids(len(people))
+    return _decide(people, door_keys, pd.DataFrame({"id": pd.Series(dtype="int64"),
+                                                    "source_hash": pd.Series(dtype="str")}))
+
+
+def _decide(people: pd.DataFrame, door_keys: pd.Index, existing: pd.DataFrame) -> Plan:
     _match_by_name_and_door(people, existing)
     _match_by_a_shared_surname(people, existing)
     people["action"] = "insert"
@@ -63,13 +81,11 @@ def plan_import(session: Session, campaign_id: int, normalized: Normalized) -> P
         people.loc[matched, "person_id"].astype("int64")).to_numpy()
     people.loc[people.index[matched][same], "action"] = "unchanged"
     people.loc[people["doors_only"] & (people["action"] == "insert"), "action"] = "door"
-    household_ids, new_households = _households(doors, people)
+    new_households = _new_households(door_keys, people)
     counts = people["action"].value_counts().to_dict()
     counts = {k: int(counts.get(k, 0)) for k in ("insert", "update", "unchanged", "merged", "door")}
     counts["households"] = len(new_households)
-    plan = Plan(people, new_households, household_ids, counts)
-    plan.changes = _sample_changes(session, people)
-    return plan
+    return Plan(people, new_households, counts)
 
 
 def _no_ids(count: int) -> pd.arrays.IntegerArray:
@@ -212,13 +228,12 @@ def _merge_duplicates(people: pd.DataFrame) -> None:
         people.loc[later.index, "action"] = "merged"
 
 
-def _households(existing: pd.DataFrame, people: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:
-    """The stored doors (id by address key), and the file's first row at each new door."""
-    known = pd.Series(existing["id"].to_numpy(dtype=np.int64), index=existing["address_key"].astype("str"))
+def _new_households(door_keys: pd.Index, people: pd.DataFrame) -> pd.DataFrame:
+    """The file's first row at each door not among ``door_keys``."""
     keys = people["address_key"]
-    wanted = (keys != "") & (people["action"] != "merged") & (_positions_in(keys, known.index) < 0)
+    wanted = (keys != "") & (people["action"] != "merged") & (_positions_in(keys, door_keys) < 0)
     # The new doors' first rows only: the wide frame is copied for those, not for every row.
-    return known, people.loc[keys[wanted].drop_duplicates().index]
+    return people.loc[keys[wanted].drop_duplicates().index]
 
 
 def _positions_in(keys: pd.Series, stored: pd.Index | pd.Series) -> np.ndarray:
@@ -278,7 +293,7 @@ def apply_plan(session: Session, campaign_id: int, plan: Plan, normalized: Norma
     people = plan.people
     bulk.take_write_lock(session, Person.__table__)
     progress(0.55, "Saving doors")
-    new_doors = _insert_households(session, campaign_id, plan.new_households, now)
+    new_doors = plan.new_door_ids = _insert_households(session, campaign_id, plan.new_households, now)
     people["household_id"] = _ids_by_key(people["address_key"], pd.concat([plan.household_ids, new_doors]))
     progress(0.65, "Saving people")
     # New people are numbered in door order, so every index on person grows at its end (much cheaper to keep).
@@ -296,7 +311,8 @@ def apply_plan(session: Session, campaign_id: int, plan: Plan, normalized: Norma
         # The people's IDs, phones and emails are gathered and sorted while the database writes the people: it is
         # busy keeping indexes, and would otherwise sit idle for a second or two per million rows.
         attached = pool.submit(_attached_rows, campaign_id, fresh, normalized)
-        _insert_people(session, campaign_id, people, new_rows, batch_id, now, new_doors=new_doors.to_numpy())
+        _insert_people(session, campaign_id, people, new_rows, batch_id, now,
+                       new_doors=np.concatenate([plan.own_doors, new_doors.to_numpy()]))
         progress(0.75, "Updating people")
         _update_people(session, people.loc[people["action"] == "update", ["person_id", *PERSON_COPIED]], batch_id, now)
         ids, phones, emails = attached.result()
@@ -427,3 +443,123 @@ def _insert_skipping_stored(session: Session, table: sa.Table, items: pd.DataFra
     new = items["person_id"].isin(new_people)
     return bulk.insert_frame(session, table, items[new], created={"person_id": new_people}) + \
         bulk.insert_frame(session, table, items[~new], skip_stored=key)
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# The first import of a big file: written chunk by chunk while the rest is still being cleaned
+
+FIRST_IMPORT_ROWS = 100_000  # from this many rows, a first import into an empty campaign writes while it normalises
+CHUNK_OF_ROWS = 200_000
+
+
+def holds_people(session: Session, campaign_id: int) -> bool:
+    return bool(session.execute(sa.select(sa.exists().where(Person.campaign_id == campaign_id))).scalar_one())
+
+
+def lock_imports_into(session: Session, campaign_id: int) -> None:
+    """One import at a time per campaign, until this transaction ends (PostgreSQL; on SQLite the write lock does it).
+
+    Two imports planned side by side would each add the people the other is adding."""
+    if bulk.dialect(session) == "postgresql":
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:kind, :campaign)"),
+                        {"kind": IMPORT_LOCK, "campaign": campaign_id})
+
+
+IMPORT_LOCK = 0x63616E76  # the advisory lock's first key: "canv"
+
+
+class NewPeopleWriter:
+    """Writes a campaign's first import chunk by chunk on a second thread, while the caller cleans the next chunk.
+
+    Otherwise the database sits idle while a million rows are read and cleaned, then works alone while Python
+    waits. In a campaign that holds nobody, every row of the file is a new person unless rows repeat one another,
+    so each chunk is planned on its own (``plan_new_people``) and written at once. Writing stops at the first chunk
+    whose rows repeat an ID or a name-and-door key (their own or an earlier chunk's), or hold a door without a
+    person: the whole file must then be planned together. ``finish`` undoes what was written (a savepoint) and says
+    so; the caller then plans and writes the whole file the usual way, with the same result."""
+
+    def __init__(self, session: Session, campaign_id: int, batch_id: int | None):
+        self.session, self.campaign_id, self.batch_id = session, campaign_id, batch_id
+        self.savepoint = session.begin_nested()
+        stored = _stored_doors(session, campaign_id, None)
+        self.door_ids = pd.Series(stored["id"].to_numpy(dtype=np.int64), index=stored["address_key"].astype("str"))
+        self.door_keys = self.door_ids.index  # the doors planned so far (the ids come once they are written)
+        self.own_doors: list[np.ndarray] = []
+        self.earlier: dict[str, pa.Array] = {}  # the planned rows' IDs and keys, by column
+        self.counts: dict[str, int] = {}
+        self.written: dict[str, int] = {}
+        self.stopped = False
+        self.pool = ThreadPoolExecutor(max_workers=1)  # one chunk at a time, in the file's order
+        self.futures = []
+
+    def __enter__(self) -> NewPeopleWriter:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        # Never leave a write running on the session while the caller unwinds (and rolls it back).
+        self.stopped = self.stopped or exc_info[0] is not None
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def add(self, part: Normalized) -> None:
+        """Plans a chunk (normalised rows of the file, in order) and queues its write after the earlier ones'.
+
+        Planning happens here, on the caller's thread, so the writing thread keeps the database busy."""
+        if self.stopped:
+            return
+        # A shallow copy: the plan's columns stay off the caller's rows, which a whole-file plan may still need.
+        people = part.people.copy(deep=False)
+        plan = plan_new_people(people, self.door_keys)
+        if plan.counts["merged"] or plan.counts["door"] or self._repeats_earlier_rows(people):
+            self.stopped = True
+            return
+        self.door_keys = self.door_keys.append(pd.Index(plan.new_households["address_key"].astype("str")))
+        for name, count in plan.counts.items():
+            self.counts[name] = self.counts.get(name, 0) + count
+        self.futures.append(self.pool.submit(self._write, plan, Normalized(people, part.phones, part.emails)))
+
+    def finish(self) -> bool:
+        """Waits for the writes. True when every chunk was written; False when nothing was kept (plan the file whole).
+        A write that failed raises here: the import fails and the caller's rollback undoes it."""
+        self.pool.shutdown(wait=True)
+        for future in self.futures:
+            future.result()
+        if self.stopped:
+            self.savepoint.rollback()
+            return False
+        self.savepoint.commit()
+        return True
+
+    def _write(self, plan: Plan, part: Normalized) -> None:
+        if self.stopped:
+            return
+        try:
+            plan.household_ids = self.door_ids
+            plan.own_doors = np.concatenate([np.empty(0, dtype=np.int64), *self.own_doors])
+            written = apply_plan(self.session, self.campaign_id, plan, part, batch_id=self.batch_id)
+        except BaseException:
+            self.stopped = True  # the transaction has failed: later chunks must not try
+            raise
+        self.own_doors.append(plan.new_door_ids.to_numpy(dtype=np.int64))
+        self.door_ids = pd.concat([self.door_ids, plan.new_door_ids])
+        for name, count in written.items():
+            self.written[name] = self.written.get(name, 0) + count
+
+    def _repeats_earlier_rows(self, people: pd.DataFrame) -> bool:
+        """Whether a row has an ID, or (without IDs) a name-and-door key, that a written row has: what
+        ``_merge_duplicates`` would merge across chunks. Remembers this chunk's for the next."""
+        no_ids = (people[list(ID_FIELDS)] == "").all(axis=1)
+        usable = {source: people[source] != "" for source in ID_PRIORITY}
+        usable["match_key"] = no_ids & (people["match_key"] != "")
+        found = {column: _arrow_text(people.loc[rows, column]) for column, rows in usable.items() if rows.any()}
+        for column, values in found.items():
+            if column in self.earlier and pc.any(pc.is_in(values, value_set=self.earlier[column])).as_py():
+                return True
+        for column, values in found.items():
+            self.earlier[column] = pa.concat_arrays([self.earlier[column], values]) if column in self.earlier \
+                else values
+        return False
+
+
+def _arrow_text(values: pd.Series) -> pa.Array:
+    array = pa.array(values, type=pa.large_string())
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array

@@ -162,15 +162,19 @@ def normalize(frame: pd.DataFrame, mapping: dict[str, str], layout: Layout | Non
     with ThreadPoolExecutor(max_workers=1) as pool:
         second = pool.submit(_normalize, frame.iloc[middle:], mapping, layout, today)
         first = _normalize(frame.iloc[:middle], mapping, layout, today)
-        return _joined(first, second.result())
+        return joined([first, second.result()])
 
 
-def _joined(first: Normalized, second: Normalized) -> Normalized:
-    return Normalized(pd.concat([first.people, second.people]),
-                      pd.concat([first.phones, second.phones], ignore_index=True),
-                      pd.concat([first.emails, second.emails], ignore_index=True),
-                      (first.problems + second.problems)[:PROBLEM_LIMIT], first.problem_count + second.problem_count,
-                      first.rejected_rows | second.rejected_rows)
+def joined(parts: list[Normalized], *, with_rows: bool = True) -> Normalized:
+    """Consecutive parts of one file, normalised apart, as one (``with_rows=False``: their problems only)."""
+    if len(parts) == 1 and with_rows:
+        return parts[0]
+    some = slice(None) if with_rows else slice(0, 0)
+    return Normalized(pd.concat([p.people.iloc[some] for p in parts]),
+                      pd.concat([p.phones.iloc[some] for p in parts], ignore_index=True),
+                      pd.concat([p.emails.iloc[some] for p in parts], ignore_index=True),
+                      [item for p in parts for item in p.problems][:PROBLEM_LIMIT],
+                      sum(p.problem_count for p in parts), set().union(*(p.rejected_rows for p in parts)))
 
 
 def _normalize(frame: pd.DataFrame, mapping: dict[str, str], layout: Layout | None, today: date) -> Normalized:
