@@ -85,22 +85,26 @@ CHUNK_ROWS = 50_000  # rows turned into Python values at a time: bounds memory o
 
 
 def insert_frame(session: Session, table: sa.Table, frame: pd.DataFrame, *, skip_stored: Sequence[str] = (),
-                 created: Mapping[str, np.ndarray | pd.Series] | None = None) -> int:
+                 created: Mapping[str, np.ndarray | pd.Series] | None = None, rows: np.ndarray | None = None) -> int:
     """Inserts the rows of ``frame`` (its columns named as the table's). Returns the number of rows inserted.
+
+    ``rows``: the positions of the rows to insert, in that order (default: all of them, as they stand). They are
+    taken a chunk at a time as they are sent, so no reordered copy of them all is ever made.
 
     With ``skip_stored`` (the columns of a unique key), a row whose key is stored already is left out, and the
     stored row is left alone: INSERT ... ON CONFLICT DO NOTHING, so nothing has to read the stored keys first.
 
     ``created`` names, per foreign-key column, the ids this transaction inserted itself. On PostgreSQL it lets the
     foreign keys be checked in bulk (see ``_copy_checking_references``)."""
-    if frame.empty:
+    if frame.empty or (rows is not None and len(rows) == 0):
         return 0
     if dialect(session) == "postgresql":
         if skip_stored:
-            return _copy_frame_skipping_stored(session, table, frame, skip_stored)
+            return _copy_frame_skipping_stored(session, table, frame if rows is None else frame.iloc[rows],
+                                               skip_stored)
         if created is not None and may_check_references_in_bulk(session):
-            return _copy_checking_references(session, table, frame, created)
-        return _copy_frame(session, table, frame)
+            return _copy_checking_references(session, table, frame, created, rows)
+        return _copy_frame(session, table, frame, rows=rows)
     columns = list(frame.columns)
     quoted = ", ".join(f'"{c}"' for c in columns)
     statement = f'INSERT INTO "{table.name}" ({quoted}) VALUES ({", ".join("?" for _ in columns)})'
@@ -108,13 +112,13 @@ def insert_frame(session: Session, table: sa.Table, frame: pd.DataFrame, *, skip
         statement += f" ON CONFLICT ({', '.join(skip_stored)}) DO NOTHING"
     connection = _raw(session)
     changes_before = connection.total_changes
-    for start in range(0, len(frame), CHUNK_ROWS):
-        chunk = frame.iloc[start:start + CHUNK_ROWS]
+    for start in range(0, len(frame) if rows is None else len(rows), CHUNK_ROWS):
+        chunk = _chunk(frame, rows, start)
         values = [_python_values(chunk[c], table.c[c], True) for c in columns]
         cursor = connection.cursor()
         cursor.executemany(statement, zip(*values, strict=True))
         cursor.close()
-    return connection.total_changes - changes_before if skip_stored else len(frame)
+    return connection.total_changes - changes_before if skip_stored else len(frame) if rows is None else len(rows)
 
 
 def _copy_frame_skipping_stored(session: Session, table: sa.Table, frame: pd.DataFrame, key: Sequence[str]) -> int:
@@ -151,7 +155,7 @@ def may_check_references_in_bulk(session: Session) -> bool:
 
 
 def _copy_checking_references(session: Session, table: sa.Table, frame: pd.DataFrame,
-                              created: Mapping[str, np.ndarray | pd.Series]) -> int:
+                              created: Mapping[str, np.ndarray | pd.Series], rows: np.ndarray | None = None) -> int:
     """COPY with each foreign key checked by one statement instead of a trigger call per row.
 
     A foreign key's trigger looks up and locks the referenced row (FOR KEY SHARE, so it cannot be deleted before we
@@ -163,16 +167,17 @@ def _copy_checking_references(session: Session, table: sa.Table, frame: pd.DataF
         name = key.parent.name
         if name not in frame:
             continue
-        wanted = pd.unique(frame[name].dropna().astype("int64"))
+        values = frame[name] if rows is None else frame[name].iloc[rows]
+        wanted = pd.unique(values.dropna().astype("int64"))
         wanted = wanted[~np.isin(wanted, np.asarray(created.get(name, []), dtype=np.int64))]
         if len(wanted):
             _lock_referenced_rows(session, key.column, wanted, table.name, name)
     with _raw(session).cursor() as cursor:
         cursor.execute("SET LOCAL session_replication_role = replica")
-        _copy_frame(session, table, frame)
+        _copy_frame(session, table, frame, rows=rows)
         # Only reached when the COPY succeeded; after a failure the transaction ends, and SET LOCAL with it.
         cursor.execute("SET LOCAL session_replication_role = origin")
-    return len(frame)
+    return len(frame) if rows is None else len(rows)
 
 
 def _lock_referenced_rows(session: Session, referenced: sa.Column, ids: np.ndarray, table: str, column: str) -> None:
@@ -204,28 +209,35 @@ def _arrow_column(series: pd.Series, column_type) -> pa.Array:
     return pa.array(series.astype("str").fillna(""), type=pa.large_string())
 
 
-def _copy_frame(session: Session, table: sa.Table, frame: pd.DataFrame, target: str | None = None) -> int:
+def _copy_frame(session: Session, table: sa.Table, frame: pd.DataFrame, target: str | None = None,
+                rows: np.ndarray | None = None) -> int:
     """PostgreSQL COPY, streamed chunk by chunk through one COPY.
 
     The next chunk's CSV is built on a second thread while this one is sent: the server keeps indexes up to date
     more slowly than the CSV is built, and without the overlap it waited for each chunk (a second or more per
     million-row import). At most two chunks are held at once."""
     quoted = ", ".join(f'"{c}"' for c in frame.columns)
-    starts = range(0, max(len(frame), 1), CHUNK_ROWS)  # an empty frame is one empty chunk
+    count = len(frame) if rows is None else len(rows)
+    starts = range(0, max(count, 1), CHUNK_ROWS)  # an empty frame is one empty chunk
     with ThreadPoolExecutor(max_workers=1) as pool, _raw(session).cursor() as cursor, cursor.copy(
             f'COPY "{target or table.name}" ({quoted}) FROM STDIN WITH (FORMAT csv)') as copy:
-        pending = pool.submit(_csv_chunk, table, frame, starts[0])
+        pending = pool.submit(_csv_chunk, table, frame, rows, starts[0])
         for start in starts[1:]:
-            data, pending = pending.result(), pool.submit(_csv_chunk, table, frame, start)
+            data, pending = pending.result(), pool.submit(_csv_chunk, table, frame, rows, start)
             copy.write(data)
         copy.write(pending.result())
-    return len(frame)
+    return count
 
 
-def _csv_chunk(table: sa.Table, frame: pd.DataFrame, start: int) -> bytes:
-    """CHUNK_ROWS rows from ``start`` as CSV for COPY, written by pyarrow (in C++): NULLs as empty fields, every text
-    value quoted, so "" stays an empty string."""
-    chunk = frame.iloc[start:start + CHUNK_ROWS]
+def _chunk(frame: pd.DataFrame, rows: np.ndarray | None, start: int) -> pd.DataFrame:
+    """CHUNK_ROWS of the rows to write, from the ``start``-th."""
+    return frame.iloc[start:start + CHUNK_ROWS] if rows is None else frame.iloc[rows[start:start + CHUNK_ROWS]]
+
+
+def _csv_chunk(table: sa.Table, frame: pd.DataFrame, rows: np.ndarray | None, start: int) -> bytes:
+    """CHUNK_ROWS rows from the ``start``-th as CSV for COPY, written by pyarrow (in C++): NULLs as empty fields,
+    every text value quoted, so "" stays an empty string."""
+    chunk = _chunk(frame, rows, start)
     arrays = [_arrow_column(chunk[c], table.c[c].type) for c in frame.columns]
     buffer = io.BytesIO()
     pacsv.write_csv(pa.Table.from_arrays(arrays, names=list(frame.columns)), buffer,

@@ -295,8 +295,7 @@ def test_new_people_written_in_several_chunks_are_all_there_in_door_order(sessio
                                                                           monkeypatch):
     from canvass import bulk
 
-    monkeypatch.setattr(loading, "PEOPLE_CHUNK", 2)
-    monkeypatch.setattr(bulk, "CHUNK_ROWS", 2)  # and each table's rows sent in chunks (built while the last is sent)
+    monkeypatch.setattr(bulk, "CHUNK_ROWS", 2)  # each table's rows sent in chunks (built while the last is sent)
     rows = "".join(f"{i},P{i},Q,{9 - i} Oak St,Durham,27701,919555{1000 + i},,,\n" for i in range(1, 6))
     summary = importing.import_file(session, campaign, write(tmp_path, "chunks.csv", HEADER + rows))
     session.commit()
