@@ -113,7 +113,7 @@ def insert_frame(session: Session, table: sa.Table, frame: pd.DataFrame, *, skip
     connection = _raw(session)
     changes_before = connection.total_changes
     for start in range(0, len(frame) if rows is None else len(rows), CHUNK_ROWS):
-        chunk = _chunk(frame, rows, start)
+        chunk = _chunk(frame, rows, start, start + CHUNK_ROWS)
         values = [_python_values(chunk[c], table.c[c], True) for c in columns]
         cursor = connection.cursor()
         cursor.executemany(statement, zip(*values, strict=True))
@@ -215,29 +215,31 @@ def _copy_frame(session: Session, table: sa.Table, frame: pd.DataFrame, target: 
 
     The next chunk's CSV is built on a second thread while this one is sent: the server keeps indexes up to date
     more slowly than the CSV is built, and without the overlap it waited for each chunk (a second or more per
-    million-row import). At most two chunks are held at once."""
+    million-row import). The first chunk is small, so the server starts sooner. At most two chunks are held."""
     quoted = ", ".join(f'"{c}"' for c in frame.columns)
     count = len(frame) if rows is None else len(rows)
-    starts = range(0, max(count, 1), CHUNK_ROWS)  # an empty frame is one empty chunk
+    first = min(count, max(1, CHUNK_ROWS // 10))
+    starts = [0, *range(first, count, CHUNK_ROWS)]  # an empty frame is one empty chunk
+    spans = list(zip(starts, [*starts[1:], count], strict=True))
     with ThreadPoolExecutor(max_workers=1) as pool, _raw(session).cursor() as cursor, cursor.copy(
             f'COPY "{target or table.name}" ({quoted}) FROM STDIN WITH (FORMAT csv)') as copy:
-        pending = pool.submit(_csv_chunk, table, frame, rows, starts[0])
-        for start in starts[1:]:
-            data, pending = pending.result(), pool.submit(_csv_chunk, table, frame, rows, start)
+        pending = pool.submit(_csv_chunk, table, frame, rows, *spans[0])
+        for span in spans[1:]:
+            data, pending = pending.result(), pool.submit(_csv_chunk, table, frame, rows, *span)
             copy.write(data)
         copy.write(pending.result())
     return count
 
 
-def _chunk(frame: pd.DataFrame, rows: np.ndarray | None, start: int) -> pd.DataFrame:
-    """CHUNK_ROWS of the rows to write, from the ``start``-th."""
-    return frame.iloc[start:start + CHUNK_ROWS] if rows is None else frame.iloc[rows[start:start + CHUNK_ROWS]]
+def _chunk(frame: pd.DataFrame, rows: np.ndarray | None, start: int, stop: int) -> pd.DataFrame:
+    """The rows to write from the ``start``-th to before the ``stop``-th."""
+    return frame.iloc[start:stop] if rows is None else frame.iloc[rows[start:stop]]
 
 
-def _csv_chunk(table: sa.Table, frame: pd.DataFrame, rows: np.ndarray | None, start: int) -> bytes:
-    """CHUNK_ROWS rows from the ``start``-th as CSV for COPY, written by pyarrow (in C++): NULLs as empty fields,
-    every text value quoted, so "" stays an empty string."""
-    chunk = _chunk(frame, rows, start)
+def _csv_chunk(table: sa.Table, frame: pd.DataFrame, rows: np.ndarray | None, start: int, stop: int) -> bytes:
+    """Some of the rows to write as CSV for COPY, written by pyarrow (in C++): NULLs as empty fields, every text
+    value quoted, so "" stays an empty string."""
+    chunk = _chunk(frame, rows, start, stop)
     arrays = [_arrow_column(chunk[c], table.c[c].type) for c in frame.columns]
     buffer = io.BytesIO()
     pacsv.write_csv(pa.Table.from_arrays(arrays, names=list(frame.columns)), buffer,

@@ -329,7 +329,7 @@ def _stored(session, campaign):
 
 
 MIXED = ("voter_id,first_name,last_name,address,city,zip,phone,email,party,language,birth_year,status\n"
-         + "".join(f"{i},P{i},Q{i % 3},{i % 5 + 1} Oak St{' Apt ' + str(i % 3) if i % 5 == 0 else ''},Durham,27701,"
+         + "".join(f"{i},  P{i} ,Q{i % 3},{i % 5 + 1} Oak St{' Apt ' + str(i % 3) if i % 5 == 0 else ''},Durham,27701,"
                    f"919555{1000 + i},p{i}@example.org,DEM,es,19{50 + i},ACTIVE\n" for i in range(1, 18))
          + ",,,,,,,,,,,\n"  # a blank line: skipped
          + ",Total: 17,,,,,,,,,,\n")  # a total line: rejected
@@ -381,6 +381,13 @@ def test_rows_that_repeat_other_chunks_rows_are_planned_together(session, tmp_pa
     assert chunked == whole
     assert whole["merged"] + whole["doors_only"] == 1
     assert stored_chunked == stored_whole
+
+
+def test_a_big_file_of_blank_rows_is_refused_in_one_sentence(session, campaign, tmp_path, monkeypatch):
+    monkeypatch.setattr(loading, "FIRST_IMPORT_ROWS", 1)
+    monkeypatch.setattr(loading, "CHUNK_OF_ROWS", 3)
+    with pytest.raises(importing.UnreadableFile, match="no rows"):
+        importing.import_file(session, campaign, write(tmp_path, "blank.csv", HEADER + ",,,,,,,,,\n" * 8))
 
 
 def test_a_chunk_that_fails_to_be_written_leaves_the_campaign_empty(session, campaign, tmp_path, monkeypatch):

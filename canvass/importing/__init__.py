@@ -41,7 +41,7 @@ from canvass.importing.loading import (
     plan_import,
 )
 from canvass.importing.normalize import Normalized, joined, normalize
-from canvass.importing.reading import RawTable, UnreadableFile, read_file
+from canvass.importing.reading import RawTable, UnreadableFile, read_file, trimmed_rows
 from canvass.models import Campaign, ImportBatch, ImportStatus, Person, SavedMapping, User, utcnow
 
 __all__ = ["UnreadableFile", "MappingError", "CheckReport", "check_file", "import_file", "check_batch", "run_batch"]
@@ -127,12 +127,14 @@ def prepare(session: Session, campaign: Campaign, path: Path, mapping: dict[str,
     return Prepared(table, resolved, source, normalized, plan)
 
 
-def read_and_map(session: Session, path: Path, mapping: dict[str, str] | None, progress
-                 ) -> tuple[RawTable, dict[str, str], str]:
+def read_and_map(session: Session, path: Path, mapping: dict[str, str] | None, progress, *,
+                 big_stays_untrimmed: bool = False) -> tuple[RawTable, dict[str, str], str]:
+    """The file read, and its mapping. With ``big_stays_untrimmed``, a file long enough to be imported while it is
+    cleaned keeps its rows as read (see ``trim``)."""
     progress(0.05, "Reading the file")
-    table = read_file(path)
-    if table.frame.empty:
-        raise UnreadableFile("The file has a header but no rows under it.")
+    table = read_file(path, trimmed=False)
+    if not (big_stays_untrimmed and len(table.frame) >= loading.FIRST_IMPORT_ROWS):
+        trim(table)
     resolved, source = resolve_mapping(session, table, mapping)
     if not set(resolved.values()) & IDENTITY_FIELDS:
         raise NoIdentityColumn("canvass found no name, ID or address column in this file. Below, choose which "
@@ -141,15 +143,25 @@ def read_and_map(session: Session, path: Path, mapping: dict[str, str] | None, p
     return table, resolved, source
 
 
+def trim(table: RawTable) -> None:
+    """Trims an untrimmed table's rows (see ``read_file``)."""
+    table.frame, table.trimmed = trimmed_rows(table, table.frame), True
+    if table.frame.empty:
+        raise UnreadableFile(NO_ROWS)
+
+
+NO_ROWS = "The file has a header but no rows under it."
+
+
 def clean(table: RawTable, mapping: dict[str, str], progress) -> Normalized:
     progress(0.25, "Cleaning names, addresses and phones")
     return _with_unreadable_rows(table, normalize(table.frame, mapping, table.layout))
 
 
-def _with_unreadable_rows(table: RawTable, normalized: Normalized) -> Normalized:
+def _with_unreadable_rows(table: RawTable, normalized: Normalized, rows: int | None = None) -> Normalized:
     """Adds the rows the reader could not split into columns to the problems, and frees the file's columns (no
-    longer needed: the writes want the memory)."""
-    table.row_count = len(table.frame)
+    longer needed: the writes want the memory). ``rows``: how many there were, when not all still in the table."""
+    table.row_count = len(table.frame) if rows is None else rows
     table.frame = table.frame.iloc[:0]
     if table.bad_rows:
         normalized.problems = table.bad_rows + normalized.problems
@@ -226,12 +238,14 @@ def import_file(session: Session, campaign: Campaign, path: str | Path, *, mappi
     started = time.perf_counter()
     campaign_id, batch_id = campaign.id, (batch.id if batch else None)
     lock_imports_into(session, campaign_id)
-    table, resolved, mapping_source = read_and_map(session, Path(path), mapping, progress)
+    table, resolved, mapping_source = read_and_map(session, Path(path), mapping, progress, big_stays_untrimmed=True)
     first_of_a_big_file = _first_import_of_a_big_file(session, campaign_id, len(table.frame))
     written = None
     if first_of_a_big_file:
         normalized, written, counts = _write_while_cleaning(session, campaign_id, table, resolved, batch_id, progress)
     else:
+        if not table.trimmed:
+            trim(table)
         normalized = clean(table, resolved, progress)
     if written is None:
         progress(0.45, "Matching with the people already in the campaign")
@@ -283,7 +297,7 @@ def _write_while_cleaning(session: Session, campaign_id: int, table: RawTable, m
     Returns the cleaned file with what was written and the counts, or with ``None`` twice when the rows repeat one
     another and must be planned together (nothing was kept)."""
     frame, today = table.frame, date.today()  # one day for every chunk, even across midnight
-    parts = []
+    parts, rows = [], 0
     with NewPeopleWriter(session, campaign_id, batch_id) as writer:
         start = 0
         while start < len(frame):
@@ -292,16 +306,19 @@ def _write_while_cleaning(session: Session, campaign_id: int, table: RawTable, m
             # cleaned in one go.
             step = max(1, loading.CHUNK_OF_ROWS // 4) if start == 0 else loading.CHUNK_OF_ROWS
             end = len(frame) if writer.stopped else start + step
-            parts.append(normalize(frame.iloc[start:end], mapping, table.layout, today))
-            writer.add(parts[-1])
-            start = end
+            chunk = trimmed_rows(table, frame.iloc[start:end])
+            start, rows = end, rows + len(chunk)
+            if len(chunk):
+                parts.append(normalize(chunk, mapping, table.layout, today))
+                writer.add(parts[-1])
+        if not rows:
+            raise UnreadableFile(NO_ROWS)
         progress(0.9, "Saving the last rows")
         kept = writer.finish()
     if not kept:
-        return _with_unreadable_rows(table, joined(parts)), None, None
+        return _with_unreadable_rows(table, joined(parts), rows), None, None
     # The rows are written: only the problems are needed, not a joined copy of a million rows.
-    return (_with_unreadable_rows(table, joined(parts, with_rows=False)),
-            writer.written, writer.counts)
+    return _with_unreadable_rows(table, joined(parts, with_rows=False), rows), writer.written, writer.counts
 
 
 def remember_mapping(session: Session, headers: list[str], mapping: dict[str, str]) -> None:

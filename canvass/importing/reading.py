@@ -48,10 +48,14 @@ class RawTable:
     row_count: int = 0  # rows read (kept when the frame is released after normalizing)
     header_row: int = 1  # the spreadsheet row of the header; rows above it (a title, blank lines) are skipped
     sheet: str = ""  # the sheet read, when it is not the workbook's first
+    trimmed: bool = True  # False: the rows are as read, to go through ``trimmed_rows`` before use
 
 
-def read_file(path: str | Path, *, max_rows: int | None = None) -> RawTable:
-    """Reads ``path`` (CSV/TSV/pipe/fixed-width text, XLSX/XLS/ODS, or a zip holding one of them)."""
+def read_file(path: str | Path, *, max_rows: int | None = None, trimmed: bool = True) -> RawTable:
+    """Reads ``path`` (CSV/TSV/pipe/fixed-width text, XLSX/XLS/ODS, or a zip holding one of them).
+
+    ``trimmed=False`` leaves a text file's rows as read (untrimmed, blank rows kept): a big import trims them a
+    chunk at a time with ``trimmed_rows``, while earlier chunks are written."""
     path = Path(path)
     data = path.read_bytes()
     if not data.strip(b"\x00 \r\n\t"):
@@ -60,7 +64,8 @@ def read_file(path: str | Path, *, max_rows: int | None = None) -> RawTable:
     if _is_zip(data) and not _is_office_zip(data):
         inner, data = _unzip_single(data)
     kind = _spreadsheet_kind(data)
-    table = _read_spreadsheet(data if inner else path, kind, max_rows) if kind else _read_text(data, max_rows)
+    table = _read_spreadsheet(data if inner else path, kind, max_rows) if kind else \
+        _read_text(data, max_rows, trimmed)
     table.inner_name = inner
     return table
 
@@ -198,7 +203,7 @@ def _as_displayed(column: pa.Array) -> pa.Array:
 # Text files
 
 
-def _read_text(data: bytes, max_rows: int | None) -> RawTable:
+def _read_text(data: bytes, max_rows: int | None, trimmed: bool = True) -> RawTable:
     data, encoding = _to_utf8(data)
     sample = data[:256 * 1024].decode("utf-8", errors="replace")
     lines = sample.splitlines()[:200]
@@ -220,7 +225,7 @@ def _read_text(data: bytes, max_rows: int | None) -> RawTable:
         raise UnreadableFile(layout.notes)
     frame, bad_rows = _parse_delimited(data, delimiter, quoting, max_rows)
     file_format = {"\t": "tsv", "|": "pipe", ",": "csv", ";": "semicolon"}[delimiter]
-    table = _finish(frame, header_at, layout, file_format, encoding, DELIMITERS[delimiter])
+    table = _finish(frame, header_at, layout, file_format, encoding, DELIMITERS[delimiter], trimmed=trimmed)
     table.bad_rows = bad_rows
     return table
 
@@ -429,7 +434,7 @@ def _read_fixed(data: bytes, layout: Layout, encoding: str, max_rows: int | None
 
 
 def _finish(frame: pd.DataFrame, header_at: int | None, layout: Layout | None, file_format: str, encoding: str,
-            delimiter: str, first_row: int = 1) -> RawTable:
+            delimiter: str, first_row: int = 1, trimmed: bool = True) -> RawTable:
     """``header_at``: the header's position among the rows (None: no header). ``first_row``: the spreadsheet row
     number of the frame's first row (a sheet may start further down)."""
     has_header = header_at is not None
@@ -446,11 +451,18 @@ def _finish(frame: pd.DataFrame, header_at: int | None, layout: Layout | None, f
     frame.columns = headers
     # The index is the spreadsheet row number, so every problem points at the row the user sees.
     frame.index = pd.RangeIndex(start=first_row, stop=first_row + len(frame))
-    frame = _clean_text(frame, unquote=file_format not in SPREADSHEETS)
+    if trimmed:
+        frame = _clean_text(frame, unquote=file_format not in SPREADSHEETS)
     if has_header and layout is None:
         layout = detect_layout(headers)
     return RawTable(frame=frame, headers=headers, file_format=file_format, encoding=encoding, delimiter=delimiter,
-                    has_header=has_header, layout=layout, header_row=first_row - 1 if has_header else 0)
+                    has_header=has_header, layout=layout, header_row=first_row - 1 if has_header else 0,
+                    trimmed=trimmed)
+
+
+def trimmed_rows(table: RawTable, rows: pd.DataFrame) -> pd.DataFrame:
+    """Some of an untrimmed table's rows as ``read_file`` would have given them: trimmed, blank ones dropped."""
+    return rows if table.trimmed else _clean_text(rows, unquote=table.file_format not in SPREADSHEETS)
 
 
 def dedupe_headers(headers: list[str]) -> list[str]:
