@@ -525,13 +525,18 @@ KILLER = """
 import sys
 from sqlmodel import Session
 from canvass import db, campaigns
-from canvass.importing import import_file
+from canvass.importing import import_file, loading
 engine = db.make_engine(sys.argv[1])
+stop_at, times = sys.argv[3], int(sys.argv[4])
+if sys.argv[5] == "in chunks":
+    loading.FIRST_IMPORT_ROWS, loading.CHUNK_OF_ROWS = 1, 500
 def progress(fraction, message=""):
+    global times
     print(message, flush=True)
-    if message == "Saving IDs, phones and emails":
+    times -= message == stop_at
+    if message == stop_at and times == 0:
         import time
-        time.sleep(60)  # the parent kills us here, mid-transaction
+        time.sleep(60)  # the parent kills us here, mid-transaction (in chunks: while the chunks are written)
 with Session(engine) as session:
     import_file(session, campaigns.get_campaign(session, "test"), sys.argv[2], progress=progress)
     session.commit()
@@ -539,14 +544,19 @@ with Session(engine) as session:
 
 
 @pytest.mark.slow
-def test_an_import_killed_midway_leaves_the_database_as_it_was(database_url, session, campaign, tmp_path):
+@pytest.mark.parametrize(("how", "stop_at", "times"), [("whole", "Saving IDs, phones and emails", 1),
+                                                      ("in chunks", "Cleaning and saving the rows", 4)])
+def test_an_import_killed_midway_leaves_the_database_as_it_was(database_url, session, campaign, tmp_path, how,
+                                                                stop_at, times):
     rows = "".join(f"{i},First{i},Last{i},{i} Oak St,Durham,27701,919555{i % 10000:04d},,,\n" for i in range(1, 3001))
     path = write(tmp_path, "big.csv", HEADER + rows)
-    child = subprocess.Popen([sys.executable, "-c", KILLER, database_url, str(path)], stdout=subprocess.PIPE,
-                             text=True, env={**os.environ})
+    child = subprocess.Popen([sys.executable, "-c", KILLER, database_url, str(path), stop_at, str(times), how],
+                             stdout=subprocess.PIPE, text=True, env={**os.environ})
     for line in child.stdout:
-        if line.strip() == "Saving IDs, phones and emails":
-            break
+        if line.strip() == stop_at:
+            times -= 1
+            if times == 0:
+                break
     child.send_signal(signal.SIGKILL)
     child.wait()
     child.stdout.close()
