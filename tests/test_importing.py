@@ -410,29 +410,44 @@ def test_a_chunk_that_fails_to_be_written_leaves_the_campaign_empty(session, cam
     assert [count(session, m) for m in (Person, Household, Phone, ExternalId, Email)] == [0, 0, 0, 0, 0]
 
 
-@pytest.mark.postgres_only
-def test_imports_into_one_campaign_at_once_wait_for_each_other(engine, session, campaign, tmp_path):
+def test_imports_into_one_campaign_at_once_wait_for_each_other(engine, session, campaign, tmp_path, monkeypatch):
+    """The first import pauses between its plan and its writing; the second runs meanwhile. Planned side by side,
+    both would add the same 50 people (or one would fail on a unique key)."""
     import threading
 
     path = write(tmp_path, "v.csv", "first_name,last_name,address,zip\n"
                  + "".join(f"P{i},Q,{i} Oak St,27701\n" for i in range(50)))
     summaries, errors = [], []
+    first_planned, second_done = threading.Event(), threading.Event()
+    apply_plan = importing.apply_plan
 
-    def one_import():
+    def apply_after_a_pause(*args, **kwargs):
+        if not first_planned.is_set():
+            first_planned.set()
+            second_done.wait(2)  # a second import that waits for this one never finishes in time
+        return apply_plan(*args, **kwargs)
+
+    monkeypatch.setattr(importing, "apply_plan", apply_after_a_pause)
+
+    def one_import(finished=None):
         with Session(engine) as own:
             try:
                 summaries.append(importing.import_file(own, own.get(Campaign, campaign.id), path))
                 own.commit()
             except Exception as exc:  # noqa: BLE001 (reported by the assert below)
                 errors.append(exc)
+        if finished:
+            finished.set()
 
-    threads = [threading.Thread(target=one_import) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
+    first = threading.Thread(target=one_import)
+    first.start()
+    assert first_planned.wait(30)
+    second = threading.Thread(target=one_import, args=(second_done,))
+    second.start()
+    for thread in (first, second):
         thread.join()
     assert errors == []
-    assert sorted((s["inserted"], s["unchanged"]) for s in summaries) == [(0, 50), (50, 0)]
+    assert [(s["inserted"], s["unchanged"]) for s in summaries] == [(50, 0), (0, 50)]
     assert count(session, Person) == 50
 
 

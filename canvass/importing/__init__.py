@@ -249,11 +249,9 @@ def import_file(session: Session, campaign: Campaign, path: str | Path, *, mappi
         normalized = clean(table, resolved, progress)
     if written is None:
         progress(0.45, "Matching with the people already in the campaign")
-        plan = plan_import(session, campaign_id, normalized)
         if is_sqlite(session) and not first_of_a_big_file:
-            # SQLite cannot turn a reader whose snapshot has gone stale into a writer; the planning read wrote
-            # nothing, so end it and write in a fresh transaction that takes the write lock first.
-            session.rollback()
+            _plan_under_the_write_lock(session)
+        plan = plan_import(session, campaign_id, normalized)
         written = apply_plan(session, campaign_id, plan, normalized, batch_id=batch_id, progress=progress)
         counts = plan.counts
     if mapping_source == "given":
@@ -275,6 +273,16 @@ def import_file(session: Session, campaign: Campaign, path: str | Path, *, mappi
         session.add(batch)
     progress(1.0, "Done")
     return summary
+
+
+def _plan_under_the_write_lock(session: Session) -> None:
+    """SQLite's stand-in for ``lock_imports_into``: the write lock is taken before the plan is made, so no other
+    import can write between the plan and its writing (each would add the people the other adds). Reading and
+    cleaning the file ran before, without the lock: volunteers' contacts wait only for the matching and writing.
+
+    The transaction so far only read; a fresh one is begun, as SQLite cannot turn a stale reader into a writer."""
+    session.rollback()
+    take_write_lock(session, Person.__table__)
 
 
 def _first_import_of_a_big_file(session: Session, campaign_id: int, rows: int) -> bool:
