@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from canvass import bulk
+from canvass.i18n import N_
 from canvass.models import (
     CallList,
     Campaign,
@@ -340,7 +341,7 @@ def write_workbook(path: Path, export: Export, *, sheets: tuple[str, ...] = SHEE
                 sheet.write_row(offset, 0, row)
             done += min(50_000, len(frame) - start)
             if progress:
-                progress(0.3 + 0.7 * done / total, f"Writing {SHEET_TITLES[name]}")
+                progress(0.3 + 0.7 * done / total, N_("Writing the spreadsheet"))
     book.close()
 
 
@@ -393,7 +394,7 @@ def export_file(session: Session, campaign: Campaign, filters: Filters, *, path:
     if van and suffix != ".csv":
         raise ExportError("Results for VAN are a CSV file.")
     if progress:
-        progress(0.05, "Reading contacts")
+        progress(0.05, N_("Reading contacts"))
     if van:
         table = van_results(session, campaign, filters, timezone)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -402,7 +403,7 @@ def export_file(session: Session, campaign: Campaign, filters: Filters, *, path:
     else:
         export = build(session, campaign, filters, timezone, only=None if suffix == ".xlsx" else sheet)
         if progress:
-            progress(0.3, "Writing")
+            progress(0.3, N_("Writing the spreadsheet"))
         if suffix == ".xlsx":
             write_workbook(path, export, progress=progress)
             what = "workbook"

@@ -8,6 +8,12 @@ TRANSLATIONS = Path(__file__).parent / "translations"
 LOCALES = ("es", "vi")
 
 
+def N_(text: str) -> str:  # noqa: N802 (gettext's conventional name for this marker)
+    """Marks a text for the catalogs without translating it. A job's progress is stored in English by code that
+    knows nothing of the viewer; the page translates it (the ``translated`` filter) in the viewer's language."""
+    return text
+
+
 def compile_catalogs(folder: Path = TRANSLATIONS) -> list[str]:
     """Compiles every catalog whose .mo is missing or older than its .po. Returns the locales compiled."""
     from babel.messages.mofile import write_mo

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from canvass.i18n import N_
 from canvass.models import Job, JobStatus, utcnow
 
 log = logging.getLogger(__name__)
@@ -89,7 +90,7 @@ def job_view(session: Session, job: Job) -> Job:
         return job
     if job.status in (JobStatus.running, JobStatus.queued) and _is_stale(job):
         job.status = JobStatus.failed
-        job.message = "The app stopped while this was running. Nothing was changed; start it again."
+        job.message = N_("The app stopped while this was running. Nothing was changed; start it again.")
         job.finished_at = utcnow()
         session.add(job)
         session.commit()
@@ -137,7 +138,7 @@ class JobRunner:
         except Exception:
             log.exception("job %s failed", job_id)
             self._set(job_id, status=JobStatus.failed, finished_at=utcnow(),
-                      message="An unexpected error stopped this job. Nothing was changed.")
+                      message=N_("An unexpected error stopped this job. Nothing was changed."))
         else:
             self._set(job_id, status=JobStatus.done, progress=1.0, result=result, finished_at=utcnow())
         finally:

@@ -17,7 +17,7 @@ from canvass.i18n import LOCALES, TRANSLATIONS, compile_catalogs  # noqa: E402
 def update() -> None:
     pot = TRANSLATIONS / "messages.pot"
     subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F", str(ROOT / "babel.cfg"),
-                    "-k", "_", "-k", "gettext", "-k", "lazy_gettext", "-k", "_l", "--no-location", "--sort-output",
+                    "-k", "_", "-k", "gettext", "-k", "lazy_gettext", "-k", "_l", "-k", "N_", "--no-location", "--sort-output",
                     "-o", str(pot), str(ROOT)], check=True)
     for locale in LOCALES:
         po = TRANSLATIONS / locale / "LC_MESSAGES" / "messages.po"

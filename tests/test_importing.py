@@ -738,6 +738,30 @@ def test_the_import_runs_in_the_background_with_a_progress_page(database_url, tm
     app.extensions["canvass.engine"].dispose()
 
 
+@pytest.mark.parametrize(("language", "shown"), [("en", "Saving people"), ("es", "Guardando a las personas"),
+                                                ("vi", "Đang lưu danh sách người")])
+def test_an_import_s_progress_is_shown_in_the_viewer_s_language(app, session, campaign, data_staff, tmp_path,
+                                                                language, shown):
+    from canvass.models import Job, JobStatus
+
+    job = Job(kind="import", status=JobStatus.running, progress=0.65, message="Saving people",
+              campaign_id=campaign.id)
+    failed = Job(kind="import", status=JobStatus.failed, message='Row 3 holds "<b>x</b>"', campaign_id=campaign.id)
+    session.add_all([job, failed])
+    session.flush()
+    running = importing.create_batch(session, campaign, "v.csv", tmp_path / "v.csv", data_staff)
+    broken = importing.create_batch(session, campaign, "w.csv", tmp_path / "w.csv", data_staff)
+    running.job_id, running.status = job.id, ImportStatus.running
+    broken.job_id, broken.status = failed.id, ImportStatus.running
+    session.add_all([running, broken])
+    session.commit()
+    client = app.test_client(user=data_staff)
+    page = client.get(f"/imports/{running.id}?lang={language}").get_data(as_text=True)
+    assert f"65% · {shown}</p>" in page
+    page = client.get(f"/imports/{broken.id}?lang={language}").get_data(as_text=True)
+    assert "Row 3 holds &#34;&lt;b&gt;x&lt;/b&gt;&#34;" in page  # a failure quoting the file is shown as text
+
+
 def test_bulk_ids_do_not_collide_with_ordinary_inserts(session, campaign):
     import pandas as pd
 

@@ -21,6 +21,7 @@ from sqlmodel import Session, select
 from canvass import audit
 from canvass.bulk import take_write_lock
 from canvass.db import is_sqlite
+from canvass.i18n import N_
 from canvass.importing import loading
 from canvass.importing.fields import (
     CUSTOM,
@@ -122,7 +123,7 @@ def prepare(session: Session, campaign: Campaign, path: Path, mapping: dict[str,
             progress=lambda fraction, message="": None) -> Prepared:
     table, resolved, source = read_and_map(session, path, mapping, progress)
     normalized = clean(table, resolved, progress)
-    progress(0.45, "Matching with the people already in the campaign")
+    progress(0.45, N_("Matching with the people already in the campaign"))
     plan = plan_import(session, campaign.id, normalized)
     return Prepared(table, resolved, source, normalized, plan)
 
@@ -131,7 +132,7 @@ def read_and_map(session: Session, path: Path, mapping: dict[str, str] | None, p
                  big_stays_untrimmed: bool = False) -> tuple[RawTable, dict[str, str], str]:
     """The file read, and its mapping. With ``big_stays_untrimmed``, a file long enough to be imported while it is
     cleaned keeps its rows as read (see ``trim``)."""
-    progress(0.05, "Reading the file")
+    progress(0.05, N_("Reading the file"))
     table = read_file(path, trimmed=False)
     if not (big_stays_untrimmed and len(table.frame) >= loading.FIRST_IMPORT_ROWS):
         trim(table)
@@ -154,7 +155,7 @@ NO_ROWS = "The file has a header but no rows under it."
 
 
 def clean(table: RawTable, mapping: dict[str, str], progress) -> Normalized:
-    progress(0.25, "Cleaning names, addresses and phones")
+    progress(0.25, N_("Cleaning names, addresses and phones"))
     return _with_unreadable_rows(table, normalize(table.frame, mapping, table.layout))
 
 
@@ -248,7 +249,7 @@ def import_file(session: Session, campaign: Campaign, path: str | Path, *, mappi
             trim(table)
         normalized = clean(table, resolved, progress)
     if written is None:
-        progress(0.45, "Matching with the people already in the campaign")
+        progress(0.45, N_("Matching with the people already in the campaign"))
         if is_sqlite(session) and not first_of_a_big_file:
             _plan_under_the_write_lock(session)
         plan = plan_import(session, campaign_id, normalized)
@@ -271,7 +272,7 @@ def import_file(session: Session, campaign: Campaign, path: str | Path, *, mappi
         batch.problems = normalized.problems
         batch.mapping = resolved
         session.add(batch)
-    progress(1.0, "Done")
+    progress(1.0, N_("Done"))
     return summary
 
 
@@ -309,7 +310,7 @@ def _write_while_cleaning(session: Session, campaign_id: int, table: RawTable, m
     with NewPeopleWriter(session, campaign_id, batch_id) as writer:
         start = 0
         while start < len(frame):
-            progress(0.1 + 0.8 * start / len(frame), "Cleaning and saving the rows")
+            progress(0.1 + 0.8 * start / len(frame), N_("Cleaning and saving the rows"))
             # A small first chunk sets the database to work sooner; once the writing has stopped, the rest is
             # cleaned in one go.
             step = max(1, loading.CHUNK_OF_ROWS // 4) if start == 0 else loading.CHUNK_OF_ROWS
@@ -321,7 +322,7 @@ def _write_while_cleaning(session: Session, campaign_id: int, table: RawTable, m
                 writer.add(parts[-1])
         if not rows:
             raise UnreadableFile(NO_ROWS)
-        progress(0.9, "Saving the last rows")
+        progress(0.9, N_("Saving the last rows"))
         kept = writer.finish()
     if not kept:
         return _with_unreadable_rows(table, joined(parts), rows), None, None

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from canvass import bulk
+from canvass.i18n import N_
 from canvass.importing.fields import ID_FIELDS
 from canvass.importing.normalize import Normalized
 from canvass.models import Email, ExternalId, Household, Person, Phone, utcnow
@@ -292,10 +293,10 @@ def apply_plan(session: Session, campaign_id: int, plan: Plan, normalized: Norma
     now = utcnow()
     people = plan.people
     bulk.take_write_lock(session, Person.__table__)
-    progress(0.55, "Saving doors")
+    progress(0.55, N_("Saving doors"))
     new_doors = plan.new_door_ids = _insert_households(session, campaign_id, plan.new_households, now)
     people["household_id"] = _ids_by_key(people["address_key"], pd.concat([plan.household_ids, new_doors]))
-    progress(0.65, "Saving people")
+    progress(0.65, N_("Saving people"))
     # New people are numbered in door order, so every index on person grows at its end (much cheaper to keep).
     inserting = people["household_id"][people["action"] == "insert"]
     new_rows = inserting.sort_values(kind="stable", na_position="last").index
@@ -313,16 +314,16 @@ def apply_plan(session: Session, campaign_id: int, plan: Plan, normalized: Norma
         attached = pool.submit(_attached_rows, campaign_id, fresh, normalized)
         _insert_people(session, campaign_id, people, new_rows, batch_id, now,
                        new_doors=np.concatenate([plan.own_doors, new_doors.to_numpy()]))
-        progress(0.75, "Updating people")
+        progress(0.75, N_("Updating people"))
         _update_people(session, people.loc[people["action"] == "update", ["person_id", *PERSON_COPIED]], batch_id, now)
         ids, phones, emails = attached.result()
-    progress(0.85, "Saving IDs, phones and emails")
+    progress(0.85, N_("Saving IDs, phones and emails"))
     written = {"external_ids": _insert_skipping_stored(session, ExternalId.__table__, ids,
                                                        ["campaign_id", "source", "value"], new_people),
                "phones": _insert_skipping_stored(session, Phone.__table__, phones, ["person_id", "e164"], new_people),
                "emails": _insert_skipping_stored(session, Email.__table__, emails, ["person_id", "address"],
                                                  new_people)}
-    progress(0.98, "Finishing")
+    progress(0.98, N_("Finishing"))
     return {"households": len(plan.new_households), **written}
 
 

@@ -195,6 +195,9 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["datetime"] = lambda value, fmt="short": format_datetime(value, fmt) if value else ""
     app.jinja_env.filters["number"] = format_number
     app.jinja_env.filters["percent"] = lambda value: f"{round(100 * (value or 0))}%"
+    # A job's stored progress or failure, in the viewer's language when the catalogs hold it (texts marked N_).
+    # Not Jinja's _(): that marks the result safe and %-formats it, and a failure can quote a file's own text.
+    app.jinja_env.filters["translated"] = lambda text: _(text) if text else ""
 
     @app.context_processor
     def globals_for_templates():
