@@ -291,19 +291,23 @@ def test_duplicate_rows_in_one_file_are_merged_not_doubled(lookup, session, camp
     assert sorted(session.exec(select(Phone.e164)).all()) == ["+19195551212", "+19195553434"]
 
 
-def test_new_people_written_in_several_chunks_are_all_there_in_door_order(session, campaign, tmp_path,
-                                                                          monkeypatch):
+def test_new_people_written_in_several_chunks_are_all_there_together_by_door_in_the_file_s_order(
+        session, campaign, tmp_path, monkeypatch):
+    """People are numbered door by door, the doors in the order the file first reaches them: a file sorted by
+    address keeps its order (and its IDs' index on person_id grows at its end)."""
     from canvass import bulk
 
     monkeypatch.setattr(bulk, "CHUNK_ROWS", 2)  # each table's rows sent in chunks (built while the last is sent)
-    rows = "".join(f"{i},P{i},Q,{9 - i} Oak St,Durham,27701,919555{1000 + i},,,\n" for i in range(1, 6))
+    doors = {1: 8, 2: 7, 3: 8, 4: 6, 5: 7}
+    rows = "".join(f"{i},P{i},Q,{doors[i]} Oak St,Durham,27701,919555{1000 + i},,,\n" for i in range(1, 6))
     summary = importing.import_file(session, campaign, write(tmp_path, "chunks.csv", HEADER + rows))
     session.commit()
-    assert (summary["inserted"], summary["households"]) == (5, 5)
-    stored = session.exec(select(Person.id, Person.first_name, Household.house_number)
+    assert (summary["inserted"], summary["households"]) == (5, 3)
+    stored = session.exec(select(Person.id, Person.first_name, Household.id, Household.house_number)
                           .join(Household, Household.id == Person.household_id).order_by(Person.id)).all()
-    assert [name for _, name, _ in stored] == ["P5", "P4", "P3", "P2", "P1"]  # numbered in door order
-    assert all(int(number) == 9 - int(name[1:]) for _, name, number in stored)
+    assert [name for _, name, _, _ in stored] == ["P1", "P3", "P2", "P5", "P4"]
+    assert [number for _, _, _, number in stored] == ["8", "8", "7", "7", "6"]
+    assert [door for _, _, door, _ in stored] == sorted(door for _, _, door, _ in stored)
     assert count(session, ExternalId) == 5 and count(session, Phone) == 5
 
 
@@ -785,6 +789,24 @@ def test_bulk_ids_do_not_collide_with_ordinary_inserts(session, campaign):
     ids = session.exec(select(Household.id)).all()
     assert len(ids) == len(set(ids)) == 10 and min(ids) >= 1
     assert first | second <= set(ids)
+
+
+@pytest.mark.parametrize("rows", [[2, 3, 4], [4, 0, 2], [1]])
+def test_bulk_inserts_take_exactly_the_rows_given(session, campaign, rows):
+    import numpy as np
+    import pandas as pd
+
+    from canvass import bulk
+
+    bulk.take_write_lock(session, Household.__table__)
+    ids = bulk.reserve_ids(session, Household.__table__, 5)
+    frame = pd.DataFrame({
+        "id": ids, "campaign_id": campaign.id, "address_key": [f"k{i}" for i in range(5)], "building_key": "b",
+        "address": "", "house_number": "", "street": "", "unit": "", "city": "", "state": "", "zip5": "", "zip4": "",
+        "precinct": ""})
+    assert bulk.insert_frame(session, Household.__table__, frame, rows=np.array(rows)) == len(rows)
+    stored = session.exec(select(Household.id, Household.address_key).order_by(Household.id)).all()
+    assert stored == sorted((int(ids[i]), f"k{i}") for i in rows)
 
 
 def _bulk_person(campaign, person_id, household_id):

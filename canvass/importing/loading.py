@@ -339,13 +339,16 @@ def _insert_households(session: Session, campaign_id: int, fresh: pd.DataFrame, 
     """Writes the new doors; returns their ids by address key."""
     if fresh.empty:
         return pd.Series([], index=pd.Index([], dtype="str"), dtype=np.int64)
-    fresh = fresh.sort_values("address_key")  # written in key order, the unique index is appended to, not split
+    # Numbered in the file's order, so are their people (``apply_plan``): a file sorted by address then keeps its
+    # order through the import, and its IDs' index on person_id grows at its end. Written in key order, so the
+    # unique index on the key is appended to, not split.
     ids = bulk.reserve_ids(session, Household.__table__, len(fresh))
     frame = fresh[["address_key", "building_key", "address", "house_number", "house_number_int", "street", "unit",
                    "city", "state", "zip5", "zip4", "precinct", "lat", "lon"]].reset_index(drop=True)
     frame.insert(0, "id", ids)
     frame["campaign_id"] = campaign_id
-    bulk.insert_frame(session, Household.__table__, frame, created={})
+    bulk.insert_frame(session, Household.__table__, frame, created={},
+                      rows=frame["address_key"].sort_values(kind="stable").index.to_numpy())
     return pd.Series(np.asarray(ids, dtype=np.int64), index=fresh["address_key"].astype("str").to_numpy())
 
 
