@@ -6,6 +6,8 @@ ORM, which stays for one object at a time.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import io
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +27,20 @@ from canvass.models import UTCDateTime
 # against 1.3 s with the C library's allocator, on a machine whose two cores the database shares.
 if pa.default_memory_pool().backend_name != "system":
     pa.set_memory_pool(pa.system_memory_pool())
+
+
+def _fewer_malloc_arenas() -> None:
+    """glibc gives each thread that allocates its own arena, and memory freed in one is not reused by another: with
+    the import's threads, a million-row import peaked at 1.9 GB instead of 1.5 GB. Two arenas are enough here."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(M_ARENA_MAX, 2)
+    except (OSError, AttributeError):  # not glibc (macOS, musl): their allocators have no such setting
+        pass
+
+
+M_ARENA_MAX = -8  # from glibc's malloc.h
+_fewer_malloc_arenas()
 
 
 def dialect(session: Session) -> str:

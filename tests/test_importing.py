@@ -225,6 +225,42 @@ def test_external_ids_keep_their_people_through_the_migration_to_natural_keys_an
     assert count(session, ExternalId) == 3
 
 
+KEY_COLUMNS = [("email", "address"), ("external_id", "source"), ("external_id", "value"), ("household", "address_key"),
+               ("household", "building_key"), ("phone", "e164")]
+
+
+def _collations(engine) -> list:
+    wanted = ", ".join(f"('{table}', '{column}')" for table, column in KEY_COLUMNS)
+    with engine.connect() as conn:
+        return conn.execute(sa.text(
+            "SELECT table_name, column_name, collation_name FROM information_schema.columns "  # noqa: S608 (constants)
+            f"WHERE table_schema = current_schema() AND (table_name, column_name) IN ({wanted}) ORDER BY 1, 2")).all()
+
+
+@pytest.mark.postgres_only
+def test_keys_are_compared_byte_by_byte_on_postgresql_through_the_migration_and_back(engine, session, campaign,
+                                                                                   tmp_path):
+    """Doors' keys, IDs, numbers and emails are collated "C": their indexes compare bytes, whatever the database's
+    locale, and what an import sorts in Python arrives in the indexes' order."""
+    from alembic import command
+
+    from canvass import db
+
+    path = write(tmp_path, "v.csv", HEADER + "1,Ana,Diaz,5 Oak St,Durham,27701,9195551212,,,\n"
+                                             "2,Bo,Kim,7 Élm St,Durham,27701,9195550000,,,\n")
+    importing.import_file(session, campaign, path)
+    session.commit()
+    assert _collations(engine) == [(table, column, "C") for table, column in KEY_COLUMNS]
+    command.downgrade(db.alembic_config(engine), "0008")
+    assert [c for _, _, c in _collations(engine)] == [None] * len(KEY_COLUMNS)
+    db.upgrade(engine)
+    assert [c for _, _, c in _collations(engine)] == ["C"] * len(KEY_COLUMNS)
+    summary = importing.import_file(session, campaign, path)
+    session.commit()
+    assert (summary["inserted"], summary["unchanged"]) == (0, 2)  # the stored keys are found as before
+    assert (count(session, Household), count(session, Phone), count(session, ExternalId)) == (2, 2, 2)
+
+
 def test_a_google_forms_sign_up_export_imports_without_a_mapping(session, campaign, tmp_path):
     export = ("Timestamp,Email Address,What's your name?,Phone number,Home address,Which languages do you speak?,"
               "Can we text you?\n"
