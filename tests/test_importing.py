@@ -845,6 +845,26 @@ def test_bulk_inserts_take_exactly_the_rows_given(session, campaign, rows):
     assert stored == sorted((int(ids[i]), f"k{i}") for i in rows)
 
 
+def test_bulk_inserts_keep_every_character_and_tell_empty_from_missing(session, campaign):
+    import pandas as pd
+
+    from canvass import bulk
+
+    tricky = ["tab\there", "two\nlines", "back\\slash", "\\N", "\\.", 'quote "q", comma', "return\r", "", "Đặng 한국"]
+    bulk.take_write_lock(session, Household.__table__)
+    ids = bulk.reserve_ids(session, Household.__table__, len(tricky))
+    frame = pd.DataFrame({
+        "id": ids, "campaign_id": campaign.id, "address_key": [f"k{i}" for i in range(len(tricky))],
+        "building_key": "b", "address": tricky, "house_number": "", "street": "", "unit": "", "city": "", "state": "",
+        "zip5": "", "zip4": "", "precinct": "", "house_number_int": [None, 7] + [None] * (len(tricky) - 2),
+        "lat": [35.5, None] + [None] * (len(tricky) - 2)})
+    bulk.insert_frame(session, Household.__table__, frame, created={})
+    stored = session.exec(select(Household.address, Household.house_number_int, Household.lat)
+                          .order_by(Household.id)).all()
+    assert [address for address, _, _ in stored] == tricky
+    assert [(number, lat) for _, number, lat in stored[:3]] == [(None, 35.5), (7, None), (None, None)]
+
+
 def _bulk_person(campaign, person_id, household_id):
     import pandas as pd
 
