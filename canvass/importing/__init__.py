@@ -151,7 +151,7 @@ def trim(table: RawTable) -> None:
         raise UnreadableFile(NO_ROWS)
 
 
-NO_ROWS = "The file has a header but no rows under it."
+NO_ROWS = N_("The file has a header but no rows under it.")
 
 
 def clean(table: RawTable, mapping: dict[str, str], progress) -> Normalized:

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import phonenumbers
 
+from canvass.i18n import N_
 from canvass.importing.fields import CUSTOM, HISTORY, ID_FIELDS, PHONE_FIELDS
 from canvass.importing.layouts import Layout
 
@@ -216,15 +217,15 @@ def _normalize(frame: pd.DataFrame, mapping: dict[str, str], layout: Layout | No
     no_ids = (out[list(ID_FIELDS)] == "").all(axis=1)
     total = _not_a_person(out, no_ids, phones)
     problems.add(total, "", lambda rows: _row_text(frame.loc[rows]),
-                 "This row is a total or a note, not a person; it was skipped.", reject=True)
+                 N_("This row is a total or a note, not a person; it was skipped."), reject=True)
     nameless = (out[["first_name", "last_name"]] == "").all(axis=1) & no_ids & ~total
     unusable = nameless & (out["address_key"] == "")
     reachable = (out["email"] != "") | out.index.isin(phones["row"]) if unusable.any() else unusable
     problems.add(unusable & ~reachable, "", lambda rows: _row_text(frame.loc[rows]),
-                 "This row has no name, no ID and no address; it was skipped.", reject=True)
+                 N_("This row has no name, no ID and no address; it was skipped."), reject=True)
     problems.add(unusable & reachable, "", lambda rows: _row_text(frame.loc[rows]),
-                 "This row has a phone number or email but no name, ID or address, so there is no one to file it "
-                 "under; it was skipped. Add the name to the file and import it again.", reject=True)
+                 N_("This row has a phone number or email but no name, ID or address, so there is no one to file "
+                    "it under; it was skipped. Add the name to the file and import it again."), reject=True)
     out["doors_only"] = nameless & (out["address_key"] != "")
     rejected = problems.rejected & set(out.index)
     if rejected:
@@ -278,8 +279,10 @@ _FLOAT_ARTIFACT = re.compile(r"^(\d+)\.0+$")
 
 # "9.19555E+09": a spreadsheet showed a long number in scientific notation and saved it that way; its digits are lost.
 _SCIENTIFIC = r"^\d(?:\.\d+)?[eE]\+\d+$"
-LOST_DIGITS = ("A spreadsheet turned this number into scientific notation, so its digits are lost; {what}. Format the "
-               "column as text in the spreadsheet and export the file again.")
+LOST_ID_DIGITS = N_("A spreadsheet turned this number into scientific notation, so its digits are lost; the row was "
+                    "kept without this ID. Format the column as text in the spreadsheet and export the file again.")
+LOST_PHONE_DIGITS = N_("A spreadsheet turned this number into scientific notation, so its digits are lost; it was "
+                       "left out. Format the column as text in the spreadsheet and export the file again.")
 
 
 def _in_scientific_notation(series: pd.Series) -> pd.Series:
@@ -295,7 +298,7 @@ def _ids(out: pd.DataFrame, column, problems: Problems, source_of) -> None:
         # Such IDs would all read alike ("1.23457E+11") and merge different people into one: they are dropped.
         mangled = _in_scientific_notation(ids)
         if mangled.any():
-            problems.add(mangled, source_of(id_field), ids, LOST_DIGITS.format(what="the row was kept without this ID"))
+            problems.add(mangled, source_of(id_field), ids, LOST_ID_DIGITS)
             ids = ids.where(~mangled, "")
         out[id_field] = ids
 
@@ -541,7 +544,7 @@ def _address(out: pd.DataFrame, column, masked: pd.Series, problems: Problems, s
     po_box = line.str.contains(_PO_BOX, case=False, regex=True)
     if po_box.any():
         problems.add(po_box & ~masked, source_of("address"), line,
-                     "This is a post office box, not a door; the person was kept without a door.")
+                     N_("This is a post office box, not a door; the person was kept without a door."))
         line = line.where(~po_box, "")
     parsed = _parse_lines(line)
     utype, unit = parsed["utype"], parsed["unit"]
@@ -574,7 +577,7 @@ def _address(out: pd.DataFrame, column, masked: pd.Series, problems: Problems, s
     out["state"] = state.str.slice(0, 4)
     zip5, zip4 = split_zip(zip_text, column("zip4"))
     bad_zip = (zip_text != "") & (zip5 == "") & ~masked
-    problems.add(bad_zip, source_of("zip"), zip_text, "This is not a US ZIP code; the row was kept without it.")
+    problems.add(bad_zip, source_of("zip"), zip_text, N_("This is not a US ZIP code; the row was kept without it."))
     out["zip5"], out["zip4"] = zip5, zip4
     place = out["zip5"].where(out["zip5"] != "", out["city"].str.upper())
     has_door = (out["street"] != "") & (place != "")
@@ -583,8 +586,8 @@ def _address(out: pd.DataFrame, column, masked: pd.Series, problems: Problems, s
     out["address_key"] = (building + "|" + unit_key).where(has_door, "").str.slice(0, 300)
     missing_place = (out["street"] != "") & (place == "") & ~masked
     problems.add(missing_place, source_of("address"), line,
-                 "This address has no ZIP code or city, so it cannot be placed on a turf; the person was kept "
-                 "without a door.")
+                 N_("This address has no ZIP code or city, so it cannot be placed on a turf; the person was kept "
+                 "without a door."))
 
 
 def _take_joined_parts(parts: pd.DataFrame, line: pd.Series, city: pd.Series, state: pd.Series, zip_text: pd.Series
@@ -655,7 +658,7 @@ def _coordinates(out: pd.DataFrame, column, problems: Problems, source_of) -> No
     given = (column("lat") != "") | (column("lon") != "")
     bad = given & (lat.isna() | lon.isna() | ~lat.between(-90, 90) | ~lon.between(-180, 180) | ((lat == 0) & (lon == 0)))
     problems.add(bad, source_of("lat"), column("lat") + "," + column("lon"),
-                 "These are not usable coordinates; the door was kept without a map position.")
+                 N_("These are not usable coordinates; the door was kept without a map position."))
     out["lat"] = lat.where(~bad)
     out["lon"] = lon.where(~bad)
 
@@ -733,7 +736,7 @@ def _birth_year(column, today: date, problems: Problems, source_of) -> pd.Series
     source = "birth_year" if (column("birth_year") != "").any() else ("birth_date" if (column("birth_date") != "").any()
                                                                         else "age")
     problems.add(given & ~plausible, source_of(source), column(source),
-                 "This birth year or age is not plausible; the row was kept without it.")
+                 N_("This birth year or age is not plausible; the row was kept without it."))
     return year.where(plausible).round().astype("Int64")
 
 
@@ -822,9 +825,9 @@ def _phones(frame: pd.DataFrame, mapping: dict[str, str], column, problems: Prob
             bad_rows = pd.Series(False, index=frame.index)
             bad_rows.loc[bad[bad].index.unique()] = True
             mangled = _in_scientific_notation(raw[bad_rows]).reindex(frame.index, fill_value=False)
-            problems.add(mangled, header, raw, LOST_DIGITS.format(what="it was left out"))
+            problems.add(mangled, header, raw, LOST_PHONE_DIGITS)
             problems.add(bad_rows & ~mangled & ~_said_none(raw, bad_rows), header, raw,
-                         "This phone number is incomplete or not a valid number; it was left out.")
+                         N_("This phone number is incomplete or not a valid number; it was left out."))
         good = e164[~bad]
         kind = PHONE_TYPES[field_name]
         types = pd.Series(kind, index=good.index, dtype="str")
@@ -912,7 +915,7 @@ def _emails(frame: pd.DataFrame, mapping: dict[str, str], problems: Problems) ->
         if bad.any():
             rows = pd.Series(False, index=frame.index)
             rows.loc[bad[bad].index.unique()] = True
-            problems.add(rows & ~_said_none(raw, rows), header, raw, "This is not an email address; it was left out.")
+            problems.add(rows & ~_said_none(raw, rows), header, raw, N_("This is not an email address; it was left out."))
         good = values[~bad]
         pieces.append(pd.DataFrame({"row": good.index, "address": good.values.astype(str)}))
     if not pieces:

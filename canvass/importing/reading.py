@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from canvass.i18n import N_
 from canvass.importing.fields import normalize_header
 from canvass.importing.layouts import Layout, detect_headerless, detect_layout, fixed_width_layout
 
@@ -59,7 +60,7 @@ def read_file(path: str | Path, *, max_rows: int | None = None, trimmed: bool = 
     path = Path(path)
     data = path.read_bytes()
     if not data.strip(b"\x00 \r\n\t"):
-        raise UnreadableFile("The file is empty. Check that you picked the right file.")
+        raise UnreadableFile(N_("The file is empty. Check that you picked the right file."))
     inner = ""
     if _is_zip(data) and not _is_office_zip(data):
         inner, data = _unzip_single(data)
@@ -90,11 +91,11 @@ def _unzip_single(data: bytes, depth: int = 0) -> tuple[str, bytes]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile as exc:
-        raise UnreadableFile("The zip file is damaged and cannot be opened. Download it again.") from exc
+        raise UnreadableFile(N_("The zip file is damaged and cannot be opened. Download it again.")) from exc
     members = [m for m in archive.infolist() if not m.is_dir() and not m.filename.startswith("__MACOSX")
                and not Path(m.filename).name.startswith(".") and not m.filename.lower().endswith(DOC_SUFFIXES)]
     if not members:
-        raise UnreadableFile("The zip file holds no data file. Upload the voter or contact file itself.")
+        raise UnreadableFile(N_("The zip file holds no data file. Upload the voter or contact file itself."))
     if len(members) > 1:
         names = ", ".join(m.filename for m in members[:5])
         raise UnreadableFile(f"The zip file holds {len(members)} files ({names}); unzip it and upload one file at a "
@@ -109,7 +110,7 @@ def _unzip_single(data: bytes, depth: int = 0) -> tuple[str, bytes]:
         raise UnreadableFile(f"{member.filename} unpacks to more than canvass accepts from a zip.")
     if _is_zip(content) and not _is_office_zip(content):
         if depth >= 1:
-            raise UnreadableFile("The zip file holds another zip inside a zip; unzip them and upload the data file.")
+            raise UnreadableFile(N_("The zip file holds another zip inside a zip; unzip them and upload the data file."))
         return _unzip_single(content, depth + 1)
     return member.filename, content
 
@@ -123,7 +124,8 @@ def _spreadsheet_kind(data: bytes) -> str:
             return "ods"
         if any(n.startswith("xl/") for n in names):
             return "xlsx"
-        raise UnreadableFile("This is an office document but not a spreadsheet. Save it as XLSX or CSV and upload again.")
+        raise UnreadableFile(N_("This is an office document but not a spreadsheet. Save it as XLSX or CSV and upload "
+                                "again."))
     return ""
 
 
@@ -137,7 +139,7 @@ def _read_spreadsheet(source: bytes | Path, kind: str, max_rows: int | None) -> 
         raise UnreadableFile(f"The {kind.upper()} file could not be read. Open it in a spreadsheet program and save "
                              "it again, or export it as CSV.") from exc
     if sheet is None:
-        raise UnreadableFile("Every sheet of the spreadsheet is empty.")
+        raise UnreadableFile(N_("Every sheet of the spreadsheet is empty."))
     table = _finish(sheet.frame, sheet.header_at, sheet.layout, kind, "", "", first_row=sheet.first_row)
     table.sheet = sheet.name
     return table
@@ -215,8 +217,8 @@ def _read_text(data: bytes, max_rows: int | None, trimmed: bool = True) -> RawTa
         if layout is not None:
             return _read_fixed(data, layout, encoding, max_rows)
         if len(lines) > 1 or not lines:
-            raise UnreadableFile("canvass could not find how the columns are separated (no commas, tabs, pipes or "
-                                 "semicolons in a regular pattern). Export the file as CSV and upload it again.")
+            raise UnreadableFile(N_("canvass could not find how the columns are separated (no commas, tabs, pipes "
+                                    "or semicolons in a regular pattern). Export the file as CSV and upload it again."))
         delimiter = ","  # a single column
     quoting = csv.QUOTE_NONE if delimiter in "\t|" else csv.QUOTE_MINIMAL
     first_rows = list(csv.reader(lines[:20], delimiter=delimiter, quoting=quoting))
@@ -343,6 +345,10 @@ def _known_fields(row: list[str]) -> int:
     return sum(1 for cell in row if str(cell).strip() and guess_field(str(cell).strip()).field != CUSTOM)
 
 
+TOO_MANY_COLUMNS = N_("This row has %(found)s columns but the file has %(width)s; it was skipped. Check it for a stray "
+                      "separator.")
+
+
 def _parse_delimited(data: bytes, delimiter: str, quoting: int, max_rows: int | None
                      ) -> tuple[pd.DataFrame, list[dict]]:
     width = _field_count(data, delimiter, quoting)
@@ -415,9 +421,9 @@ def _parse_rows_one_by_one(data: bytes, delimiter: str, quoting: int, width: int
         if max_rows is not None and line_number > max_rows:
             break
         if len(row) > width:
+            args = {"found": len(row), "width": width}
             bad.append({"row": line_number, "column": "", "value": delimiter.join(row)[:80], "level": "error",
-                        "message": f"This row has {len(row)} columns but the file has {width}; it was skipped. "
-                                   "Check it for a stray separator."})
+                        "message": TOO_MANY_COLUMNS % args, "text": TOO_MANY_COLUMNS, "args": args})
             row = []
         rows.append(row + [""] * (width - len(row)))
     return pd.DataFrame(rows, columns=list(range(width)), dtype="str"), bad

@@ -191,6 +191,15 @@ def local_time(value: datetime | None) -> datetime | None:
     return value.astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
 
 
+def problem_text(problem: dict) -> str:
+    """A row problem of an import in the viewer's language: its sentence, or its template filled with its figures.
+    (Problems stored before templates were kept have the English sentence only; it is shown as it is.)"""
+    template, sentence = problem.get("text"), problem.get("message")
+    if template:
+        return _(template) % problem.get("args", {})
+    return _(sentence) if sentence else ""
+
+
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["datetime"] = lambda value, fmt="short": format_datetime(value, fmt) if value else ""
     app.jinja_env.filters["number"] = format_number
@@ -198,6 +207,7 @@ def register_template_helpers(app: Flask) -> None:
     # A job's stored progress or failure, in the viewer's language when the catalogs hold it (texts marked N_).
     # Not Jinja's _(): that marks the result safe and %-formats it, and a failure can quote a file's own text.
     app.jinja_env.filters["translated"] = lambda text: _(text) if text else ""
+    app.jinja_env.filters["problem_text"] = problem_text
 
     @app.context_processor
     def globals_for_templates():

@@ -15,7 +15,7 @@ from canvass import audit, importing, jobs
 from canvass.importing.fields import CUSTOM, FIELDS, HISTORY, SKIP
 from canvass.models import Campaign, ImportBatch, ImportStatus, Job, JobStatus
 from canvass.spreadsheets import csv_text
-from canvass.web import STAFF, db, engine, role_required
+from canvass.web import STAFF, db, engine, problem_text, role_required
 
 bp = Blueprint("importing", __name__, url_prefix="/imports")
 
@@ -148,7 +148,7 @@ def _checked_batch(batch_id: int, *, allow_error: bool = False) -> ImportBatch:
 @role_required(*IMPORTERS)
 def problems_csv(batch_id: int):
     batch = get_batch(batch_id)
-    rows = [(p["row"], p["column"], p["value"], p["level"], p["message"]) for p in batch.problems or []]
+    rows = [(p["row"], p["column"], p["value"], p["level"], problem_text(p)) for p in batch.problems or []]
     body = csv_text(["row", "column", "value", "level", "problem"], rows)
     name = f"problems-{batch.id}-{secure_filename(batch.filename) or 'import'}.csv"
     return Response(body, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})
