@@ -744,14 +744,15 @@ def test_an_unusable_upload_shows_the_sentence_and_nothing_is_imported(app, sess
     assert count(session, Person) == 0
 
 
-@pytest.mark.parametrize(("language", "columns", "phone", "empty"), [
+@pytest.mark.parametrize(("language", "columns", "phone", "empty", "unmapped"), [
     ("en", "This row has 4 columns but the file has 3; it was skipped.", "This phone number is incomplete",
-     "The file is empty."),
+     "The file is empty.", "canvass found no name, ID or address column"),
     ("es", "Esta fila tiene 4 columnas pero el archivo tiene 3; se omitió.", "Este número de teléfono está incompleto",
-     "El archivo está vacío."),
-    ("vi", "Dòng này có 4 cột nhưng tệp có 3 cột", "Số điện thoại này thiếu số", "Tệp trống.")])
+     "El archivo está vacío.", "canvass no encontró ninguna columna de nombre"),
+    ("vi", "Dòng này có 4 cột nhưng tệp có 3 cột", "Số điện thoại này thiếu số", "Tệp trống.",
+     "canvass không tìm thấy cột tên")])
 def test_row_problems_and_file_errors_are_shown_in_the_viewer_s_language(app, data_staff, campaign, tmp_path,
-                                                                         language, columns, phone, empty):
+                                                                         language, columns, phone, empty, unmapped):
     client = app.test_client(user=data_staff)
     # The file's width is read from its first 2,000 lines; a longer row after them is reported and skipped.
     rows = "Ana,Diaz,12\n" + "".join(f"P{i},Q,\n" for i in range(2100)) + "Bo,Kim,9195551212,extra\n"
@@ -759,10 +760,14 @@ def test_row_problems_and_file_errors_are_shown_in_the_viewer_s_language(app, da
     batch_url = upload(client, campaign, path).headers["Location"]
     page = client.get(f"{batch_url}?lang={language}").get_data(as_text=True)
     assert columns in page and phone in page
+    cell = {"en": "Cell phone", "es": "Teléfono celular", "vi": "Điện thoại di động"}[language]
+    assert f">{cell}</option>" in page  # the mapping form's fields, too
     report = client.get(f"{batch_url}/problems.csv?lang={language}").get_data(as_text=True)
     assert columns in report and phone in report
     failed = upload(client, campaign, write(tmp_path, "empty.csv", "")).headers["Location"]
     assert empty in client.get(f"{failed}?lang={language}").get_data(as_text=True)
+    odd = upload(client, campaign, write(tmp_path, "odd.csv", "Size,Color\nM,red\n")).headers["Location"]
+    assert unmapped in client.get(f"{odd}?lang={language}").get_data(as_text=True)
 
 
 def test_volunteers_cannot_import(app, volunteer, campaign, tmp_path):

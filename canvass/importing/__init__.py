@@ -138,8 +138,8 @@ def read_and_map(session: Session, path: Path, mapping: dict[str, str] | None, p
         trim(table)
     resolved, source = resolve_mapping(session, table, mapping)
     if not set(resolved.values()) & IDENTITY_FIELDS:
-        raise NoIdentityColumn("canvass found no name, ID or address column in this file. Below, choose which "
-                               "column holds names (or IDs, or street addresses), then check again.",
+        raise NoIdentityColumn(N_("canvass found no name, ID or address column in this file. Below, choose which "
+                                  "column holds names (or IDs, or street addresses), then check again."),
                                table, resolved, source)
     return table, resolved, source
 
@@ -405,7 +405,7 @@ def run_batch(progress, engine: Engine, batch_id: int, user_id: int | None) -> d
 
 
 def _fail_batch(engine: Engine, batch_id: int, exc: Exception) -> None:
-    message = str(exc) if isinstance(exc, (UnreadableFile, MappingError)) else (
+    message = str(exc) if isinstance(exc, (UnreadableFile, MappingError)) else N_(
         "The import stopped on an unexpected error; nothing was changed. Try again, or send the file to your "
         "data lead.")
     with Session(engine) as session:

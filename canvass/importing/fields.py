@@ -8,6 +8,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from canvass.i18n import N_
+
 CUSTOM = "custom"  # keep the column as a custom field on the person
 SKIP = "skip"  # ignore the column
 HISTORY = "vote_history"
@@ -15,116 +17,116 @@ HISTORY = "vote_history"
 #: Canonical field -> (label for the mapping form, header aliases in normalized form).
 #: Normalized: camelCase split, lowercased, anything not a letter or digit turned into single spaces.
 FIELDS: dict[str, tuple[str, list[str]]] = {
-    "voter_id": ("State voter ID", [
+    "voter_id": (N_("State voter ID"), [
         "ncid", "sos voterid", "sos voter id", "voter id", "state voter id", "statevoterid", "voter identification number",
         "voterid", "text registrant id", "registrant id", "voters state voter id", "vb voterid", "voter file id",
         "state id"]),
-    "county_voter_id": ("County voter ID", [
+    "county_voter_id": (N_("County voter ID"), [
         "voter reg num", "county voter id", "countyvoterid", "voters county voter id", "county id number"]),
-    "van_id": ("VAN ID", ["voter file vanid", "vanid", "van id", "my campaign vanid", "mycampaign vanid"]),
-    "vendor_id": ("Vendor ID", ["lalvoterid", "vb voterbase id", "voterbase id", "vendor id", "vendorid"]),
-    "member_id": ("Member / supporter ID", [
+    "van_id": (N_("VAN ID"), ["voter file vanid", "vanid", "van id", "my campaign vanid", "mycampaign vanid"]),
+    "vendor_id": (N_("Vendor ID"), ["lalvoterid", "vb voterbase id", "voterbase id", "vendor id", "vendorid"]),
+    "member_id": (N_("Member / supporter ID"), [
         "ak id", "dsa id", "uuid", "member id", "supporter id", "person id", "contact id", "actionkit id",
         "action network id", "mobilize id", "user id", "id"]),
-    "first_name": ("First name", [
+    "first_name": (N_("First name"), [
         "nombre", "primer nombre", "ten", "tên", "名",
         "first name", "fname", "first", "firstname", "given name", "name first", "voters first name",
         "tsmart first name", "text name first", "forename"]),
-    "middle_name": ("Middle name", [
+    "middle_name": (N_("Middle name"), [
         "middle name", "midl name", "mname", "middle", "middlename", "name middle", "text name middle", "middle initial"]),
-    "last_name": ("Last name", [
+    "last_name": (N_("Last name"), [
         "apellido", "apellidos", "ho", "họ", "성", "姓",
         "last name", "lname", "last", "lastname", "surname", "family name", "name last", "text name last"]),
-    "suffix": ("Name suffix", ["suffix", "name suffix", "name suffix lbl", "name sufx cd", "namesuffix", "name sufx"]),
-    "full_name": ("Full name", ["name", "full name", "contact name", "person name", "fullname", "first and last name",
+    "suffix": (N_("Name suffix"), ["suffix", "name suffix", "name suffix lbl", "name sufx cd", "namesuffix", "name sufx"]),
+    "full_name": (N_("Full name"), ["name", "full name", "contact name", "person name", "fullname", "first and last name",
                                 "name first and last", "first last name", "nombre completo", "nombre y apellido",
                                 "ho va ten", "ho ten", "이름", "성명", "姓名", "名字"]),
-    "address": ("Street address (whole line)", [
+    "address": (N_("Street address (whole line)"), [
         "domicilio", "direccion", "dirección", "calle", "dia chi", "địa chỉ", "주소", "地址",
         "res street address", "residential address1", "residential address 1", "residence address line 1",
         "address", "street address", "address line 1", "address1", "addr1", "address line1", "street",
         "home address", "residence addresses address line", "tsmart full address", "vf reg cass address full",
         "user address", "registered address street", "street line 1", "full address", "complete address",
         "address full", "residential address", "residence address", "home street address"]),
-    "address2": ("Address line 2 / unit", [
+    "address2": (N_("Address line 2 / unit"), [
         "residential secondary addr", "residence address line 2", "address line 2", "address2", "addr2",
         "address line2", "home unit", "residence addresses extra address line", "secondary address", "apt",
         "apartment", "street line 2"]),
-    "house_number": ("House number", [
+    "house_number": (N_("House number"), [
         "house num", "house number", "street number", "street no", "streetno", "reg st num", "housenumber",
         "text res address nbr", "residence addresses house number", "st num", "address number", "number"]),
-    "house_fraction": ("House number fraction", ["half code", "reg st frac", "street no half", "street number suffix"]),
-    "street_prefix": ("Street direction (before)", [
+    "house_fraction": (N_("House number fraction"), ["half code", "reg st frac", "street no half", "street number suffix"]),
+    "street_prefix": (N_("Street direction (before)"), [
         "street dir", "street prefix", "reg st pre direction", "cde street dir prefix", "direction prefix",
         "residence addresses prefix direction", "pre direction", "predir"]),
-    "street_name": ("Street name", [
+    "street_name": (N_("Street name"), [
         "street name", "reg st name", "streetname", "text street name", "residence addresses street name"]),
-    "street_type": ("Street type", [
+    "street_type": (N_("Street type"), [
         "street type cd", "street type", "reg st type", "cde street type", "streettype", "street suffix type"]),
-    "street_suffix": ("Street direction (after)", [
+    "street_suffix": (N_("Street direction (after)"), [
         "street sufx cd", "street suffix", "reg st post direction", "direction suffix", "post direction", "postdir"]),
-    "unit_type": ("Unit type", ["unit designator", "reg unit type", "unit type", "apt type", "unittype",
+    "unit_type": (N_("Unit type"), ["unit designator", "reg unit type", "unit type", "apt type", "unittype",
                                 "residence addresses apartment type"]),
-    "unit": ("Unit number", ["unit num", "unit number", "reg unit num", "apt no", "unitnumber", "text res unit nbr",
+    "unit": (N_("Unit number"), ["unit num", "unit number", "reg unit num", "apt no", "unitnumber", "text res unit nbr",
                              "unit", "apartment number", "residence addresses designator", "extension"]),
-    "city": ("City", [
+    "city": (N_("City"), [
         "ciudad", "thanh pho", "thành phố", "도시", "城市", "res city desc", "residential city", "residence city", "city", "reg city", "text res city",
                       "residence addresses city", "tsmart city", "user city", "registered address city",
                       "residence city usps", "town"]),
-    "state": ("State", ["state cd", "residential state", "residence state", "state", "reg state", "st",
+    "state": (N_("State"), ["state cd", "residential state", "residence state", "state", "reg state", "st",
                         "residence addresses state", "tsmart state", "user state", "state abbreviated",
                         "registered address state", "state addr"]),
-    "zip": ("ZIP code", [
+    "zip": (N_("ZIP code"), [
         "codigo postal", "código postal", "cp", "ma buu chinh", "우편번호", "邮编", "郵遞區號", "邮政编码",
         "zip code", "residential zip", "residence zipcode", "zip", "zip5", "zipcode", "reg zip code", "postal code",
         "text res zip5", "residence addresses zip", "tsmart zip", "vf reg zip", "postcode", "registered address zip",
         "home zip code", "zip postal code"]),
-    "zip4": ("ZIP+4", ["residential zip plus4", "zip4", "zip plus4", "zip plus 4", "text res zip4",
+    "zip4": (N_("ZIP+4"), ["residential zip plus4", "zip4", "zip plus4", "zip plus 4", "text res zip4",
                        "residence addresses zip plus4", "tsmart zip4"]),
-    "lat": ("Latitude", ["latitude", "lat", "residence addresses latitude", "y"]),
-    "lon": ("Longitude", ["longitude", "lon", "lng", "long", "residence addresses longitude", "x"]),
-    "phone": ("Phone", [
+    "lat": (N_("Latitude"), ["latitude", "lat", "residence addresses latitude", "y"]),
+    "lon": (N_("Longitude"), ["longitude", "lon", "lng", "long", "residence addresses longitude", "x"]),
+    "phone": (N_("Phone"), [
         "telefono", "teléfono", "dien thoai", "điện thoại", "so dien thoai", "numero de telefono", "전화", "전화번호",
         "연락처", "电话", "電話", "电话号码", "電話號碼", "联系电话", "聯絡電話",
         "full phone number", "phone", "phone number", "phonenumber", "telephone", "preferred phone", "daytime phone",
         "voterbase phone", "contact phone", "phone sync", "primary phone", "tel", "phone 1", "can2 phone"]),
-    "cell_phone": ("Cell phone", [
+    "cell_phone": (N_("Cell phone"), [
         "celular", "movil", "móvil", "telefono celular", "telefono movil", "dien thoai di dong", "휴대폰", "핸드폰",
         "휴대전화", "手机", "手機", "手机号码", "手機號碼",
         "cell phone", "mobile phone", "mobile", "cell", "cellphone", "voter telephones cell phone formatted",
         "tsmart wireless phone", "cell phone number", "sms phone", "mobile number", "wireless phone"]),
-    "home_phone": ("Landline / home phone", [
+    "home_phone": (N_("Landline / home phone"), [
         "home phone", "landline", "voter telephones landline formatted", "home phone number", "landline phone"]),
-    "work_phone": ("Work phone", ["work phone", "business phone", "office phone"]),
-    "phone_area": ("Phone area code", ["area cd", "daytime area code", "text phone area code", "area code",
+    "work_phone": (N_("Work phone"), ["work phone", "business phone", "office phone"]),
+    "phone_area": (N_("Phone area code"), ["area cd", "daytime area code", "text phone area code", "area code",
                                        "phone area code"]),
-    "phone_exchange": ("Phone exchange", ["text phone exchange", "phone exchange", "exchange"]),
-    "phone_line": ("Phone number (without area code)", [
+    "phone_exchange": (N_("Phone exchange"), ["text phone exchange", "phone exchange", "exchange"]),
+    "phone_line": (N_("Phone number (without area code)"), [
         "phone num", "daytime phone number", "text phone last four", "phone last four", "last four"]),
-    "phone_ext": ("Phone extension", ["daytime phone extension", "phone extension", "extension number", "ext"]),
-    "phone_type": ("Phone type", ["phone type", "phonetype", "phone kind"]),
-    "email": ("Email", [
+    "phone_ext": (N_("Phone extension"), ["daytime phone extension", "phone extension", "extension number", "ext"]),
+    "phone_type": (N_("Phone type"), ["phone type", "phonetype", "phone kind"]),
+    "email": (N_("Email"), [
         "correo", "correo electronico", "correo electrónico", "이메일", "电子邮件", "電子郵件", "邮箱", "郵箱",
         "email", "email address", "e mail", "emailaddress", "email 1", "primary email", "contact email",
                         "user email"]),
-    "language": ("Language", [
+    "language": (N_("Language"), [
         "idioma", "lengua", "ngon ngu", "ngôn ngữ", "idioma preferido", "언어", "语言", "語言", "language", "languages description", "preferred language", "primary language",
                               "lang", "spoken language", "language preference", "languages", "languages spoken",
                               "spoken languages"]),
-    "party": ("Party", ["party cd", "party affiliation", "party", "desc party", "parties description", "vf party",
+    "party": (N_("Party"), ["party cd", "party affiliation", "party", "desc party", "parties description", "vf party",
                         "party code", "political party", "party desc", "partyname"]),
-    "precinct": ("Precinct", ["precinct abbrv", "precinct code", "precinct", "precinct name", "precinct text name",
+    "precinct": (N_("Precinct"), ["precinct abbrv", "precinct code", "precinct", "precinct name", "precinct text name",
                               "precinctname", "precinctcode", "ward precinct", "precinct desc", "pct"]),
-    "birth_year": ("Birth year", ["birth year", "dobyear", "dob year", "year of birth", "yob", "birthyear"]),
-    "birth_date": ("Birth date", ["birth date", "birthdate", "date of birth", "dob", "voterbase dob",
+    "birth_year": (N_("Birth year"), ["birth year", "dobyear", "dob year", "year of birth", "yob", "birthyear"]),
+    "birth_date": (N_("Birth date"), ["birth date", "birthdate", "date of birth", "dob", "voterbase dob",
                                   "birthday", "date of birth mmddyyyy"]),
-    "age": ("Age", ["age", "birth age", "age at year end", "voters age", "voterbase age"]),
-    "gender": ("Gender", ["gender code", "gender", "sex", "voters gender", "voterbase gender"]),
-    "confidential": ("Confidential / protected record", [
+    "age": (N_("Age"), ["age", "birth age", "age at year end", "voters age", "voterbase age"]),
+    "gender": (N_("Gender"), ["gender code", "gender", "sex", "voters gender", "voterbase gender"]),
+    "confidential": (N_("Confidential / protected record"), [
         "confidential ind", "requested public records exemption", "public records exemption", "confidential",
         "protected", "exempt"]),
-    "do_not_call": ("Do not call", ["do not call", "dnc", "do not phone"]),
-    "county": ("County", ["county id", "county code", "county number", "countycode", "county", "county desc",
+    "do_not_call": (N_("Do not call"), ["do not call", "dnc", "do not phone"]),
+    "county": (N_("County"), ["county id", "county code", "county number", "countycode", "county", "county desc",
                           "county name", "db logid"]),
 }
 
