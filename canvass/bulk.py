@@ -254,11 +254,16 @@ def _escaped(text: pa.Array) -> pa.Array:
 
 def _holds_control_or_backslash(text: pa.Array) -> bool:
     """Looks at the text's bytes at once (a regular expression per value cost more than the rest of the chunk)."""
-    if not len(text) or text.buffers()[2] is None:
-        return False
-    offsets = np.frombuffer(text.buffers()[1], dtype=np.int64)
-    data = np.frombuffer(text.buffers()[2], dtype=np.uint8)[offsets[text.offset]:offsets[text.offset + len(text)]]
+    data = np.frombuffer(_value_bytes(text), dtype=np.uint8)
     return bool(((data < 0x0E) | (data == 0x5C)).any())
+
+
+def _value_bytes(text: pa.Array) -> memoryview:
+    """A large_string array's values end to end, as they lie in its data buffer (nothing is copied)."""
+    if not len(text) or text.buffers()[2] is None:
+        return memoryview(b"")
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int64)
+    return memoryview(text.buffers()[2])[offsets[text.offset]:offsets[text.offset + len(text)]]
 
 
 def _copy_frame(session: Session, table: sa.Table, frame: pd.DataFrame, target: str | None = None,
@@ -297,10 +302,7 @@ def _copy_chunk(table: sa.Table, frame: pd.DataFrame, rows: np.ndarray | None, s
     lines = pc.binary_join_element_wise(*columns, pa.scalar("\t", pa.large_string()),
                                         null_handling="replace", null_replacement="\\N")
     lines = pc.binary_join_element_wise(lines, pa.scalar("", pa.large_string()), pa.scalar("\n", pa.large_string()))
-    if not len(lines):
-        return memoryview(b"")
-    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)
-    return memoryview(lines.buffers()[2])[offsets[lines.offset]:offsets[lines.offset + len(lines)]]
+    return _value_bytes(lines)
 
 
 def update_frame(session: Session, table: sa.Table, frame: pd.DataFrame, *, key: str = "id",
