@@ -191,22 +191,26 @@ def local_time(value: datetime | None) -> datetime | None:
     return value.astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
 
 
+def translated(text: str | None) -> str:
+    """A text stored in English (a job's progress, an import's error), in the viewer's language when the catalogs
+    hold it (texts marked N_). Not Jinja's _(): that marks the result safe and %-formats it, and a failure can quote
+    a file's own text."""
+    return _(text) if text else ""
+
+
 def problem_text(problem: dict) -> str:
     """A row problem of an import in the viewer's language: its sentence, or its template filled with its figures.
     (Problems stored before templates were kept have the English sentence only; it is shown as it is.)"""
-    template, sentence = problem.get("text"), problem.get("message")
-    if template:
-        return _(template) % problem.get("args", {})
-    return _(sentence) if sentence else ""
+    if problem.get("text"):
+        return translated(problem["text"]) % problem.get("args", {})
+    return translated(problem.get("message"))
 
 
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["datetime"] = lambda value, fmt="short": format_datetime(value, fmt) if value else ""
     app.jinja_env.filters["number"] = format_number
     app.jinja_env.filters["percent"] = lambda value: f"{round(100 * (value or 0))}%"
-    # A job's stored progress or failure, in the viewer's language when the catalogs hold it (texts marked N_).
-    # Not Jinja's _(): that marks the result safe and %-formats it, and a failure can quote a file's own text.
-    app.jinja_env.filters["translated"] = lambda text: _(text) if text else ""
+    app.jinja_env.filters["translated"] = translated
     app.jinja_env.filters["problem_text"] = problem_text
 
     @app.context_processor
