@@ -113,7 +113,7 @@ def user_add(app, email: str, role: str, name: str, language: str, password_stdi
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        with db.session_scope(_engine(app)) as session:
+        with db.write_session(_engine(app)) as session:
             created = accounts.create_user(session, email, role, password=password, name=name, language=language)
             result = {"id": created.id, "email": created.email, "role": created.role}
     except accounts.AccountError as exc:
@@ -133,7 +133,7 @@ def user_invite(app, email: str, role: str, name: str, base_url: str, as_json: b
     from canvass.models import User
 
     try:
-        with db.session_scope(_engine(app)) as session:
+        with db.write_session(_engine(app)) as session:
             system = User(email="cli@localhost", role=Role.admin)  # the CLI acts with admin rights
             issued = accounts.invite_user(session, system, email, role, name=name,
                                           hours=app.config["INVITE_HOURS"])
@@ -177,7 +177,7 @@ def campaign() -> None:
 def campaign_add(app, name: str, slug: str | None, as_json: bool) -> None:
     """Create a campaign with the default result codes."""
     try:
-        with db.session_scope(_engine(app)) as session:
+        with db.write_session(_engine(app)) as session:
             created = campaigns.create_campaign(session, name, slug)
             result = {"id": created.id, "name": created.name, "slug": created.slug}
     except campaigns.CampaignError as exc:
@@ -226,7 +226,7 @@ def import_command(app, file: str, slug: str, mapping_file: str | None, dry_run:
     mapping = _read_mapping(mapping_file) if mapping_file else None
     progress, finish = _progress_bar(enabled=not as_json and sys.stderr.isatty())
     try:
-        with db.session_scope(_engine(app)) as session:
+        with db.write_session(_engine(app)) as session:
             campaign = campaigns.require_campaign(session, slug)
             if dry_run:
                 report = importing.check_file(session, campaign, file, mapping=mapping, progress=progress)
@@ -318,12 +318,11 @@ def _print_check(report, as_json: bool) -> None:
 
 
 def _write_problems(path: str, problems: list[dict]) -> None:
-    import csv
+    """The same file as the import page's "Download the problems" (English here)."""
+    from canvass.importing.problems import problems_csv
 
     with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["row", "column", "value", "level", "message"])
-        writer.writeheader()
-        writer.writerows(problems)
+        handle.write(problems_csv(problems))
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -377,12 +376,13 @@ def turf_cut(app, slug, by, doors, as_json, **filters) -> None:
 
     universe = universe_from(filters)
     try:
-        with db.session_scope(_engine(app)) as session:
+        with db.write_session(_engine(app)) as session:
             campaign = campaigns.require_campaign(session, slug)
             counts = turfs.universe_counts(session, campaign, universe)
             ids = turfs.cut_turfs(session, campaign, universe, by=by, target=doors)
     except (turfs.TurfError, campaigns.CampaignError) as exc:
         raise click.ClickException(str(exc)) from exc
+    turfs.route_new_turfs(lambda *_: None, _engine(app), ids)
     emit({"turfs": len(ids), "doors": counts["doors"], "people": counts["people"], "ids": ids}, as_json,
          f"Cut {counts['doors']:,} doors ({counts['people']:,} people) into {len(ids):,} turfs.")
 
@@ -418,7 +418,7 @@ def turf_assign(app, turf_ref: str, email: str, slug: str | None, as_json: bool)
     from canvass import turfs
 
     try:
-        with db.session_scope(_engine(app)) as session:
+        with db.write_session(_engine(app)) as session:
             campaign = campaigns.require_campaign(session, slug) if slug else None
             target = turfs.find_turf(session, campaign, turf_ref)
             user = accounts.get_user_by_email(session, email)
@@ -452,7 +452,7 @@ def calllist_create(app, slug: str, name: str, open_to_all: bool, as_json: bool,
     from canvass import phonebank
 
     try:
-        with db.session_scope(_engine(app)) as session:
+        with db.write_session(_engine(app)) as session:
             campaign = campaigns.require_campaign(session, slug)
             call_list = phonebank.create_call_list(session, campaign, name, universe_from(filters),
                                                    open_to_all=open_to_all)
@@ -489,10 +489,10 @@ def export_command(app, slug: str, out: str, since, until, sheet: str, van: bool
     started = time.perf_counter()
     filters = exports.Filters(since=since.date() if since else None, until=until.date() if until else None)
     try:
-        with db.session_scope(_engine(app)) as session:
+        with db.read_session(_engine(app)) as session:
             campaign = campaigns.require_campaign(session, slug)
-            result = exports.export_file(session, campaign, filters, path=Path(out), timezone=app.config["TIMEZONE"],
-                                         sheet=sheet, van=van)
+        result = exports.make_export(_engine(app), campaign.id, filters, path=Path(out),
+                                     timezone=app.config["TIMEZONE"], sheet=sheet, van=van)
     except (exports.ExportError, campaigns.CampaignError) as exc:
         raise click.ClickException(str(exc)) from exc
     result = {"path": result["path"], "rows": result["rows"], "kind": result["kind"],

@@ -149,7 +149,7 @@ def build_demo(url: str, *, people: int = 3000, seed: int = 7) -> list[tuple[str
         guard(engine)
         _reset(engine)
         db.upgrade(engine)
-        with db.session_scope(engine) as session:
+        with db.write_session(engine) as session:
             session.add(AppMeta(key="demo", value="1"))
             session.flush()
             _populate(session, random.Random(seed), people)
@@ -280,6 +280,8 @@ def _turfs(session: Session, campaign: Campaign, households: list[dict], users: 
     lead = next(u for u in users.values() if u.role == Role.lead)
     ids = turf_module.cut_turfs(session, campaign, turf_module.Universe(), by="geo", target=45, user=lead)
     created = [session.get(Turf, turf_id) for turf_id in ids]
+    for turf in created:
+        turf_module.route_turf(session, turf)
     for index, turf in enumerate(created[: len(volunteers) * 2]):
         turf_module.assign_turf(session, turf, volunteers[index % len(volunteers)], by=lead)
     return created

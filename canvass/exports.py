@@ -16,9 +16,11 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from canvass import bulk
+from canvass.db import read_session, write_session
 from canvass.i18n import N_
 from canvass.models import (
     CallList,
@@ -384,10 +386,8 @@ def export_counts(session: Session, campaign: Campaign) -> int:
 
 
 def export_file(session: Session, campaign: Campaign, filters: Filters, *, path: Path, timezone: str,
-                sheet: str = "contacts", van: bool = False, user: User | None = None, progress=None) -> dict[str, Any]:
-    """Writes the export to ``path`` (.xlsx: every sheet; .csv: one sheet, or VAN results) and audits it."""
-    from canvass import audit
-
+                sheet: str = "contacts", van: bool = False, progress=None) -> dict[str, Any]:
+    """Writes the export to ``path`` (.xlsx: every sheet; .csv: one sheet, or VAN results). Reads only."""
     suffix = path.suffix.lower()
     if suffix not in (".xlsx", ".csv"):
         raise ExportError("Export to a file ending in .xlsx or .csv.")
@@ -411,29 +411,48 @@ def export_file(session: Session, campaign: Campaign, filters: Filters, *, path:
             write_csv(path, export, sheet)
             what = f"csv:{sheet}"
         rows = export.rows
-    audit.record(session, user, "export", object_type="campaign", object_id=campaign.id, kind=what, rows=rows,
-                 filters=filters.as_dict(), file=path.name)
     return {"path": str(path), "filename": path.name, "rows": rows, "kind": what}
+
+
+def make_export(engine: Engine, campaign_id: int, filters: Filters, *, path: Path, timezone: str,
+                sheet: str = "contacts", van: bool = False, user_id: int | None = None, progress=None
+                ) -> dict[str, Any]:
+    """Writes the export file, then records it in the audit log: a read and then a short write, so a long export
+    never holds the write lock, nor a read snapshot that the volunteers' syncs meanwhile make stale."""
+    from canvass import audit
+
+    with read_session(engine) as session:
+        campaign = session.get(Campaign, campaign_id)
+        result = export_file(session, campaign, filters, path=path, timezone=timezone, sheet=sheet, van=van,
+                             progress=progress)
+    with write_session(engine) as session:
+        user = session.get(User, user_id) if user_id else None
+        audit.record(session, user, "export", object_type="campaign", object_id=campaign_id, kind=result["kind"],
+                     rows=result["rows"], filters=filters.as_dict(), file=path.name)
+    return result
+
+
+def export_name(slug: str, params: dict[str, Any], timezone: str) -> str:
+    """The file name of a web export: the campaign, what it holds and when it was made (local time)."""
+    stamp = datetime.now(ZoneInfo(timezone)).strftime("%Y%m%d-%H%M%S")
+    if params.get("format") == "van":
+        return f"{slug}-van-results-{stamp}.csv"
+    if params.get("format") == "xlsx":
+        return f"{slug}-results-{stamp}.xlsx"
+    return f"{slug}-{params.get('sheet', 'contacts')}-{stamp}.csv"
 
 
 def run_export_job(progress, engine, campaign_id: int, params: dict[str, Any], user_id: int | None, folder: str,
                    timezone: str) -> dict[str, Any]:
     """Background job behind the web export page; the file lands in the export folder."""
-    with Session(engine, expire_on_commit=False) as session:
-        campaign = session.get(Campaign, campaign_id)
-        user = session.get(User, user_id) if user_id else None
-        filters = Filters(since=_day(params.get("since")), until=_day(params.get("until")),
-                          turf_id=params.get("turf_id"), user_id=params.get("user_id"),
-                          channel=params.get("channel") or None)
-        stamp = datetime.now(ZoneInfo(timezone)).strftime("%Y%m%d-%H%M%S")
-        van = params.get("format") == "van"
-        suffix = ".xlsx" if params.get("format") == "xlsx" else ".csv"
-        name = f"{campaign.slug}-{'van-results' if van else params.get('sheet', 'contacts') if suffix == '.csv' else 'results'}" \
-               f"-{stamp}{suffix}"
-        result = export_file(session, campaign, filters, path=Path(folder) / name, timezone=timezone,
-                             sheet=params.get("sheet", "contacts"), van=van, user=user, progress=progress)
-        session.commit()
-        return result
+    with read_session(engine) as session:
+        slug = session.get(Campaign, campaign_id).slug
+    filters = Filters(since=_day(params.get("since")), until=_day(params.get("until")),
+                      turf_id=params.get("turf_id"), user_id=params.get("user_id"),
+                      channel=params.get("channel") or None)
+    return make_export(engine, campaign_id, filters, path=Path(folder) / export_name(slug, params, timezone),
+                       timezone=timezone, sheet=params.get("sheet", "contacts"), van=params.get("format") == "van",
+                       user_id=user_id, progress=progress)
 
 
 def _day(text: str | None) -> date | None:

@@ -1,7 +1,8 @@
 """Background jobs (imports, large exports) run in a thread pool; their state lives in the ``job`` table.
 
-Any app process can show a job's progress. A job whose process died stops sending heartbeats and is reported as
-failed; the work itself is one transaction, so a dead job leaves the database as it was.
+Any app process can show a job's progress. A job whose process died stops sending heartbeats and is shown as
+failed; the work itself is one transaction, so a dead job leaves the database as it was. Pages never write: the row
+of such a job is marked failed by the next job runner that sweeps (``fail_stale_jobs``).
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from canvass.db import writer
 from canvass.i18n import N_
-from canvass.models import Job, JobStatus, utcnow
+from canvass.models import ImportBatch, ImportStatus, Job, JobStatus, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +61,7 @@ class Progress:
 def _write_quietly(engine: Engine, job_id: int, **values: Any) -> None:
     """Best effort: while an import holds SQLite's write lock this would wait, so it gives up at once instead."""
     try:
-        with engine.connect() as conn:
+        with writer(engine).connect() as conn:
             raw = conn.connection.driver_connection
             sqlite = conn.dialect.name == "sqlite"
             if sqlite:
@@ -82,19 +84,37 @@ def create_job(session: Session, kind: str, *, user_id: int | None = None, campa
     return job
 
 
+STALE_MESSAGE = N_("The app stopped while this was running. Nothing was changed; start it again.")
+
+
 def job_view(session: Session, job: Job) -> Job:
-    """The job as users should see it: live progress when it runs here; failed when its process is gone."""
-    if job.status in (JobStatus.running, JobStatus.queued) and job.id in LIVE:
-        session.expunge(job)  # shown with live figures, never written back from a page view
+    """The job as users should see it: live progress when it runs here; failed when its process is gone.
+
+    Reads only: the figures shown are set on a detached copy, never written back from a page view."""
+    live = job.id in LIVE and job.status in (JobStatus.running, JobStatus.queued)
+    stale = not live and job.status in (JobStatus.running, JobStatus.queued) and _is_stale(job)
+    if live or stale:
+        session.expunge(job)
+    if live:
         job.progress, job.message = LIVE[job.id]
-        return job
-    if job.status in (JobStatus.running, JobStatus.queued) and _is_stale(job):
-        job.status = JobStatus.failed
-        job.message = N_("The app stopped while this was running. Nothing was changed; start it again.")
-        job.finished_at = utcnow()
-        session.add(job)
-        session.commit()
+    elif stale:
+        job.status, job.message, job.finished_at = JobStatus.failed, STALE_MESSAGE, job.heartbeat_at
     return job
+
+
+def fail_stale_jobs(session: Session) -> int:
+    """Marks failed the jobs whose process stopped sending heartbeats. Returns how many. The caller commits."""
+    cutoff = utcnow() - STALE_AFTER
+    last_sign = sa.func.coalesce(Job.heartbeat_at, Job.started_at, Job.created_at)
+    stale = list(session.exec(select(Job.id).where(Job.status.in_([JobStatus.running, JobStatus.queued]),
+                                                   last_sign < cutoff)))
+    if stale:
+        session.execute(sa.update(Job).where(Job.id.in_(stale))
+                        .values(status=JobStatus.failed, message=STALE_MESSAGE, finished_at=utcnow()))
+        session.execute(sa.update(ImportBatch).where(ImportBatch.job_id.in_(stale),
+                                                     ImportBatch.status == ImportStatus.running)
+                        .values(status=ImportStatus.failed, error=STALE_MESSAGE, finished_at=utcnow()))
+    return len(stale)
 
 
 def _is_stale(job: Job) -> bool:
@@ -119,6 +139,9 @@ class JobRunner:
             self._run(job_id, fn, args)
             return
         self._start_heartbeat()
+        with self._lock:
+            self._running.add(job_id)  # queued behind another job, it still beats: it is not stale
+        self.executor.submit(self._sweep)
         self.futures[job_id] = self.executor.submit(self._run, job_id, fn, args)
 
     def wait(self, job_id: int, timeout: float | None = None) -> None:
@@ -147,7 +170,7 @@ class JobRunner:
                 self._running.discard(job_id)
 
     def _set(self, job_id: int, **values: Any) -> None:
-        with self.engine.begin() as conn:
+        with writer(self.engine).begin() as conn:
             conn.execute(sa.update(Job).where(Job.id == job_id).values(**values))
 
     def _start_heartbeat(self) -> None:
@@ -166,6 +189,16 @@ class JobRunner:
                     _write_quietly(self.engine, job_id, heartbeat_at=utcnow())
                 except Exception:  # a broken database must not kill the heartbeat thread
                     log.warning("job heartbeat could not be written", exc_info=True)
+            self._sweep()
+
+    def _sweep(self) -> None:
+        """Marks failed the jobs of processes that died (their pages already show them failed)."""
+        try:
+            with Session(writer(self.engine)) as session:
+                if fail_stale_jobs(session):
+                    session.commit()
+        except sa.exc.SQLAlchemyError:  # the database is busy or away; the next beat tries again
+            log.warning("stale jobs could not be marked failed", exc_info=True)
 
 
 def latest_jobs(session: Session, kind: str, campaign_id: int | None = None, limit: int = 20) -> list[Job]:

@@ -18,9 +18,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from canvass import bulk, routing
+from canvass.db import write_session
+from canvass.i18n import N_
 from canvass.models import (
     AssignmentStatus,
     Campaign,
@@ -356,11 +359,12 @@ class DoorRow:
 
 
 def turf_doors(session: Session, turf: Turf) -> list[DoorRow]:
-    """The turf's doors in walk order, with their people and whether they were knocked (one query each)."""
-    ensure_route(session, turf)
-    rows = session.execute(select(TurfDoor.position, Household).join(Household, Household.id == TurfDoor.household_id)
-                           .where(TurfDoor.turf_id == turf.id).order_by(TurfDoor.position)).all()
-    ids = [h.id for _, h in rows]
+    """The turf's doors in walk order, with their people and whether they were knocked (one query each). Reads only:
+    a turf whose route is not stored yet (a job stores it after a cut) is put in route order here, not saved."""
+    households = _in_walk_order(turf, session.execute(
+        select(Household).join(TurfDoor, TurfDoor.household_id == Household.id)
+        .where(TurfDoor.turf_id == turf.id).order_by(TurfDoor.position)).scalars().all())
+    ids = [h.id for h in households]
     people: dict[int, list[Person]] = {}
     for person in session.exec(select(Person).where(Person.household_id.in_(ids), Person.deceased.is_(False),
                                                     Person.is_protected.is_(False))
@@ -368,7 +372,32 @@ def turf_doors(session: Session, turf: Turf) -> list[DoorRow]:
         people.setdefault(person.household_id, []).append(person)
     status = _door_status(session, ids)
     return [DoorRow(h, pos, people.get(h.id, []), *status.get(h.id, (False, False)), floor=routing.unit_floor(h.unit))
-            for pos, h in rows]
+            for pos, h in enumerate(households)]
+
+
+def walk_order(session: Session, turf: Turf) -> list[int]:
+    """The turf's door (household) ids in walk order. Reads only, like ``turf_doors``."""
+    if turf.routed_at is not None:
+        return list(session.exec(select(TurfDoor.household_id).where(TurfDoor.turf_id == turf.id)
+                                 .order_by(TurfDoor.position)))
+    return [h.id for h in _in_walk_order(turf, session.execute(
+        select(Household).join(TurfDoor, TurfDoor.household_id == Household.id)
+        .where(TurfDoor.turf_id == turf.id).order_by(TurfDoor.position)).scalars().all())]
+
+
+def _in_walk_order(turf: Turf, households: Sequence[Household]) -> list[Household]:
+    """The doors (given in stored order) in walk order: as stored once routed, else worked out now."""
+    if turf.routed_at is not None:
+        return list(households)
+    by_id = {h.id: h for h in households}
+    return [by_id[hid] for hid in route(households)]
+
+
+def route(households: Sequence[Household]) -> list[int]:
+    """The walking route over these doors (by their coordinates; by street where none have any)."""
+    doors = [routing.Door(id=h.id, street=h.street, house_number=h.house_number_int, building=h.building_key,
+                          unit=h.unit, lat=h.lat, lon=h.lon) for h in households]
+    return routing.walking_route(doors) if any(d.lat is not None for d in doors) else routing.street_order(doors)
 
 
 def _door_status(session: Session, household_ids: list[int]) -> dict[int, tuple[bool, bool]]:
@@ -382,19 +411,32 @@ def _door_status(session: Session, household_ids: list[int]) -> dict[int, tuple[
     return {hid: (count > 0, bool(contacted)) for hid, count, contacted in rows}
 
 
-def ensure_route(session: Session, turf: Turf) -> None:
-    """Works out the walking route the first time a turf is used (or after it changed) and keeps it."""
-    if turf.routed_at is not None:
-        return
-    rows = session.execute(select(Household).join(TurfDoor, TurfDoor.household_id == Household.id)
-                           .where(TurfDoor.turf_id == turf.id).order_by(TurfDoor.position)).scalars().all()
-    doors = [routing.Door(id=h.id, street=h.street, house_number=h.house_number_int, building=h.building_key,
-                          unit=h.unit, lat=h.lat, lon=h.lon) for h in rows]
-    order = routing.walking_route(doors) if any(d.lat is not None for d in doors) else routing.street_order(doors)
-    _set_positions(session, turf, order)
+def route_turf(session: Session, turf: Turf) -> None:
+    """Works out the turf's walking route and stores it. Called by every change to a turf's doors, and by
+    ``route_new_turfs`` after a cut, so that reading a turf never has to write."""
+    households = session.execute(select(Household).join(TurfDoor, TurfDoor.household_id == Household.id)
+                                 .where(TurfDoor.turf_id == turf.id).order_by(TurfDoor.position)).scalars().all()
+    _set_positions(session, turf, route(households))
     turf.routed_at = utcnow()
     session.add(turf)
     session.flush()
+
+
+ROUTES_PER_TRANSACTION = 20  # ~20 ms each: a short hold of the write lock between volunteers' syncs
+
+
+def route_new_turfs(progress, engine: Engine, turf_ids: list[int]) -> dict[str, int]:
+    """Job after a cut: stores the walking route of each turf not routed yet, a few turfs per short transaction."""
+    done = 0
+    for start in range(0, len(turf_ids), ROUTES_PER_TRANSACTION):
+        with write_session(engine) as session:
+            for turf_id in turf_ids[start:start + ROUTES_PER_TRANSACTION]:
+                turf = session.get(Turf, turf_id)
+                if turf is not None and turf.routed_at is None:
+                    route_turf(session, turf)
+                    done += 1
+        progress((start + ROUTES_PER_TRANSACTION) / max(len(turf_ids), 1), N_("Working out walking routes"))
+    return {"routed": done}
 
 
 def _set_positions(session: Session, turf: Turf, household_ids: list[int]) -> None:
@@ -404,12 +446,6 @@ def _set_positions(session: Session, turf: Turf, household_ids: list[int]) -> No
     session.connection().execute(
         table.update().where(table.c.turf_id == turf.id, table.c.household_id == sa.bindparam("h"))
         .values(position=sa.bindparam("p")), [{"h": hid, "p": position} for position, hid in enumerate(household_ids)])
-
-
-def route_order_changed(session: Session, turf: Turf) -> None:
-    """After doors moved in or out: the route is worked out again on next use."""
-    turf.routed_at = None
-    session.add(turf)
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -435,7 +471,7 @@ def merge_turfs(session: Session, keep: Turf, others: list[Turf]) -> None:
                 session.add(TurfAssignment(turf_id=keep.id, user_id=assignment.user_id, status=assignment.status))
         session.flush()
         session.delete(other)
-    route_order_changed(session, keep)
+    route_turf(session, keep)
     session.flush()
 
 
@@ -454,8 +490,8 @@ def split_turf(session: Session, turf: Turf, name: str = "") -> Turf:
     campaign = session.get(Campaign, turf.campaign_id)
     session.execute(sa.delete(TurfDoor).where(TurfDoor.turf_id == turf.id, TurfDoor.household_id.in_(moving)))
     new = create_turf(session, campaign, name or f"{turf.name} (2)", moving, method="split")
-    route_order_changed(session, turf)
-    route_order_changed(session, new)
+    route_turf(session, turf)
+    route_turf(session, new)
     return new
 
 
@@ -473,7 +509,7 @@ def move_doors(session: Session, household_ids: list[int], target: Turf) -> int:
     session.execute(sa.insert(TurfDoor), [{"turf_id": target.id, "household_id": hid, "campaign_id": target.campaign_id,
                                            "position": last + 1 + i} for i, hid in enumerate(doors)])
     for turf_id in sources | {target.id}:
-        route_order_changed(session, session.get(Turf, turf_id))
+        route_turf(session, session.get(Turf, turf_id))
     return len(doors)
 
 

@@ -186,9 +186,8 @@ def test_van_results_for_people_imported_with_a_van_id(session, history, tmp_pat
     assert {"Not Home", "No Answer"} <= set(bo["Result"]) and "Phone" in set(bo["Contact Type"])
 
 
-def test_every_export_is_audited_with_filters_and_rows(session, history, tmp_path):
-    exports.export_file(session, history, exports.Filters(channel="door"), path=tmp_path / "x.xlsx", timezone=TZ)
-    session.commit()
+def test_every_export_is_audited_with_filters_and_rows(session, engine, history, tmp_path):
+    exports.make_export(engine, history.id, exports.Filters(channel="door"), path=tmp_path / "x.xlsx", timezone=TZ)
     entry = session.exec(select(AuditLog).where(AuditLog.action == "export")).one()
     assert entry.details["rows"] == 6 and entry.details["filters"] == {"channel": "door"}
 

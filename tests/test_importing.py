@@ -1,5 +1,7 @@
 """Importing into a campaign: counts, re-imports, what is never overwritten, all or nothing, CLI and web."""
 
+import csv
+import io
 import json
 import os
 import signal
@@ -635,6 +637,28 @@ def test_cli_import_prints_the_summary_as_json(database_url, campaign, tmp_path)
     out = json.loads(result.output.strip().splitlines()[-1])
     assert list(out)[:8] == ["rows", "inserted", "updated", "unchanged", "rejected", "households", "phones", "seconds"]
     assert (out["rows"], out["inserted"], out["rejected"], out["households"], out["phones"]) == (2, 2, 0, 1, 1)
+
+
+def test_cli_problems_csv_is_the_file_the_web_page_gives(app, database_url, data_staff, campaign, tmp_path):
+    """A row longer than the header, a formula in a cell and a bad phone: the command line's problems file has the
+    web page's columns and neutralising, byte for byte."""
+    rows = "".join(f"Ana{n},Diaz,{n} Oak St,27701,9195551212\n" for n in range(2000))  # the long row comes late
+    path = write(tmp_path, "signup.csv", "first,last,address,zip,phone\n" + rows +
+                 "Bo,Kim,7 Elm St,27701,12,extra\nCy,Lo,9 Ash St,27701,=2+5\n")
+    result = CliRunner().invoke(main, ["import", str(path), "--campaign", "test", "--dry-run", "--problems",
+                                       str(tmp_path / "cli.csv")], env={"CANVASS_DATABASE_URL": database_url},
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    cli_file = (tmp_path / "cli.csv").read_bytes().decode("utf-8")
+    client = app.test_client(user=data_staff)
+    batch_url = upload(client, campaign, path).headers["Location"]
+    web_file = client.get(f"{batch_url}/problems.csv").get_data(as_text=True)
+    assert cli_file == web_file
+    rows = list(csv.reader(io.StringIO(cli_file)))
+    assert rows[0] == ["row", "column", "value", "level", "problem"]
+    assert ["2002", "", "Bo,Kim,7 Elm St,27701,12,extra", "error"] in [r[:4] for r in rows]
+    assert any(r[0] == "2002" and "has 6 columns but the file has 5" in r[4] for r in rows[1:])
+    assert ["2003", "phone", "'=2+5", "warning"] in [r[:4] for r in rows]  # never a live formula
 
 
 def test_cli_import_with_a_mapping_file_remembers_it(database_url, session, campaign, tmp_path):

@@ -677,3 +677,67 @@ def test_a_file_normalised_in_two_halves_comes_out_as_in_one(monkeypatch, name):
     assert halves.emails.equals(whole.emails)
     assert (halves.problem_count, halves.rejected_rows) == (whole.problem_count, whole.rejected_rows)
     assert sorted(map(str, halves.problems)) == sorted(map(str, whole.problems))
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Rows that cannot be used well are listed, never silently changed
+
+
+def problems_by_row(norm) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = {}
+    for problem in norm.problems:
+        found.setdefault(problem["row"], []).append(problem["message"])
+    return found
+
+
+@pytest.mark.parametrize(("state", "zip_text", "stored", "listed"), [
+    ("MA", "2111", "02111", None),  # Excel dropped the zero of a Boston ZIP
+    ("NJ", "7030", "07030", None),
+    ("PR", "901", "00901", None),
+    ("CA", "9270", "", "missing digits"),  # a typo in Santa Ana: padding would invent a military post office
+    ("NC", "2111", "", "missing digits"),
+    ("MA", "9270", "", "missing digits"),  # not a Massachusetts ZIP once padded either
+])
+def test_a_short_zip_is_padded_only_where_the_states_zips_start_with_zero(tmp_path, state, zip_text, stored, listed):
+    data = f"first,last,address,city,state,zip\nAna,Diaz,5 Oak St,Springfield,{state},{zip_text}\n".encode()
+    _, norm = people(write(tmp_path, "zips.csv", data))
+    assert norm.people.iloc[0]["zip5"] == stored
+    messages = problems_by_row(norm).get(2, [])
+    assert (listed is None and not messages) or (listed and any(listed in m for m in messages))
+
+
+def test_a_short_zip_without_a_state_is_padded_with_a_warning_unless_the_file_is_all_new_england(tmp_path):
+    mixed = b"first,last,address,zip\nAna,Diaz,5 Oak St,2111\nBo,Kim,7 Elm St,27701\nCy,Li,9 Ash St,9270\n"
+    _, norm = people(write(tmp_path, "mixed.csv", mixed))
+    assert norm.people["zip5"].tolist() == ["02111", "27701", ""]
+    found = problems_by_row(norm)
+    assert any("lost its leading zero" in m for m in found[2]) and 3 not in found
+    assert any("missing digits" in m for m in found[4])
+    new_england = b"first,last,address,zip\nAna,Diaz,5 Oak St,2111\nBo,Kim,7 Elm St,6511\nCy,Li,9 Ash St,02139\n"
+    _, norm = people(write(tmp_path, "ne.csv", new_england))
+    assert norm.people["zip5"].tolist() == ["02111", "06511", "02139"]
+    assert not norm.problems
+
+
+def test_rows_kept_without_a_door_are_listed_with_the_reason(tmp_path):
+    data = (b"first,last,address,zip,phone,email\n"
+            b"Ana,Diaz,5 Oak St,27701,,\n"
+            b"Bo,Kim,,,9195551212,\n"  # signed up with a phone only
+            b"Cy,Li,,,,cy@example.org\n"  # an email only
+            b"Di,Wu,n/a,27701,,\n"  # nothing a door can be found by
+            b"Ed,Ng,PO Box 12,27701,,\n")  # its own sentence already
+    _, norm = people(write(tmp_path, "signups.csv", data))
+    assert len(norm.people) == 5
+    found = problems_by_row(norm)
+    assert 2 not in found
+    assert found[3] == found[4] == ["This row has no address, so the person was kept without a door: they can be "
+                                    "called or emailed, not visited. Add the address to the file to put them on a "
+                                    "walk list."]
+    assert any("no street name and house number that can be read" in m for m in found[5])
+    assert found[6] == ["This is a post office box, not a door; the person was kept without a door."]
+
+
+def test_a_phone_list_without_an_address_column_lists_no_row_for_it(tmp_path):
+    data = b"first,last,phone\nAna,Diaz,9195551212\nBo,Kim,9195551213\n"
+    _, norm = people(write(tmp_path, "calls.csv", data))
+    assert len(norm.people) == 2 and not norm.problems

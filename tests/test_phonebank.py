@@ -204,11 +204,10 @@ def run_callers(engine, list_id: int, user_ids: list[int], now: datetime, outcom
     start = threading.Barrier(len(user_ids))
 
     def caller(user_id: int) -> None:
-        db.write_intent.set(True)  # as a POST request: SQLite queues writers instead of refusing them
         try:
             start.wait()
             while True:
-                with Session(engine, expire_on_commit=False) as session:
+                with Session(db.writer(engine), expire_on_commit=False) as session:  # as a POST request
                     call_list = session.get(CallList, list_id)
                     user = session.get(User, user_id)
                     got = phonebank.claim_next(session, call_list, user, timezone=TZ, now=now)
@@ -217,7 +216,7 @@ def run_callers(engine, list_id: int, user_ids: list[int], now: datetime, outcom
                         return
                     handed[got.entry.person_id] += 1
                     session.commit()
-                with Session(engine, expire_on_commit=False) as session:
+                with Session(db.writer(engine), expire_on_commit=False) as session:
                     entry = session.get(CallEntry, got.entry.id)
                     user = session.get(User, user_id)
                     phonebank.record_call(session, user, entry, contacts.ContactIn(

@@ -235,13 +235,22 @@ def test_rename_split_merge_move_and_delete(session, sanford, volunteer):
     assert turfs.universe_counts(session, sanford, turfs.Universe())["doors"] == size + 5  # doors back in the pool
 
 
-def test_route_is_worked_out_on_first_use_and_again_after_changes(session, sanford):
+def test_route_is_shown_before_it_is_stored_and_stored_again_after_changes(session, engine, sanford):
     turf = session.get(Turf, turfs.cut_turfs(session, sanford, turfs.Universe(), by="geo", target=60)[0])
+    session.commit()
     assert turf.routed_at is None
-    doors = turfs.turf_doors(session, turf)
-    assert turf.routed_at is not None and [d.position for d in doors] == list(range(len(doors)))
-    turfs.split_turf(session, turf)
-    assert turf.routed_at is None
+    shown = [d.household.id for d in turfs.turf_doors(session, turf)]  # worked out for the page, not stored
+    assert not session.dirty and turf.routed_at is None
+    assert shown == turfs.walk_order(session, turf)
+    turf_id = turf.id
+    session.rollback()  # no snapshot held across the job's commits
+    assert turfs.route_new_turfs(lambda *_: None, engine, [turf_id]) == {"routed": 1}
+    turf = session.get(Turf, turf_id)
+    assert turf.routed_at is not None
+    assert [d.household.id for d in turfs.turf_doors(session, turf)] == shown == turfs.walk_order(session, turf)
+    routed_at = turf.routed_at
+    new = turfs.split_turf(session, turf)
+    assert turf.routed_at > routed_at and new.routed_at is not None  # the change that moved doors routes them
 
 
 # ------------------------------------------------------------------------------------------------------------------

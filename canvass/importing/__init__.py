@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 
 from canvass import audit
 from canvass.bulk import take_write_lock
-from canvass.db import is_sqlite
+from canvass.db import begin_write, is_sqlite, read_session, write_session
 from canvass.i18n import N_
 from canvass.importing import loading
 from canvass.importing.fields import (
@@ -282,7 +282,7 @@ def _plan_under_the_write_lock(session: Session) -> None:
     cleaning the file ran before, without the lock: volunteers' contacts wait only for the matching and writing.
 
     The transaction so far only read; a fresh one is begun, as SQLite cannot turn a stale reader into a writer."""
-    session.rollback()
+    begin_write(session)
     take_write_lock(session, Person.__table__)
 
 
@@ -293,7 +293,7 @@ def _first_import_of_a_big_file(session: Session, campaign_id: int, rows: int) -
     if rows < loading.FIRST_IMPORT_ROWS or holds_people(session, campaign_id):
         return False
     if is_sqlite(session):
-        session.rollback()
+        begin_write(session)
         take_write_lock(session, Person.__table__)
         return not holds_people(session, campaign_id)
     return True
@@ -352,22 +352,21 @@ def create_batch(session: Session, campaign: Campaign, filename: str, stored_pat
 
 
 def check_batch(progress, engine: Engine, batch_id: int) -> dict[str, Any]:
-    """Background job: the dry run of a batch, stored on it for the check page."""
-    with Session(engine, expire_on_commit=False) as session:
+    """Background job: the dry run of a batch, stored on it for the check page (a read, then a short write)."""
+    with read_session(engine) as session:
         batch = session.get(ImportBatch, batch_id)
         campaign = session.get(Campaign, batch.campaign_id)
         try:
             result = check_file(session, campaign, batch.stored_path, mapping=batch.mapping or None,
                                 progress=progress)
         except (UnreadableFile, MappingError) as exc:
-            session.rollback()
-            batch = session.get(ImportBatch, batch_id)
-            batch.error, batch.summary = str(exc), {}
-            session.add(batch)
-            session.commit()
-            return {"error": str(exc)}
-        session.rollback()
+            result = exc
+    with write_session(engine) as session:
         batch = session.get(ImportBatch, batch_id)
+        if isinstance(result, Exception):
+            batch.error, batch.summary = str(result), {}
+            session.add(batch)
+            return {"error": str(result)}
         batch.error = result.error
         batch.file_format, batch.encoding, batch.delimiter = result.file_format, result.encoding, result.delimiter
         batch.has_header, batch.layout = result.has_header, result.layout
@@ -375,18 +374,17 @@ def check_batch(progress, engine: Engine, batch_id: int) -> dict[str, Any]:
         batch.summary = {"check": {k: v for k, v in result.as_dict().items() if k not in ("problems",)}}
         batch.problems = result.problems
         session.add(batch)
-        session.commit()
         return {"rows": result.rows}
 
 
 def run_batch(progress, engine: Engine, batch_id: int, user_id: int | None) -> dict[str, Any]:
     """Background job: imports a confirmed batch in one transaction; on any failure nothing is kept."""
-    with Session(engine, expire_on_commit=False) as session:
+    with write_session(engine) as session:
         batch = session.get(ImportBatch, batch_id)
         batch.status = ImportStatus.running
         session.add(batch)
-        session.commit()
     try:
+        # A plain session: the import reads and cleans the file before it takes the write lock (begin_write).
         with Session(engine, expire_on_commit=False) as session:
             batch = session.get(ImportBatch, batch_id)
             campaign = session.get(Campaign, batch.campaign_id)
@@ -408,11 +406,10 @@ def _fail_batch(engine: Engine, batch_id: int, exc: Exception) -> None:
     message = str(exc) if isinstance(exc, (UnreadableFile, MappingError)) else N_(
         "The import stopped on an unexpected error; nothing was changed. Try again, or send the file to your "
         "data lead.")
-    with Session(engine) as session:
+    with write_session(engine) as session:
         batch = session.get(ImportBatch, batch_id)
         batch.status, batch.error, batch.finished_at = ImportStatus.failed, message, utcnow()
         session.add(batch)
-        session.commit()
 
 
 def discard_upload(stored_path: str) -> None:

@@ -199,7 +199,7 @@ def _normalize(frame: pd.DataFrame, mapping: dict[str, str], layout: Layout | No
         # County-assigned numbers repeat across counties (NC voter_reg_num): qualify them with the county.
         out["county_voter_id"] = (column("county") + "-" + out["county_voter_id"]).where(out["county_voter_id"] != "", "")
     _names(out, column, masked)
-    _address(out, column, masked, problems, source_of)
+    doorless = _address(out, column, masked, problems, source_of)
     _coordinates(out, column, problems, source_of)
     out["language"] = per_unique_text(collapse(column("language")), language_code)
     out["party"] = per_unique_text(collapse(column("party")).str.upper(), lambda v: PARTIES.get(v, v[:40]))
@@ -227,6 +227,15 @@ def _normalize(frame: pd.DataFrame, mapping: dict[str, str], layout: Layout | No
                  N_("This row has a phone number or email but no name, ID or address, so there is no one to file "
                     "it under; it was skipped. Add the name to the file and import it again."), reject=True)
     out["doors_only"] = nameless & (out["address_key"] != "")
+    if any(f in ADDRESS_FIELDS for f in mapping.values()):
+        kept = ~out.index.isin(list(problems.rejected))
+        given = doorless & (column("address") + column("street_name") + column("house_number") != "")
+        problems.add(doorless & kept & ~given, source_of("address"), column("address"),
+                     N_("This row has no address, so the person was kept without a door: they can be called or "
+                        "emailed, not visited. Add the address to the file to put them on a walk list."))
+        problems.add(given & kept, source_of("address"), lambda rows: _row_address(column, rows),
+                     N_("This address has no street name and house number that can be read, so the person was "
+                        "kept without a door. Correct it in the file."))
     rejected = problems.rejected & set(out.index)
     if rejected:
         out = out.drop(index=list(rejected))
@@ -514,7 +523,17 @@ def _parse_lines(line: pd.Series) -> pd.DataFrame:
     return pd.concat([fast, per_unique_parts(line[~plain], parse_line_parts, LINE_PARTS)]).reindex(line.index)
 
 
-def _address(out: pd.DataFrame, column, masked: pd.Series, problems: Problems, source_of) -> None:
+ADDRESS_FIELDS = ("address", "street_name", "house_number")
+_PLACEHOLDER_LINE = r"(?i)\s*(?:n/?a|none|unknown|no address|homeless|tbd|same|\?+)\s*"
+
+
+def _row_address(column, rows: pd.Index) -> pd.Series:
+    return (column("address") + " " + column("house_number") + " " + column("street_name")).loc[rows].str.strip()
+
+
+def _address(out: pd.DataFrame, column, masked: pd.Series, problems: Problems, source_of) -> pd.Series:
+    """Fills the door fields. Returns the rows left without a door for no reason listed yet: their address was
+    blank, or not a street and house number (the caller lists those it keeps)."""
     line = column("address")
     if (column("street_name") != "").any():
         # Split address parts (house number, direction, street name, type...) are joined into one line.
@@ -546,6 +565,8 @@ def _address(out: pd.DataFrame, column, masked: pd.Series, problems: Problems, s
         problems.add(po_box & ~masked, source_of("address"), line,
                      N_("This is a post office box, not a door; the person was kept without a door."))
         line = line.where(~po_box, "")
+    # A street line needs a word in it: "12", "n/a" or "-" is no door anyone can find.
+    line = line.where(line.str.contains(r"[^\W\d_]{2}", regex=True) & ~line.str.fullmatch(_PLACEHOLDER_LINE), "")
     parsed = _parse_lines(line)
     utype, unit = parsed["utype"], parsed["unit"]
     explicit_unit = column("unit")
@@ -575,10 +596,16 @@ def _address(out: pd.DataFrame, column, masked: pd.Series, problems: Problems, s
     out["address"] = parsed["address"]
     out["city"] = city.str.slice(0, 80)
     out["state"] = state.str.slice(0, 4)
-    zip5, zip4 = split_zip(zip_text, column("zip4"))
-    bad_zip = (zip_text != "") & (zip5 == "") & ~masked
+    zips = split_zip(zip_text, column("zip4"), out["state"])
+    bad_zip = (zip_text != "") & (zips.zip5 == "") & ~masked & ~zips.unpadded
     problems.add(bad_zip, source_of("zip"), zip_text, N_("This is not a US ZIP code; the row was kept without it."))
-    out["zip5"], out["zip4"] = zip5, zip4
+    problems.add(zips.unpadded & ~masked, source_of("zip"), zip_text,
+                 N_("This ZIP code is missing digits, and ZIP codes in this state do not start with 0, so they "
+                    "cannot be put back; the row was kept without it. Correct the ZIP code in the file."))
+    problems.add(zips.guessed & ~masked, source_of("zip"), zip_text,
+                 N_("This ZIP code had lost its leading zero and was read as a New England, New Jersey or Puerto "
+                    "Rico ZIP code; check it if the person lives elsewhere."))
+    out["zip5"], out["zip4"] = zips.zip5, zips.zip4
     place = out["zip5"].where(out["zip5"] != "", out["city"].str.upper())
     has_door = (out["street"] != "") & (place != "")
     building = (out["house_number"].str.upper() + " " + out["street"] + "|" + place).where(has_door, "")
@@ -588,6 +615,7 @@ def _address(out: pd.DataFrame, column, masked: pd.Series, problems: Problems, s
     problems.add(missing_place, source_of("address"), line,
                  N_("This address has no ZIP code or city, so it cannot be placed on a turf; the person was kept "
                  "without a door."))
+    return (out["street"] == "") & ~masked & ~po_box
 
 
 def _take_joined_parts(parts: pd.DataFrame, line: pd.Series, city: pd.Series, state: pd.Series, zip_text: pd.Series
@@ -634,8 +662,28 @@ def _unit_parts(joined: str) -> tuple[str, str]:
     return unit_display(utype, unit)[:40], re.sub(r"[^A-Z0-9]+", "", unit.upper())
 
 
-def split_zip(zip_text: pd.Series, zip4_text: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """``27517.0`` -> 27517; ``02111-0000`` -> 02111 (a 0000 plus-four means none); ``2111`` (Excel) -> 02111."""
+#: The first three digits of the ZIP codes that start with 0, by state: only there does a 3- or 4-digit ZIP (a
+#: spreadsheet dropped its zeros) get them back. Elsewhere a short ZIP is a typo, and padding it would invent a
+#: place (9270 in California is not 09270).
+LEADING_ZERO_ZIPS = {
+    "MA": r"0(?:1\d|2[0-7]|55)", "RI": r"02[89]", "NH": r"03[0-8]", "ME": r"0(?:39|4\d)",
+    "VT": r"05(?:[0-46-9])", "CT": r"06\d", "NJ": r"0[78]\d", "PR": r"00[679]", "VI": r"008", "NY": r"005",
+    "AE": r"09[0-8]",
+}
+#: Without a state, only the places people knock on (not the military's AE post offices) are guessed.
+_DOOR_LEADING_ZERO = "|".join(f"(?:{pattern})" for code, pattern in LEADING_ZERO_ZIPS.items() if code != "AE")
+
+
+@dataclass
+class Zips:
+    zip5: pd.Series
+    zip4: pd.Series
+    unpadded: pd.Series  # 3- or 4-digit ZIPs left out: their zeros cannot be put back
+    guessed: pd.Series  # padded without a state to confirm it, in a file whose other ZIPs do not start with 0
+
+
+def split_zip(zip_text: pd.Series, zip4_text: pd.Series, state: pd.Series | None = None) -> Zips:
+    """``27517.0`` -> 27517; ``02111-0000`` -> 02111 (a 0000 plus-four means none); ``2111`` in MA -> 02111."""
     digits = strip_float_artifact(zip_text)
     spaced = digits.str.contains("-", regex=False) | digits.str.contains(" ", regex=False)
     if spaced.any():
@@ -643,13 +691,40 @@ def split_zip(zip_text: pd.Series, zip4_text: pd.Series) -> tuple[pd.Series, pd.
         digits = digits.where(~spaced, digits[spaced].str.replace(r"^[A-Za-z]{2}\.?\s+(?=\d)", "", regex=True)
                               .str.replace(r"[\s-]", "", regex=True))
     valid = digits.str.fullmatch(r"\d{3,5}|\d{9}")
-    zip5 = digits.str.slice(0, 5).where(digits.str.len() != 9, digits.str.slice(0, 5))
-    short = digits.str.len().between(3, 4)
-    zip5 = zip5.where(~short, digits.str.zfill(5)).where(valid, "")
+    zip5 = digits.str.slice(0, 5)
+    short = digits.str.len().between(3, 4) & valid
+    unpadded = pd.Series(False, index=digits.index)
+    guessed = pd.Series(False, index=digits.index)
+    if short.any():
+        state = state if state is not None else pd.Series("", index=digits.index)
+        padded = digits.where(~short, digits.str.zfill(5))
+        fits, unconfirmed = _leading_zero_fit(padded, short, state, valid)
+        zip5 = zip5.where(~short, padded.where(fits, ""))
+        unpadded, guessed = short & ~fits, fits & unconfirmed
+    zip5 = zip5.where(valid, "")
     zip4 = digits.str.slice(5, 9).where(digits.str.len() == 9, "")
     other = clean_id(zip4_text).str.zfill(4).where(zip4_text != "", "")
     zip4 = zip4.where(zip4 != "", other).where(lambda z: z.str.fullmatch(r"\d{4}") & (z != "0000"), "")
-    return zip5.astype("str"), zip4.astype("str")
+    return Zips(zip5.astype("str"), zip4.astype("str"), unpadded, guessed)
+
+
+def _leading_zero_fit(padded: pd.Series, short: pd.Series, state: pd.Series, valid: pd.Series
+                      ) -> tuple[pd.Series, pd.Series]:
+    """Which short ZIPs may be padded, and which of those without a state to confirm it."""
+    fits = pd.Series(False, index=padded.index)
+    for code, pattern in LEADING_ZERO_ZIPS.items():
+        here = short & (state == code)
+        if here.any():
+            fits |= here & padded.str.match(pattern)
+    stateless = short & ~state.str.fullmatch(r"[A-Z]{2}")
+    if not stateless.any():
+        return fits, fits & False
+    fits |= stateless & padded.str.match(_DOOR_LEADING_ZERO)
+    # A file whose whole ZIPs mostly start with 0, or that has none (Excel dropped the zeros of a whole New England
+    # list), needs no warning.
+    whole = valid & ~short
+    leading_zero_file = not whole.any() or padded[whole].str.startswith("0").mean() > 0.5
+    return fits, stateless & (not leading_zero_file)
 
 
 def _coordinates(out: pd.DataFrame, column, problems: Problems, source_of) -> None:

@@ -14,7 +14,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
-from canvass.db import make_engine, write_intent
+from canvass.db import make_engine, reader, writer
 from canvass.models import LANGUAGE_NAMES, Role, User
 
 csrf = CSRFProtect()
@@ -38,7 +38,6 @@ def init_database(app: Flask) -> None:
         db_session = g.pop("db_session", None)
         if db_session is not None:
             db_session.close()
-        write_intent.set(False)
 
 
 def engine():
@@ -46,10 +45,10 @@ def engine():
 
 
 def db() -> Session:
+    """The request's session (see canvass.db for the rule): a GET only reads; any other method may write."""
     if "db_session" not in g:
-        if has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS"):
-            write_intent.set(True)  # reset at teardown
-        g.db_session = Session(engine(), expire_on_commit=False)
+        reads_only = not has_request_context() or request.method in ("GET", "HEAD", "OPTIONS")
+        g.db_session = Session(reader(engine()) if reads_only else writer(engine()), expire_on_commit=False)
     return g.db_session
 
 
@@ -199,11 +198,11 @@ def translated(text: str | None) -> str:
 
 
 def problem_text(problem: dict) -> str:
-    """A row problem of an import in the viewer's language: its sentence, or its template filled with its figures.
-    (Problems stored before templates were kept have the English sentence only; it is shown as it is.)"""
-    if problem.get("text"):
-        return translated(problem["text"]) % problem.get("args", {})
-    return translated(problem.get("message"))
+    """A row problem of an import in the viewer's language. (Problems stored before templates were kept have the
+    English sentence only; it is shown as it is.)"""
+    from canvass.importing.problems import problem_sentence
+
+    return problem_sentence(problem, translated)
 
 
 def register_template_helpers(app: Flask) -> None:
@@ -311,6 +310,17 @@ def register_error_pages(app: Flask) -> None:
     def csrf_error(exc):
         return render_error(400, _("This form expired or was sent from elsewhere. Go back, reload the page and "
                                    "send it again."))
+
+
+def start_job(kind: str, fn, *args, campaign_id: int | None = None):
+    """Records a job, commits the request's work with it, then runs ``fn(progress, engine, *args)`` in the
+    background. Returns the job."""
+    from canvass import jobs
+
+    job = jobs.create_job(db(), kind, user_id=current_user.id, campaign_id=campaign_id)
+    db().commit()
+    current_app.extensions["canvass.jobs"].submit(job.id, fn, engine(), *args)
+    return job
 
 
 def init_jobs(app: Flask) -> None:

@@ -40,9 +40,7 @@ def turf(turf_id: int):
     found = visible_turf(db(), turf_id, current_user)
     if found is None:
         abort(404)
-    package = canvassing.turf_package(db(), found, current_user)
-    db().commit()  # a route worked out on first use is kept
-    return package
+    return canvassing.turf_package(db(), found, current_user)
 
 
 @bp.post("/contacts")

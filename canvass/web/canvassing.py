@@ -34,7 +34,6 @@ def walk(turf_id: int):
     turf = get_my_turf(turf_id)
     campaign = db().get(Campaign, turf.campaign_id)
     doors = turfs.turf_doors(db(), turf)
-    db().commit()  # keep a route worked out on first use
     results = canvassing.last_results(db(), [p.id for d in doors for p in d.people])
     views = [canvassing.door_view(d, campaign, results) for d in doors]
     query = request.args.get("q", "").strip().lower()
@@ -66,8 +65,7 @@ def _render_door(turf: Turf, household: Household, *, confirm: dict | None = Non
     results = canvassing.last_results(db(), [p.id for p in people])
     language = _language()
     resident = next((p.language for p in people if p.language and p.language != language), "")
-    order = [hid for hid in db().exec(select(TurfDoor.household_id).where(TurfDoor.turf_id == turf.id)
-                                      .order_by(TurfDoor.position))]
+    order = turfs.walk_order(db(), turf)
     position = order.index(household.id)
     neighbours = {"previous": order[position - 1] if position > 0 else None,
                   "next": order[position + 1] if position + 1 < len(order) else None}

@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from canvass import charts, exports, jobs, turfs
 from canvass.models import Campaign, Job, JobStatus, Role, User
-from canvass.web import LEADS, STAFF, db, engine, form_object, role_required
+from canvass.web import LEADS, STAFF, db, form_object, role_required, start_job
 from canvass.web.turfs import get_campaign_or_first
 
 bp = Blueprint("exports", __name__)
@@ -46,11 +46,8 @@ def create():
               "channel": form.get("channel") or None}
     if params["format"] not in ("xlsx", "csv", "van") or params["sheet"] not in exports.SHEETS:
         abort(400)
-    job = jobs.create_job(db(), "export", user_id=current_user.id, campaign_id=campaign.id)
-    db().commit()
-    current_app.extensions["canvass.jobs"].submit(
-        job.id, exports.run_export_job, engine(), campaign.id, params, current_user.id, str(export_folder()),
-        current_app.config["TIMEZONE"])
+    job = start_job("export", exports.run_export_job, campaign.id, params, current_user.id, str(export_folder()),
+                    current_app.config["TIMEZONE"], campaign_id=campaign.id)
     return redirect(url_for("exports.show", job_id=job.id))
 
 

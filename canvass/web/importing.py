@@ -13,9 +13,9 @@ from werkzeug.utils import secure_filename
 
 from canvass import audit, importing, jobs
 from canvass.importing.fields import CUSTOM, FIELDS, HISTORY, SKIP
+from canvass.importing.problems import problems_csv as problems_file
 from canvass.models import Campaign, ImportBatch, ImportStatus, Job, JobStatus
-from canvass.spreadsheets import csv_text
-from canvass.web import STAFF, db, engine, problem_text, role_required
+from canvass.web import STAFF, db, engine, role_required, translated
 
 bp = Blueprint("importing", __name__, url_prefix="/imports")
 
@@ -76,6 +76,7 @@ def show(batch_id: int):
     job = jobs.job_view(db(), db().get(Job, batch.job_id)) if batch.job_id else None
     working = job is not None and job.status in (JobStatus.queued, JobStatus.running)
     if job is not None and job.status == JobStatus.failed and batch.status == ImportStatus.running:
+        db().expunge(batch)  # shown as failed; the job runner's sweep marks the row itself
         batch.status, batch.error = ImportStatus.failed, job.message
     check = (batch.summary or {}).get("check")
     return render_template("importing/batch.html", batch=batch, job=job, working=working, check=check,
@@ -148,7 +149,6 @@ def _checked_batch(batch_id: int, *, allow_error: bool = False) -> ImportBatch:
 @role_required(*IMPORTERS)
 def problems_csv(batch_id: int):
     batch = get_batch(batch_id)
-    rows = [(p["row"], p["column"], p["value"], p["level"], problem_text(p)) for p in batch.problems or []]
-    body = csv_text(["row", "column", "value", "level", "problem"], rows)
+    body = problems_file(batch.problems or [], translated)
     name = f"problems-{batch.id}-{secure_filename(batch.filename) or 'import'}.csv"
     return Response(body, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})

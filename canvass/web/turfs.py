@@ -23,7 +23,7 @@ from canvass.models import (
     TurfStatus,
     User,
 )
-from canvass.web import LEADS, STAFF, db, form_object, role_required
+from canvass.web import LEADS, STAFF, db, form_object, role_required, start_job
 
 bp = Blueprint("turfs", __name__)
 
@@ -100,7 +100,7 @@ def cut():
         return redirect(url_for("turfs.board", campaign=campaign.id))
     audit.record(db(), current_user, "turf.cut", object_type="campaign", object_id=campaign.id,
                  turfs=len(created), by=request.form.get("by"), doors=target)
-    db().commit()
+    start_job("route", turfs.route_new_turfs, created, campaign_id=campaign.id)  # commits the cut
     flash(_("Cut %(n)s turfs.", n=len(created)), "ok")
     return redirect(url_for("turfs.board", campaign=campaign.id) + "#turfs")
 
@@ -110,7 +110,6 @@ def cut():
 def show(turf_id: int):
     turf = get_my_turf(turf_id)
     doors = turfs.turf_doors(db(), turf)
-    db().commit()  # a route worked out on first use is kept
     svg = maps.turf_svg([maps.MapDoor(d.household.lat, d.household.lon, _door_label(d.household),
                                       "contacted" if d.contacted else ("attempted" if d.attempted else "todo"), i + 1)
                          for i, d in enumerate(doors)], title=_("Map of %(name)s", name=turf.name))
