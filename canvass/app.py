@@ -8,8 +8,9 @@ from typing import Any
 
 from flask import Flask
 
-from canvass import config, logs
+from canvass import accounts, config, logs
 from canvass.web import (
+    init_clock,
     init_database,
     init_i18n,
     init_jobs,
@@ -39,9 +40,12 @@ def create_app(overrides: dict[str, Any] | None = None, *, cli: bool = False) ->
     config.validate_settings(settings, instance_path)
     app.config.update(settings)
     app.testing = settings["MODE"] == "testing"
+    if app.testing:
+        accounts.use_fast_password_hashing_for_tests()
     logs.install(app.logger)  # before anything can log
 
     init_database(app)
+    init_clock(app)
     init_security(app)
     init_i18n(app)
     register_template_helpers(app)

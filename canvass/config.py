@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -47,6 +48,10 @@ DEFAULTS: dict[str, Any] = {
     "JOB_THREADS": 2,
     # Public base URL used in invite links and QR codes when the request's own host is not the one to share.
     "BASE_URL": "",
+    # Tests and demos only (refused in production): the app's clock starts at this time, ISO 8601 with its offset
+    # (2026-11-03T10:00:00-05:00), and runs on from there. Calling hours and the like then never depend on when
+    # the tests happen to run.
+    "CLOCK_START": "",
 }
 
 #: Settings that only make sense as these types; environment strings are coerced.
@@ -99,6 +104,16 @@ def validate_settings(settings: dict[str, Any], instance_path: Path) -> None:
             raise ConfigError("Refusing to start in production with the default secret key: set CANVASS_SECRET_KEY "
                               "to a long random value (python -c 'import secrets; print(secrets.token_hex(32))').")
         settings["SECRET_KEY"] = _development_secret(instance_path)
+    if settings["CLOCK_START"]:
+        if mode == "production":
+            raise ConfigError("CANVASS_CLOCK_START is for tests and demos; unset it in production.")
+        try:
+            start = datetime.fromisoformat(settings["CLOCK_START"])
+        except ValueError as exc:
+            raise ConfigError(f"CANVASS_CLOCK_START {settings['CLOCK_START']!r} is not a time such as "
+                              "2026-11-03T10:00:00-05:00.") from exc
+        if start.tzinfo is None:
+            raise ConfigError("CANVASS_CLOCK_START needs its UTC offset, such as 2026-11-03T10:00:00-05:00.")
     if not settings["DATABASE_URL"]:
         settings["DATABASE_URL"] = f"sqlite:///{instance_path / 'canvass.db'}"
     if not settings["UPLOAD_FOLDER"]:

@@ -66,6 +66,7 @@ class Universe:
     tag_ids: list[int] = field(default_factory=list)
     custom: dict[str, str] = field(default_factory=dict)  # custom field -> value
     not_reached: bool = False  # nobody at the door has been talked to yet
+    today: date | None = None  # the day ages are counted on (default: the day it runs)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Universe:
@@ -84,8 +85,8 @@ class Universe:
                    custom={str(k): str(v) for k, v in (data.get("custom") or {}).items()},
                    not_reached=bool(data.get("not_reached")))
 
-    def person_filters(self, today: date | None = None) -> list:
-        year = (today or date.today()).year
+    def person_filters(self) -> list:
+        year = (self.today or date.today()).year
         clauses = []
         if self.precincts:
             clauses.append(Person.precinct.in_(self.precincts))

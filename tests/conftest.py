@@ -23,6 +23,18 @@ PG_URL = os.environ.get("CANVASS_TEST_DATABASE_URL", "")
 PASSWORD = "correct horse battery"
 
 
+#: Variables that steer the test run itself; every other CANVASS_* variable is an app setting.
+TEST_CONTROLS = ("CANVASS_TEST_", "CANVASS_REQUIRE_", "CANVASS_SCREENSHOTS", "CANVASS_CHROMIUM")
+
+
+@pytest.fixture(autouse=True)
+def no_developer_settings(monkeypatch):
+    """Tests never read the developer's environment (a production CANVASS_SECRET_KEY exported in the shell, say)."""
+    for name in list(os.environ):
+        if name.startswith("CANVASS_") and not name.startswith(TEST_CONTROLS):
+            monkeypatch.delenv(name)
+
+
 def pytest_report_header(config):
     return f"canvass test database: {'PostgreSQL ' + db.make_engine(PG_URL).url.render_as_string() if PG_URL else 'SQLite'}"
 
@@ -84,6 +96,13 @@ def app(database_url, tmp_path):
     app.test_client_class = FlaskLoginClient
     yield app
     app.extensions["canvass.engine"].dispose()
+
+
+def set_clock(app, instant) -> None:
+    """Sets the app's clock (what CANVASS_CLOCK_START does for a server) to read ``instant`` now."""
+    from canvass.models import utcnow
+
+    app.extensions["canvass.clock_offset"] = instant - utcnow()
 
 
 @pytest.fixture

@@ -96,7 +96,8 @@ def test_login_renews_the_session(client, volunteer):
 
 
 def test_password_change_ends_other_sessions(app, client, session, volunteer):
-    login(client, volunteer)
+    assert login(client, volunteer).headers["Location"] == "/my"
+    assert client.get("/my").status_code == 200  # signed in
     accounts.set_password(volunteer, "a brand new password")
     session.add(volunteer)
     session.commit()

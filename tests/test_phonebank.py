@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from canvass import campaigns, contacts, db, importing, phonebank
 from canvass.models import CallEntry, CallEntryStatus, CallList, Person, Phone, PhoneStatus, User
 from canvass.turfs import Universe
-from tests.conftest import make_user
+from tests.conftest import make_user, set_clock
 
 TZ = "America/New_York"
 NOON = datetime(2026, 11, 2, 17, 0, tzinfo=UTC)  # 12:00 in New York, inside the default 09:00-21:00
@@ -297,8 +297,8 @@ def test_parallel_callers_on_sqlite_also_never_share(engine, session, campaign):
 # On the web
 
 
-def test_caller_screen_shows_numbers_to_tap_and_saves_a_result(app, session, call_list, volunteer, monkeypatch):
-    monkeypatch.setattr(phonebank, "utcnow", lambda: NOON)
+def test_caller_screen_shows_numbers_to_tap_and_saves_a_result(app, session, call_list, volunteer):
+    set_clock(app, NOON)
     phonebank.assign(session, call_list, volunteer)
     session.commit()
     client = app.test_client(user=volunteer)

@@ -323,6 +323,20 @@ def start_job(kind: str, fn, *args, campaign_id: int | None = None):
     return job
 
 
+def init_clock(app: Flask) -> None:
+    from canvass.models import utcnow
+
+    start = app.config["CLOCK_START"]
+    app.extensions["canvass.clock_offset"] = datetime.fromisoformat(start) - utcnow() if start else timedelta(0)
+
+
+def now() -> datetime:
+    """The app's clock (UTC): the real time, or the time CLOCK_START set running (tests, demos)."""
+    from canvass.models import utcnow
+
+    return utcnow() + current_app.extensions["canvass.clock_offset"]
+
+
 def init_jobs(app: Flask) -> None:
     from canvass.jobs import JobRunner
 

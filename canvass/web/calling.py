@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from canvass import audit, canvassing, contacts, phonebank
 from canvass.models import CallList, Campaign, Channel, Role, Tag, User
-from canvass.web import LEADS, db, form_object, role_required
+from canvass.web import LEADS, db, form_object, now, role_required
 from canvass.web.turfs import _universe_from, get_campaign_or_first
 
 bp = Blueprint("calling", __name__)
@@ -105,7 +105,7 @@ def _tz() -> str:
 def caller(list_id: int):
     call_list = get_call_list(list_id)
     campaign = db().get(Campaign, call_list.campaign_id)
-    held = phonebank.current_claim(db(), call_list, current_user)
+    held = phonebank.current_claim(db(), call_list, current_user, now=now())
     context = {"call_list": call_list, "campaign": campaign, "claim": held, "progress": phonebank.progress(db(),
                                                                                                           call_list)}
     if held is not None:
@@ -122,7 +122,7 @@ def caller(list_id: int):
 
 def _claim_and_return(call_list: CallList):
     try:
-        claim = phonebank.claim_next(db(), call_list, current_user, timezone=_tz())
+        claim = phonebank.claim_next(db(), call_list, current_user, timezone=_tz(), now=now())
     except phonebank.CallingError as exc:
         db().rollback()
         flash(str(exc), "error")
@@ -155,7 +155,7 @@ def result(list_id: int, entry_id: int):
             notes=request.form.get("notes", ""), language_heard=request.form.get("language_heard", ""),
             followups=[int(t) for t in request.form.getlist("followups") if t.isdigit()])
         outcome = phonebank.record_call(db(), current_user, entry, item,
-                                        callback_at=_callback_time(request.form.get("callback_at", "")))
+                                        callback_at=_callback_time(request.form.get("callback_at", "")), now=now())
     except (phonebank.CallingError, ValueError) as exc:
         db().rollback()
         flash(str(exc) if isinstance(exc, phonebank.CallingError) else _("That result could not be read. Tap it again."),
