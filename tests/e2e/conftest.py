@@ -23,24 +23,35 @@ def databases(tmp_path_factory):
     found.drop_all()
 
 
-def _serve(databases: Databases, kind: str, tmp_path: Path):
-    server = start_server(databases.copy(kind), tmp_path / "server")
-    yield server
-    stop_server(server)
-    errors = server_errors(server)
-    assert not errors, "the server logged errors:\n" + "\n".join(errors[:20])
+@pytest.fixture
+def serve(databases, tmp_path):
+    """Starts servers for this test: ``serve("demo" | "empty", **settings)`` with CANVASS_* settings such as
+    ``CANVASS_CLOCK_START``. Each is stopped at the end, and its log must hold no error."""
+    started = []
+
+    def start(kind: str = "demo", **settings: str):
+        server = start_server(databases.copy(kind), tmp_path / f"server{len(started)}", **settings)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        stop_server(server)
+    for server in started:
+        errors = server_errors(server)
+        assert not errors, "the server logged errors:\n" + "\n".join(errors[:20])
 
 
 @pytest.fixture
-def demo_server(databases, tmp_path):
+def demo_server(serve):
     """A fresh demo organization served by its own app process."""
-    yield from _serve(databases, "demo", tmp_path)
+    return serve("demo")
 
 
 @pytest.fixture
-def empty_server(databases, tmp_path):
+def empty_server(serve):
     """An empty, initialised database with one admin (admin@example.org), served by its own app process."""
-    yield from _serve(databases, "empty", tmp_path)
+    return serve("empty")
 
 
 @pytest.fixture
