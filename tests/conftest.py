@@ -54,35 +54,55 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip_pg)
 
 
+def _pg_admin(statement: str) -> None:
+    engine = db.make_engine(sa.make_url(PG_URL).set(database="postgres").render_as_string(hide_password=False),
+                            poolclass=sa.pool.NullPool)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql(statement)
+    engine.dispose()
+
+
 @pytest.fixture(scope="session")
-def template_url(tmp_path_factory) -> str:
+def template_url(request, tmp_path_factory):
+    """The migrated schema each test starts from. On PostgreSQL with several workers (pytest -n), each worker gets
+    a database of its own beside the given one (the given role must be allowed to create databases)."""
     if PG_URL:
-        engine = db.make_engine(PG_URL)
+        worker = getattr(request.config, "workerinput", {}).get("workerid")
+        url = PG_URL
+        if worker:
+            name = f"{sa.make_url(PG_URL).database}_{worker}"
+            _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            _pg_admin(f'CREATE DATABASE "{name}"')
+            url = sa.make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+        engine = db.make_engine(url)
         with engine.begin() as conn:
             conn.execute(sa.text("DROP SCHEMA public CASCADE"))
             conn.execute(sa.text("CREATE SCHEMA public"))
         db.upgrade(engine)
         engine.dispose()
-        return PG_URL
+        yield url
+        if worker:
+            _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        return
     path = tmp_path_factory.mktemp("template") / "template.db"
     engine = db.make_engine(f"sqlite:///{path}")
     db.upgrade(engine)
     with engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
-    return str(path)
+    yield str(path)
 
 
 @pytest.fixture
 def database_url(template_url, tmp_path) -> str:
     """A URL to an empty, fully migrated database of its own."""
     if PG_URL:
-        engine = db.make_engine(PG_URL, poolclass=sa.pool.NullPool)
+        engine = db.make_engine(template_url, poolclass=sa.pool.NullPool)
         tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
         with engine.begin() as conn:
             conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         engine.dispose()
-        return PG_URL
+        return template_url
     path = tmp_path / "canvass.db"
     shutil.copy(template_url, path)
     return f"sqlite:///{path}"

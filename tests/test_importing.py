@@ -974,11 +974,11 @@ def test_the_tables_written_in_bulk_have_no_triggers_of_their_own(session):
 
 
 @pytest.mark.postgres_only
-def test_an_import_by_a_role_without_the_privilege_keeps_the_per_row_foreign_keys(session, campaign, tmp_path):
+def test_an_import_by_a_role_without_the_privilege_keeps_the_per_row_foreign_keys(session, campaign, tmp_path,
+                                                                                 database_url):
     """Production roles are rarely superusers: without the privilege the import is the same, only slower; with
     ``GRANT SET ON PARAMETER session_replication_role`` the role checks references in bulk."""
     from canvass import bulk, campaigns, db
-    from tests.conftest import PG_URL
 
     role = "canvass_plain_role"
     admin = session.connection()
@@ -988,7 +988,7 @@ def test_an_import_by_a_role_without_the_privilege_keeps_the_per_row_foreign_key
     admin.execute(sa.text(f"GRANT ALL ON ALL TABLES IN SCHEMA public TO {role}"))
     admin.execute(sa.text(f"GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {role}"))
     session.commit()
-    engine = db.make_engine(sa.make_url(PG_URL).set(username=role).render_as_string(hide_password=False),
+    engine = db.make_engine(sa.make_url(database_url).set(username=role).render_as_string(hide_password=False),
                             poolclass=sa.pool.NullPool)
     try:
         with Session(engine) as plain:
