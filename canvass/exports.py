@@ -7,6 +7,7 @@ formula is neutralized in every format.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
@@ -433,8 +434,9 @@ def make_export(engine: Engine, campaign_id: int, filters: Filters, *, path: Pat
 
 
 def export_name(slug: str, params: dict[str, Any], timezone: str) -> str:
-    """The file name of a web export: the campaign, what it holds and when it was made (local time)."""
-    stamp = datetime.now(ZoneInfo(timezone)).strftime("%Y%m%d-%H%M%S")
+    """The file name of a web export: the campaign, what it holds, when it was made (local time) and a random part,
+    so two exports started in the same second never share (and overwrite) one file."""
+    stamp = datetime.now(ZoneInfo(timezone)).strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
     if params.get("format") == "van":
         return f"{slug}-van-results-{stamp}.csv"
     if params.get("format") == "xlsx":

@@ -22,8 +22,10 @@ def neutralize(value: Any) -> Any:
 
 
 def neutralize_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """The same frame with every text cell that starts like a formula neutralized (vectorised)."""
+    """The same frame with every text cell that starts like a formula neutralized (vectorised), and its column
+    headers too: a free-text survey answer becomes a header in a crosstab."""
     result = frame.copy()
+    result.columns = [neutralize(c) for c in result.columns]
     for column in result.columns:
         series = result[column]
         if series.dtype == object or pd.api.types.is_string_dtype(series):

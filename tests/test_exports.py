@@ -236,3 +236,31 @@ def test_cli_export(database_url, history, tmp_path):
                              env={"CANVASS_DATABASE_URL": database_url})
     assert bad.exit_code == 1 and "ending in .xlsx or .csv" in bad.output
     assert Path(out).stat().st_size > 0
+
+
+def test_free_text_answers_that_become_crosstab_headers_are_not_formulas(session, history, tmp_path):
+    import csv
+    import io
+
+    from canvass.models import User
+
+    campaigns.add_question(session, history, code="WHY", text="Why?", kind="text")
+    ana = session.exec(select(User).where(User.email == "ana@example.org")).one()
+    answers = ['=HYPERLINK("http://evil")', "+1+1", "@SUM(1,2)"]
+    for person, answer in zip(session.exec(select(Person)).all(), answers, strict=False):
+        [result] = contacts.log_contacts(session, ana, history, [contacts.ContactIn(
+            client_uuid=uuid.uuid4(), person_id=person.id, channel="phone", result_code="TK",
+            answers={"WHY": answer})])
+        assert result.status == "created", result.error
+    session.commit()
+    for sheet in ("survey_by_turf", "survey_by_precinct"):
+        path = tmp_path / f"{sheet}.csv"
+        exports.export_file(session, history, exports.Filters(), path=path, timezone=TZ, sheet=sheet)
+        header = next(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+        assert {"'" + answer for answer in answers} <= set(header)
+        assert not any(cell.startswith(("=", "+", "@", "-")) for cell in header)
+
+
+def test_two_exports_in_the_same_second_get_their_own_files():
+    names = {exports.export_name("fall", {"format": "xlsx"}, TZ) for _ in range(20)}
+    assert len(names) == 20
