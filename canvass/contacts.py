@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 import sqlalchemy as sa
 from pydantic import field_validator
@@ -18,6 +18,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, Session, SQLModel, select
 
 from canvass.models import (
+    CallList,
     Campaign,
     Channel,
     ContactAttempt,
@@ -45,27 +46,54 @@ CLOCK_SKEW = timedelta(minutes=5)  # a phone's clock may run a little fast; neve
 OLDEST_ACCEPTED = timedelta(days=30)  # an offline queue may hold a contact this long
 
 
+#: Ids are PostgreSQL integers: a larger number names nothing, and would fail the whole batch's query.
+MAX_ID = 2**31 - 1
+RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
+#: A survey answer: an option code, several (a multiple-choice question) or free text.
+Answer = Annotated[str, Field(max_length=MAX_NOTES)] | Annotated[list[Annotated[str, Field(max_length=64)]],
+                                                                  Field(max_length=50)]
+
+
 class ContactIn(SQLModel):
-    """A contact as the form, the JSON API, the CLI and the tests send it."""
+    """A contact as the form, the JSON API, the CLI and the tests send it. Anything that could not be stored is
+    refused here, item by item, so one bad item never fails a phone's whole batch."""
 
     client_uuid: uuid.UUID
-    person_id: int | None = None
-    household_id: int | None = None
-    turf_id: int | None = None
-    call_list_id: int | None = None
-    phone_id: int | None = None
+    person_id: RowId | None = None
+    household_id: RowId | None = None
+    turf_id: RowId | None = None
+    call_list_id: RowId | None = None
+    phone_id: RowId | None = None
     channel: Channel = Channel.door
     result_code: str = Field(min_length=1, max_length=16)
-    answers: dict[str, Any] = Field(default_factory=dict)  # question code -> option code, [codes] or text
+    answers: dict[Annotated[str, Field(max_length=64)], Answer | None] = Field(default_factory=dict, max_length=100)
     notes: str = Field(default="", max_length=MAX_NOTES)
     language_heard: str = Field(default="", max_length=8)
-    followups: list[int] = Field(default_factory=list)  # tag ids
+    followups: list[RowId] = Field(default_factory=list, max_length=50)  # tag ids
     contacted_at: datetime | None = None
 
     @field_validator("result_code")
     @classmethod
     def upper_code(cls, value: str) -> str:
         return value.strip().upper()
+
+    @field_validator("result_code", "notes", "language_heard", "answers")
+    @classmethod
+    def no_nul(cls, value):
+        """A NUL character is never typed; no database stores it in text (PostgreSQL refuses it)."""
+        if _holds_nul(value):
+            raise ValueError("must not contain a NUL character")
+        return value
+
+
+def _holds_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
 
 
 NOT_YOURS = "This door or person is not on your list."
@@ -169,6 +197,7 @@ class _BatchContext:
     phones: dict[int, Any]
     tags: set[int]
     on_turfs: set[int] | None  # when set, only doors on one of these turfs may be logged
+    call_lists: dict[int, int]  # the call lists the items name -> their campaign
 
     @classmethod
     def load(cls, session: Session, campaign: Campaign, items: list[ContactIn], on_turfs: set[int] | None = None,
@@ -184,7 +213,7 @@ class _BatchContext:
                    survey=survey, people=people, households=households,
                    phones=_rows_by_id(session, [Phone.id, Phone.person_id],
                                       {item.phone_id for item in items if item.phone_id}), tags=tags,
-                   on_turfs=on_turfs)
+                   on_turfs=on_turfs, call_lists=_call_list_campaigns(session, items))
 
 
 # The hot path of every sync request reads plain rows through the Core connection: no ORM objects to build.
@@ -326,6 +355,11 @@ def stored_contact_ids(session: Session, uuids: list[uuid.UUID]) -> dict[uuid.UU
     return dict(session.connection().execute(query).all())
 
 
+def _call_list_campaigns(session: Session, items: list[ContactIn]) -> dict[int, int]:
+    ids = {item.call_list_id for item in items if item.call_list_id}
+    return {row.id: row.campaign_id for row in _rows_by_id(session, [CallList.id, CallList.campaign_id], ids).values()}
+
+
 def _rows_by_id(session: Session, columns: list, ids: set[int]) -> dict[int, Any]:
     if not ids:
         return {}
@@ -373,8 +407,11 @@ def _check(context: _BatchContext, user: User, item: ContactIn, may_contact, now
         raise ContactRejected("This door is not in the campaign.")
     if person is None and household is None:
         raise ContactRejected("A contact needs a person or a door.")
-    if person is not None and household is not None and person.household_id not in (None, household.id):
+    if person is not None and household is not None and person.household_id != household.id:
         raise ContactRejected("This person does not live at this door.")
+    if item.call_list_id is not None and (item.channel == Channel.door or
+                                          context.call_lists.get(item.call_list_id) != campaign.id):
+        raise ContactRejected("This call list is not in the campaign, or not for a knock at a door.")
     off_turf = context.on_turfs is not None and (household is None or not household.turfs & context.on_turfs)
     if off_turf or not may_contact(person, household):
         raise ContactRejected(NOT_YOURS)

@@ -136,3 +136,32 @@ def test_door_page_in_spanish_shows_both_scripts_and_fits_a_phone(csrf_server, p
     first_button = page.locator(".result-button").first.bounding_box()
     assert first_button["height"] >= 44
     screenshot(page, "door-es-360")
+
+
+def test_an_entry_the_server_refuses_stays_on_screen_and_the_queue_moves_on(csrf_server, phone, session, turf,
+                                                                             volunteer):
+    page = phone.new_page()
+    browser_login(page, csrf_server, volunteer)
+    page.goto(f"{csrf_server}/walk/{turf.id}")
+    page.get_by_role("link", name="Next door").first.click()
+    page.wait_for_load_state()
+    phone.set_offline(True)
+    log_one(page, "1")
+    # A second entry the server will refuse (a result code the campaign does not have), queued as the page would.
+    page.evaluate("""() => {
+        const queue = JSON.parse(localStorage.getItem("canvass.queue.v1"));
+        queue.push(Object.assign({}, queue[0], {client_uuid: crypto.randomUUID(), result_code: "ZZ"}));
+        localStorage.setItem("canvass.queue.v1", JSON.stringify(queue));
+    }""")
+    phone.set_offline(False)
+    wait_until_nothing_waits(page)
+    refused = page.locator("#sync-rejected")
+    refused.wait_for(state="visible")
+    assert "1 entries could not be saved" in refused.inner_text()
+    assert "ZZ: ZZ is not a door result code of this campaign." in refused.inner_text()
+    session.rollback()
+    assert session.exec(select(sa.func.count()).select_from(ContactAttempt)).one() == 1  # the good one went in
+    page.reload()
+    assert page.locator("#sync-rejected").is_visible()  # still shown after a reload, until dismissed
+    page.locator("#sync-rejected [data-dismiss]").click()
+    assert page.locator("#sync-rejected").is_hidden()

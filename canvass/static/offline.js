@@ -3,11 +3,13 @@
 (function () {
   "use strict";
   var QUEUE = "canvass.queue.v1";
+  var REJECTED = "canvass.rejected.v1";  // entries the server refused, kept until the volunteer has seen them
   var meta = function (name) { var m = document.querySelector('meta[name="' + name + '"]'); return m ? m.content : ""; };
   var csrf = meta("csrf-token");
   var turfId = meta("turf-id");
   var userId = meta("user-id");
   var statusBox = document.getElementById("sync-status");
+  var rejectedBox = document.getElementById("sync-rejected");
   var flushing = false;
 
   function uuid() {
@@ -39,6 +41,27 @@
     else if (statusBox && !statusBox.classList.contains("error")) { showStatus("", true); }
   }
 
+  /* Refused entries leave the queue (sending them again would be refused again) but stay on screen, with the
+     server's reason, until the volunteer dismisses them: nothing logged disappears unseen. */
+  function showRejected() {
+    if (!rejectedBox) { return; }
+    var kept = mine(load(REJECTED, []));
+    rejectedBox.hidden = !kept.length;
+    if (!kept.length) { return; }
+    rejectedBox.querySelector("[data-heading]").textContent = rejectedBox.dataset.heading.replace("%(n)s", String(kept.length));
+    var list = rejectedBox.querySelector("ul");
+    list.textContent = "";
+    kept.forEach(function (c) {
+      var li = document.createElement("li");
+      li.textContent = (c.result_label || c.result_code) + ": " + c.error;
+      list.appendChild(li);
+    });
+  }
+  function dismissRejected() {
+    save(REJECTED, load(REJECTED, []).filter(function (c) { return userId && c.user !== userId; }));
+    showRejected();
+  }
+
   function enqueue(contacts) {
     var items = queue();
     contacts.forEach(function (c) { c.user = userId; items.push(c); });
@@ -61,11 +84,14 @@
       if (!response.ok) { throw new Error("HTTP " + response.status); }
       return response.json();
     }).then(function (data) {
-      var answered = {}, errors = [];
-      data.results.forEach(function (r) { answered[r.client_uuid] = true; if (r.status === "rejected") { errors.push(r.error); } });
+      var answered = {}, refused = {};
+      data.results.forEach(function (r) { answered[r.client_uuid] = true; if (r.status === "rejected") { refused[r.client_uuid] = r.error; } });
+      var kept = load(REJECTED, []);
+      batch.forEach(function (c) { if (refused[c.client_uuid]) { kept.push(Object.assign({}, c, {error: refused[c.client_uuid]})); } });
+      save(REJECTED, kept);
       save(QUEUE, queue().filter(function (c) { return !answered[c.client_uuid]; }));
       flushing = false;
-      if (errors.length && statusBox) { statusBox.classList.add("error"); showStatus(errors[0], false); }
+      showRejected();
       refreshStatus();
       if (mine(queue()).length && batch.length === 50) { return flush(); }
     }).catch(function () { flushing = false; refreshStatus(); });
@@ -207,10 +233,12 @@
   window.addEventListener("online", function () { refreshStatus(); flush(); saveTurfForOffline(); });
   window.addEventListener("offline", refreshStatus);
   setInterval(flush, 20000);
+  if (rejectedBox) { rejectedBox.querySelector("[data-dismiss]").addEventListener("click", dismissRejected); }
   markDone();
+  showRejected();
   refreshStatus();
   flush();
   if (document.body.classList.contains("walking") && !doorId()) { saveTurfForOffline(); }
   if (document.body.classList.contains("volunteer-home")) { wipeOtherTurfs(); }
-  window.canvassOffline = {flush: flush, queue: queue};
+  window.canvassOffline = {flush: flush, queue: queue, rejected: function () { return load(REJECTED, []); }};
 })();

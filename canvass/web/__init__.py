@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from functools import wraps
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import Flask, abort, current_app, g, has_request_context, render_template, request, session
@@ -134,6 +135,15 @@ def form_object(model, field: str):
     return db().get(model, object_id) or abort(404)
 
 
+def safe_next(target: str | None) -> str | None:
+    """A "come back here" address from a form or query, only if it is a path on this site (never another site,
+    which would make the app an open redirect)."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return None
+    parts = urlsplit(target)
+    return None if parts.scheme or parts.netloc or "\\" in target or any(ord(c) < 32 for c in target) else target
+
+
 def role_required(*roles: Role):
     """Lets only these roles through (403 for the rest; anonymous users go to the login page)."""
 
@@ -260,6 +270,17 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(module.bp)
 
 
+def _end_broken_transaction() -> None:
+    db_session = g.get("db_session")
+    if db_session is None:
+        return
+    try:
+        db_session.rollback()
+    except Exception:  # the connection itself is gone: the page opens a new session if it needs one
+        g.pop("db_session", None)
+        current_app.logger.warning("the request's session could not be rolled back after an error")
+
+
 def register_error_pages(app: Flask) -> None:
     messages = {
         400: lambda: _("The request could not be understood."),
@@ -274,6 +295,8 @@ def register_error_pages(app: Flask) -> None:
     }
 
     def render_error(code: int, message: str | None = None):
+        if code == 500:
+            _end_broken_transaction()  # the page may read (the user, the language) after a failed statement
         if request.path.startswith("/api/"):
             return {"error": message or messages[code]()}, code
         return render_template("error.html", code=code, message=message or messages[code]()), code

@@ -17,6 +17,8 @@ from canvass.web import db, signed_in_claim, signed_in_user
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 MAX_BATCH = 200
+#: A full batch of 200 contacts with long notes and answers is well under this; anything larger is refused unread.
+MAX_BODY_BYTES = 2 * 1024 * 1024
 OPENAPI = Path(__file__).resolve().parent.parent / "openapi.json"
 
 
@@ -53,7 +55,7 @@ def post_contacts():
     claim = signed_in_claim()
     if claim is None:
         return current_app.login_manager.unauthorized()
-    body = request.get_json(silent=True)
+    body = _json_body()
     if not isinstance(body, dict) or not isinstance(body.get("contacts"), list):
         return {"error": 'Send {"contacts": [...]}.'}, 400
     items = body["contacts"]
@@ -89,6 +91,18 @@ def post_contacts():
     current_app.logger.info("contacts batch: %d items, %d created", len(items),
                             sum(1 for r in results if r and r["status"] == "created"))
     return {"results": results}
+
+
+def _json_body():
+    """The request's JSON, read only if it is small enough (413 otherwise); None when it is not JSON at all (deeply
+    nested JSON included, which would exhaust the parser's stack)."""
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        abort(413, description=f"Send at most {MAX_BATCH} contacts at a time.")
+    request.max_content_length = MAX_BODY_BYTES  # also bounds a body sent without a length (chunked)
+    try:
+        return json.loads(request.get_data(cache=False))
+    except (ValueError, RecursionError):
+        return None
 
 
 def _answer_not_yours(results: list, items: list[tuple[int, contacts.ContactIn]]) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -14,7 +12,7 @@ from wtforms.validators import DataRequired, EqualTo, Length
 
 from canvass import accounts, audit
 from canvass.models import LANGUAGE_NAMES
-from canvass.web import db, home_url
+from canvass.web import db, home_url, safe_next
 
 bp = Blueprint("auth", __name__)
 
@@ -49,7 +47,7 @@ def login():
         db().commit()
         if user is not None:
             _start_session(user)
-            return redirect(_safe_next(request.args.get("next")) or home_url(user))
+            return redirect(safe_next(request.args.get("next")) or home_url(user))
         flash(_("Wrong email or password."), "error")
         status = 401
     elif request.method == "POST":
@@ -65,15 +63,6 @@ def _start_session(user) -> None:
     session.permanent = True
     if lang:
         session["lang"] = lang
-
-
-def _safe_next(target: str | None) -> str | None:
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
 
 
 @bp.post("/logout")
@@ -130,4 +119,4 @@ def choose_language():
             current_user.language = lang
             db().add(current_user)
             db().commit()
-    return redirect(_safe_next(request.form.get("next")) or home_url())
+    return redirect(safe_next(request.form.get("next")) or home_url())

@@ -23,7 +23,7 @@ from canvass.models import (
     TurfStatus,
     User,
 )
-from canvass.web import LEADS, STAFF, db, form_object, role_required, start_job
+from canvass.web import LEADS, STAFF, db, form_object, role_required, safe_next, start_job
 
 bp = Blueprint("turfs", __name__)
 
@@ -224,7 +224,7 @@ def assign(turf_id: int):
         audit.record(db(), current_user, "turf.assigned", object_type="turf", object_id=turf.id, volunteer=user.id)
         db().commit()
         flash(_("%(name)s now has %(turf)s.", name=user.display_name, turf=turf.name), "ok")
-    return redirect(request.form.get("next") or url_for("turfs.show", turf_id=turf.id))
+    return redirect(safe_next(request.form.get("next")) or url_for("turfs.show", turf_id=turf.id))
 
 
 @bp.post("/turfs/<int:turf_id>/unassign/<int:user_id>")
@@ -236,7 +236,7 @@ def unassign(turf_id: int, user_id: int):
     audit.record(db(), current_user, "turf.unassigned", object_type="turf", object_id=turf.id, volunteer=user.id)
     db().commit()
     flash(_("%(name)s no longer has %(turf)s.", name=user.display_name, turf=turf.name), "ok")
-    return redirect(request.form.get("next") or url_for("turfs.show", turf_id=turf.id))
+    return redirect(safe_next(request.form.get("next")) or url_for("turfs.show", turf_id=turf.id))
 
 
 @bp.post("/turfs/<int:turf_id>/approve/<int:user_id>")
@@ -247,7 +247,7 @@ def approve(turf_id: int, user_id: int):
     turfs.assign_turf(db(), turf, user, by=current_user)
     db().commit()
     flash(_("%(name)s can start %(turf)s.", name=user.display_name, turf=turf.name), "ok")
-    return redirect(request.form.get("next") or url_for("turfs.show", turf_id=turf.id))
+    return redirect(safe_next(request.form.get("next")) or url_for("turfs.show", turf_id=turf.id))
 
 
 @bp.post("/turfs/<int:turf_id>/approval")
