@@ -779,7 +779,8 @@ def test_row_problems_and_file_errors_are_shown_in_the_viewer_s_language(app, da
                                                                          language, columns, phone, empty, unmapped):
     client = app.test_client(user=data_staff)
     # The file's width is read from its first 2,000 lines; a longer row after them is reported and skipped.
-    rows = "Ana,Diaz,12\n" + "".join(f"P{i},Q,\n" for i in range(2100)) + "Bo,Kim,9195551212,extra\n"
+    names = ("".join(chr(97 + i // 26**k % 26) for k in range(3)) for i in range(2100))  # people, no problems
+    rows = "Ana,Diaz,12\n" + "".join(f"Pat{n},Quinn,\n" for n in names) + "Bo,Kim,9195551212,extra\n"
     path = write(tmp_path, "list.csv", "first_name,last_name,phone\n" + rows)
     batch_url = upload(client, campaign, path).headers["Location"]
     page = client.get(f"{batch_url}?lang={language}").get_data(as_text=True)

@@ -168,6 +168,8 @@ def _with_unreadable_rows(table: RawTable, normalized: Normalized, rows: int | N
         normalized.problems = table.bad_rows + normalized.problems
         normalized.problem_count += len(table.bad_rows)
         normalized.rejected_rows.update(r["row"] for r in table.bad_rows)
+    # In the order of the file, as people go through it (each check lists its own rows, one check after another).
+    normalized.problems.sort(key=lambda problem: problem["row"])
     return normalized
 
 
