@@ -83,8 +83,10 @@ def use_fast_password_hashing_for_tests() -> None:
 
 
 def set_password(user: User, password: str) -> None:
+    """A new password also ends every sign-in of the user (on every device)."""
     check_password_strength(password)
     user.password_hash = generate_password_hash(password, method=PASSWORD_METHOD)
+    user.end_every_sign_in()
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -95,23 +97,41 @@ def authenticate(session: Session, email: str, password: str, *, remote_addr: st
                  window_minutes: int = 15, now: datetime | None = None) -> User | None:
     """Returns the user when the email and password match an active account, else None.
 
-    Raises LoginThrottled after too many recent failures for the email (or from one address). Every attempt is
-    recorded, so the limit holds across app processes. The caller commits."""
+    Raises LoginThrottled after too many recent failures for the account, or from one client address (the real
+    one, as the trusted proxy reports it). Attempts on one account are checked one at a time (on PostgreSQL a lock
+    per email; on SQLite the request's write lock), and each is recorded before its password is checked, so
+    parallel guesses cannot slip under the limit, in any app process. The caller commits."""
     now = now or utcnow()
     email = (email or "").strip().lower()
+    _one_attempt_at_a_time(session, email)
+    prune_login_attempts(session, now=now)
     _raise_if_throttled(session, email, remote_addr, max_failures, window_minutes, now)
+    attempt = LoginAttempt(email=email[:254], remote_addr=remote_addr[:64], succeeded=False, at=now)
+    session.add(attempt)
+    session.flush()
     user = get_user_by_email(session, email) if email else None
     if user and user.is_active and user.password_hash:
         ok = check_password_hash(user.password_hash, password or "")
     else:
         check_password_hash(_DUMMY_HASH, password or "")
         ok = False
-    session.add(LoginAttempt(email=email[:254], remote_addr=remote_addr[:64], succeeded=ok, at=now))
     if not ok:
         return None
+    attempt.succeeded = True
     user.last_login_at = now
     _forget_failures(session, email)
     return user
+
+
+def _one_attempt_at_a_time(session: Session, email: str) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('login:' || :email))"), {"email": email})
+
+
+def sign_out(session: Session, user: User) -> None:
+    """Ends every sign-in of ``user``: their cookies, wherever copied, no longer count. The caller commits."""
+    user.end_every_sign_in()
+    session.add(user)
 
 
 def _raise_if_throttled(session: Session, email: str, remote_addr: str, max_failures: int, window_minutes: int,
@@ -127,11 +147,13 @@ def _raise_if_throttled(session: Session, email: str, remote_addr: str, max_fail
 
 
 def _forget_failures(session: Session, email: str) -> None:
-    session.execute(sa.delete(LoginAttempt).where(LoginAttempt.email == email))
+    session.execute(sa.delete(LoginAttempt).where(LoginAttempt.email == email, LoginAttempt.succeeded.is_(False)))
 
 
-def prune_login_attempts(session: Session, older_than: timedelta = timedelta(days=1)) -> int:
-    result = session.execute(sa.delete(LoginAttempt).where(LoginAttempt.at < utcnow() - older_than))
+def prune_login_attempts(session: Session, older_than: timedelta = timedelta(days=1), *,
+                         now: datetime | None = None) -> int:
+    """Forgets attempts older than any throttle looks at (run with every login: the table stays small)."""
+    result = session.execute(sa.delete(LoginAttempt).where(LoginAttempt.at < (now or utcnow()) - older_than))
     return result.rowcount or 0
 
 
@@ -169,13 +191,19 @@ def find_token(session: Session, token: str, purpose: str, *, now: datetime | No
 
 
 def redeem_token(session: Session, token: str, purpose: str, password: str) -> User:
-    """Sets the password through an invite or reset link, which then stops working. Returns the user."""
+    """Sets the password through an invite or reset link, which then stops working. Returns the user.
+
+    The link is spent by one conditional UPDATE: of several requests racing with it, only one gets it."""
     record = find_token(session, token, purpose)
     user = session.get(User, record.user_id)
     if user is None or not user.is_active:
         raise AccountError("This account is no longer active.")
+    spent = session.execute(sa.update(UserToken).where(UserToken.id == record.id, UserToken.used_at.is_(None))
+                            .values(used_at=utcnow()))
+    if spent.rowcount != 1:
+        raise AccountError("This link is not valid or was already used. Ask for a new one.")
     set_password(user, password)
-    record.used_at = utcnow()
+    session.expire(record)
     return user
 
 
@@ -189,6 +217,8 @@ def invite_user(session: Session, inviter: User, email: str, role: Role | str, *
         raise AccountError("Only admins and field leads can invite people.")
     existing = get_user_by_email(session, email)
     if existing is not None and existing.password_hash is None:
+        if inviter.role != Role.admin and existing.role != role:
+            raise AccountError("This email already has an invitation for another role; only an admin can change it.")
         user = existing  # invited before and never joined: send a fresh link
         user.role, user.name = role, name or user.name
     else:

@@ -14,6 +14,7 @@ from canvass.web import (
     init_database,
     init_i18n,
     init_jobs,
+    init_proxy,
     init_security,
     register_blueprints,
     register_error_pages,
@@ -46,6 +47,7 @@ def create_app(overrides: dict[str, Any] | None = None, *, cli: bool = False) ->
 
     init_database(app)
     init_clock(app)
+    init_proxy(app)
     init_security(app)
     init_i18n(app)
     register_template_helpers(app)

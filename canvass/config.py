@@ -48,6 +48,9 @@ DEFAULTS: dict[str, Any] = {
     "JOB_THREADS": 2,
     # Public base URL used in invite links and QR codes when the request's own host is not the one to share.
     "BASE_URL": "",
+    # The proxies (a TLS-terminating nginx or Caddy on the same host) whose X-Forwarded-For and X-Forwarded-Proto
+    # are believed: the client's real address (login throttling, per address) and https. Comma-separated addresses.
+    "FORWARDED_ALLOW_IPS": "127.0.0.1,::1",
     # Tests and demos only (refused in production): the app's clock starts at this time, ISO 8601 with its offset
     # (2026-11-03T10:00:00-05:00), and runs on from there. Calling hours and the like then never depend on when
     # the tests happen to run.

@@ -292,7 +292,7 @@ def _people_and_doors_query(*, with_user: bool) -> sa.CompoundSelect:
     branches = [people, named_doors, their_doors]
     if with_user:
         user_id = sa.bindparam("user_id")
-        branches.append(sa.select(sa.literal("user"), user.c.id, number, number, number, user.c.password_hash,
+        branches.append(sa.select(sa.literal("user"), user.c.id, number, number, number, user.c.sign_in_key,
                                   user.c.role, user.c.is_active).where(user.c.id == user_id))
         branches.append(sa.select(sa.literal("campaign"), campaign.c.id, campaign.c.id, number, turf.c.id,
                                   campaign.c.codes_stamp, text, flag)

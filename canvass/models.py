@@ -7,7 +7,7 @@ value never needs a database type migration.
 
 from __future__ import annotations
 
-import hashlib
+import secrets
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -191,6 +191,9 @@ class User(SQLModel, table=True):
     is_active: bool = True
     created_at: datetime = _when()
     last_login_at: datetime | None = _when(nullable=True)
+    # In every sign-in cookie (and remember-me cookie) of this user. A new key ends them all: set by a new password,
+    # by logging out (on any device) and by deactivation.
+    sign_in_key: str = _text(32, default_factory=lambda: secrets.token_hex(16))
 
     # The login-session protocol (Flask-Login's UserMixin, without importing Flask into the model).
     @property
@@ -202,15 +205,11 @@ class User(SQLModel, table=True):
         return False
 
     def get_id(self) -> str:
-        """The id kept in the session cookie; it changes with the password, which ends every other session."""
-        return f"{self.id}.{self.session_stamp()}"
+        """What the sign-in cookie holds: the id and the current sign-in key."""
+        return f"{self.id}.{self.sign_in_key}"
 
-    def session_stamp(self) -> str:
-        return self.stamp_of(self.password_hash)
-
-    @staticmethod
-    def stamp_of(password_hash: str | None) -> str:
-        return hashlib.sha256((password_hash or "").encode()).hexdigest()[:12]
+    def end_every_sign_in(self) -> None:
+        self.sign_in_key = secrets.token_hex(16)
 
     @property
     def display_name(self) -> str:

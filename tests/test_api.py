@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from canvass import importing, turfs
+from canvass import accounts, importing, turfs
 from canvass.models import ContactAttempt, Person, SurveyResponse, Turf
 from tests.conftest import make_user
 
@@ -260,7 +260,6 @@ def test_a_queue_replayed_after_its_turf_was_reassigned_hears_duplicate(app, ses
 
 def test_a_session_that_no_longer_counts_cannot_sync(app, session, turf, volunteer):
     """The sync route checks the sign-in in its own read, not through Flask-Login: the same rules must hold."""
-    from werkzeug.security import generate_password_hash
 
     ana = session.exec(select(Person).where(Person.first_name == "Ana")).one()
 
@@ -275,11 +274,11 @@ def test_a_session_that_no_longer_counts_cannot_sync(app, session, turf, volunte
     session.commit()
     assert send(signed_in) == 302
     volunteer.is_active = True
-    volunteer.password_hash = generate_password_hash("a new password")  # a password change ends other sessions
+    accounts.set_password(volunteer, "a new password")  # a password change ends other sessions
     session.commit()
     assert send(signed_in) == 302
     with signed_in.session_transaction() as cookie:
-        cookie["_user_id"] = f"{volunteer.id + 1000}.{volunteer.session_stamp()}"  # no such user
+        cookie["_user_id"] = f"{volunteer.id + 1000}.{volunteer.sign_in_key}"  # no such user
     assert send(signed_in) == 302
     assert send(app.test_client(user=volunteer)) == 200
     assert session.exec(select(sa.func.count()).select_from(ContactAttempt)).one() == 2

@@ -113,3 +113,126 @@ def test_after_unassigning_the_app_only_goes_back_to_its_own_pages(app, session,
     session.commit()
     response = app.test_client(user=lead).post(f"/turfs/{turf.id}/unassign/{volunteer.id}", data={"next": target})
     assert response.status_code == 302 and response.headers["Location"] == f"/turfs/{turf.id}"
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Signing in
+
+
+def proxied(client, address: str):
+    """Requests as the same-host TLS proxy forwards them: from 127.0.0.1, naming the real client."""
+    client.environ_base.update({"REMOTE_ADDR": "127.0.0.1", "HTTP_X_FORWARDED_FOR": address})
+    return client
+
+
+def test_failed_logins_from_one_address_do_not_lock_out_everyone_behind_the_proxy(app, admin):
+    from tests.conftest import PASSWORD
+
+    attacker = proxied(app.test_client(), "203.0.113.66")
+    for n in range(25):
+        attacker.post("/login", data={"email": f"made-up-{n}@example.org", "password": "wrong guess"})
+    assert attacker.post("/login", data={"email": admin.email, "password": PASSWORD}).status_code == 429
+    colleague = proxied(app.test_client(), "198.51.100.7")
+    response = colleague.post("/login", data={"email": admin.email, "password": PASSWORD})
+    assert response.status_code == 302 and response.headers["Location"] == "/admin"
+
+
+def test_forwarded_addresses_are_believed_only_from_the_trusted_proxy(app, session, volunteer):
+    from canvass.models import LoginAttempt
+
+    direct = app.test_client()
+    direct.environ_base.update({"REMOTE_ADDR": "192.0.2.9", "HTTP_X_FORWARDED_FOR": "198.51.100.1"})
+    direct.post("/login", data={"email": volunteer.email, "password": "wrong guess"})
+    proxied(app.test_client(), "203.0.113.5").post("/login", data={"email": volunteer.email, "password": "nope"})
+    session.rollback()
+    assert sorted(session.exec(select(LoginAttempt.remote_addr)).all()) == ["192.0.2.9", "203.0.113.5"]
+
+
+def test_parallel_wrong_passwords_are_checked_against_the_limit_one_at_a_time(engine, session, volunteer):
+    """40 guesses at once for one account: only the first 5 are ever checked, in any number of processes."""
+    import threading
+
+    from sqlmodel import Session
+
+    from canvass import accounts, db
+    from canvass.models import LoginAttempt
+
+    outcomes, start = [], threading.Barrier(8)
+
+    def guess() -> None:
+        start.wait()
+        for _ in range(5):
+            with Session(db.writer(engine)) as attempt:  # as the login POST does
+                try:
+                    accounts.authenticate(attempt, volunteer.email, "wrong guess", remote_addr=f"10.0.0.{_}")
+                    outcomes.append("checked")
+                except accounts.LoginThrottled:
+                    outcomes.append("throttled")
+                attempt.commit()
+
+    threads = [threading.Thread(target=guess) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes.count("checked") == 5 and outcomes.count("throttled") == 35
+    session.rollback()
+    assert session.exec(select(sa.func.count()).select_from(LoginAttempt)).one() == 5
+
+
+def test_logging_out_ends_the_session_and_the_remember_me_cookie_everywhere(app, volunteer):
+    from tests.conftest import PASSWORD
+
+    phone = app.test_client()
+    phone.post("/login", data={"email": volunteer.email, "password": PASSWORD, "remember": "y"})
+    stolen = {cookie.key: cookie.value for cookie in phone._cookies.values()}
+    assert phone.get("/my").status_code == 200
+    phone.post("/logout")
+    copy = app.test_client()
+    for key, value in stolen.items():
+        copy.set_cookie(key, value)
+    assert copy.get("/my").status_code == 302  # an old session cookie (or remember-me cookie) no longer works
+    assert copy.get("/api/v1/me").status_code == 302
+
+
+def test_an_invite_link_accepted_twice_at_once_works_once(app, engine, session, admin):
+    import threading
+
+    from canvass import accounts
+    from canvass.models import AuditLog
+
+    issued = accounts.invite_user(session, admin, "new@example.org", "volunteer")
+    session.commit()
+    statuses, start = [], threading.Barrier(6)
+
+    def accept() -> None:
+        client = app.test_client()
+        start.wait()
+        response = client.post(f"/invite/{issued.token}", data={"password": "a long new password",
+                                                                "confirm": "a long new password", "language": "en"})
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=accept) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses.count(302) == 1 and statuses.count(410) == 5, statuses
+    session.rollback()
+    assert session.exec(select(sa.func.count()).select_from(AuditLog).where(
+        AuditLog.action == "user.invite_accepted")).one() == 1
+
+
+def test_a_lead_cannot_turn_a_pending_admin_invitation_into_a_volunteer_one(app, session, admin, lead):
+    from canvass import accounts
+    from canvass.models import User
+
+    accounts.invite_user(session, admin, "boss@example.org", "admin")
+    session.commit()
+    page = app.test_client(user=lead)
+    page.post("/users/invite", data={"email": "boss@example.org", "role": "volunteer", "name": "", "language": "en"})
+    with page.session_transaction() as cookie:
+        flashed = [message for _kind, message in cookie.get("_flashes", [])]
+    assert flashed == ["This email already has an invitation for another role; only an admin can change it."]
+    session.rollback()
+    assert session.exec(select(User.role).where(User.email == "boss@example.org")).one() == "admin"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from datetime import datetime, timedelta
 from functools import wraps
 from urllib.parse import urlsplit
@@ -57,6 +58,23 @@ def db() -> Session:
 # Security: login sessions, CSRF on every form, cookie flags, response headers.
 
 
+def init_proxy(app: Flask) -> None:
+    """Behind the trusted proxy, the client's address and scheme are the ones it forwards (its last X-Forwarded-For
+    entry: the one it added itself). From anywhere else those headers are ignored: a client cannot pick the address
+    its failed logins are counted against."""
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    trusted = {address.strip() for address in app.config["FORWARDED_ALLOW_IPS"].split(",") if address.strip()}
+    direct = app.wsgi_app
+    forwarded = ProxyFix(direct, x_for=1, x_proto=1)
+
+    def wsgi_app(environ, start_response):
+        chosen = forwarded if environ.get("REMOTE_ADDR") in trusted else direct
+        return chosen(environ, start_response)
+
+    app.wsgi_app = wsgi_app
+
+
 def init_security(app: Flask) -> None:
     secure = bool(app.config["COOKIE_SECURE"])
     app.config.update(
@@ -82,12 +100,12 @@ def _load_user(session_id: str) -> User | None:
     if not user_id.isdigit():
         return None
     user = db().get(User, int(user_id))
-    return user if user is not None and _still_signed_in(user.is_active, user.password_hash, stamp) else None
+    return user if user is not None and _still_signed_in(user.is_active, user.sign_in_key, stamp) else None
 
 
-def _still_signed_in(active: bool, password_hash: str | None, stamp: str) -> bool:
-    """A session counts while its user is active and its stamp matches the password (a new one ends sessions)."""
-    return active and User.stamp_of(password_hash) == stamp
+def _still_signed_in(active: bool, sign_in_key: str | None, key: str) -> bool:
+    """A session counts while its user is active and its key is the user's current one (see User.sign_in_key)."""
+    return active and bool(sign_in_key) and hmac.compare_digest(sign_in_key, key)
 
 
 def signed_in_claim() -> tuple[int, str] | None:
@@ -100,13 +118,13 @@ def signed_in_claim() -> tuple[int, str] | None:
     if user_id.isdigit():
         return int(user_id), stamp
     if current_user.is_authenticated:
-        return current_user.id, current_user.session_stamp()
+        return current_user.id, current_user.sign_in_key
     return None
 
 
 def signed_in_user(row, stamp: str):
-    """The user row (id, role, active, stamp = password hash) if it still matches the claim: the same test as
-    ``_load_user``. None means the session no longer counts (deactivated, password changed, deleted)."""
+    """The user row (id, role, active, stamp = sign-in key) if it still matches the claim: the same test as
+    ``_load_user``. None means the session no longer counts (deactivated, password changed, logged out, deleted)."""
     return row if row is not None and _still_signed_in(row.active, row.stamp, stamp) else None
 
 

@@ -67,6 +67,11 @@ def _start_session(user) -> None:
 
 @bp.post("/logout")
 def logout():
+    """Ends the session here and on the server: the cookie, and a copy of it or of the remember-me cookie kept
+    elsewhere, stop working (every device of this user signs in again)."""
+    if current_user.is_authenticated:
+        accounts.sign_out(db(), current_user)
+        db().commit()
     session.clear()
     logout_user()  # after clear(): it leaves the instruction that deletes the remember-me cookie
     flash(_("You are logged out."), "ok")
@@ -96,8 +101,9 @@ def _set_password_from_link(token: str, purpose: str):
     if form.validate_on_submit():
         try:
             user = accounts.redeem_token(db(), token, purpose, form.password.data)
-        except accounts.AccountError as exc:
-            flash(_(str(exc)), "error")
+        except accounts.AccountError as exc:  # spent meanwhile (a second tap, another device) or deactivated
+            db().rollback()
+            return render_template("auth/link_invalid.html", message=_(str(exc))), 410
         else:
             if purpose == "invite":
                 user.name = form.name.data.strip() or user.name
