@@ -182,9 +182,10 @@ def start_server(database_url: str, folder: Path, **settings: str) -> Server:
     port = free_port()
     env = clean_env(CANVASS_DATABASE_URL=database_url, CANVASS_INSTANCE_PATH=str(folder / "instance"),
                     CANVASS_EXPORT_FOLDER=str(folder / "exports"), **settings)
-    if PG_URL:
-        env.update(CANVASS_MODE="production", CANVASS_SECRET_KEY=uuid.uuid4().hex * 2,
-                   CANVASS_COOKIE_SECURE="false", CANVASS_BIND=f"127.0.0.1:{port}", CANVASS_WORKERS="2")
+    if PG_URL:  # production settings, unless the test chose otherwise (a set clock needs another mode)
+        env.update({"CANVASS_MODE": "production", "CANVASS_SECRET_KEY": uuid.uuid4().hex * 2,
+                    "CANVASS_COOKIE_SECURE": "false", "CANVASS_BIND": f"127.0.0.1:{port}", "CANVASS_WORKERS": "2",
+                    **settings})
         args = [str(VENV_BIN / "gunicorn"), "-c", "python:canvass.gunicorn_conf", "canvass.app:create_app()"]
     else:
         args = [str(VENV_BIN / "canvass"), "serve", "--port", str(port)]
