@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, SQLModel, select
 
-from canvass import accounts, campaigns, db
+from canvass import accounts, bulk, campaigns, db
 from canvass.models import (
     AppMeta,
     CallEntry,
@@ -153,6 +153,7 @@ def build_demo(url: str, *, people: int = 3000, seed: int = 7) -> list[tuple[str
             session.add(AppMeta(key="demo", value="1"))
             session.flush()
             _populate(session, random.Random(seed), people)
+            bulk.refresh_statistics(session, *SQLModel.metadata.sorted_tables)
     finally:
         engine.dispose()
     return [(role, email) for role, email, *_ in STAFF]

@@ -328,6 +328,8 @@ def cut_turfs(session: Session, campaign: Campaign, universe: Universe, *, by: s
     bulk.insert_frame(session, TurfDoor.__table__, pd.DataFrame({
         "turf_id": labels.map(label_to_id).to_numpy()[order], "household_id": doors["id"].to_numpy()[order],
         "campaign_id": campaign.id, "position": positions.to_numpy()[order]}))
+    if len(doors) >= bulk.ANALYZE_AFTER_ROWS:
+        bulk.refresh_statistics(session, TurfDoor.__table__)
     return [int(i) for i in ids]
 
 

@@ -18,7 +18,7 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from canvass import audit
+from canvass import audit, bulk
 from canvass.bulk import take_write_lock
 from canvass.db import begin_write, is_sqlite, read_session, write_session
 from canvass.i18n import N_
@@ -43,7 +43,7 @@ from canvass.importing.loading import (
 )
 from canvass.importing.normalize import Normalized, joined, normalize
 from canvass.importing.reading import RawTable, UnreadableFile, read_file, trimmed_rows
-from canvass.models import Campaign, ImportBatch, ImportStatus, Person, SavedMapping, User, utcnow
+from canvass.models import Campaign, Household, ImportBatch, ImportStatus, Person, SavedMapping, User, utcnow
 
 __all__ = ["UnreadableFile", "MappingError", "CheckReport", "check_file", "import_file", "check_batch", "run_batch"]
 
@@ -259,6 +259,8 @@ def import_file(session: Session, campaign: Campaign, path: str | Path, *, mappi
         counts = plan.counts
     if mapping_source == "given":
         remember_mapping(session, table.headers, resolved)
+    if counts["insert"] + written["households"] >= bulk.ANALYZE_AFTER_ROWS:
+        bulk.refresh_statistics(session, Person.__table__, Household.__table__)  # the universe and turf queries
     summary = {"rows": table.row_count + len(table.bad_rows), "inserted": counts["insert"],
                "updated": counts["update"], "unchanged": counts["unchanged"],
                "rejected": len(normalized.rejected_rows), "merged": counts["merged"],
