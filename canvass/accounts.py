@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from canvass.i18n import N_, UserError
 from canvass.models import LANGUAGE_NAMES, LoginAttempt, Role, User, UserToken, utcnow
 
 MIN_PASSWORD_LENGTH = 10
@@ -20,7 +21,7 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
 
-class AccountError(ValueError):
+class AccountError(UserError):
     """A user-facing problem with an account request; the message is shown as is."""
 
 
@@ -37,13 +38,13 @@ class IssuedToken:
 def normalize_email(email: str) -> str:
     email = (email or "").strip().lower()
     if not EMAIL_RE.match(email):
-        raise AccountError(f"{email or 'An empty value'} is not an email address.")
+        raise AccountError(N_("%(email)s is not an email address."), email=email or "“”")
     return email
 
 
 def check_password_strength(password: str) -> None:
     if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"Choose a password of at least {MIN_PASSWORD_LENGTH} characters.")
+        raise AccountError(N_("Choose a password of at least %(n)s characters."), n=MIN_PASSWORD_LENGTH)
 
 
 def get_user_by_email(session: Session, email: str) -> User | None:
@@ -57,11 +58,12 @@ def create_user(session: Session, email: str, role: Role | str, *, password: str
     try:
         role = Role(role)
     except ValueError as exc:
-        raise AccountError(f"Unknown role {role!r}; choose one of {', '.join(r.value for r in Role)}.") from exc
+        raise AccountError(N_("Unknown role %(role)s; choose one of %(roles)s."), role=role,
+                           roles=", ".join(r.value for r in Role)) from exc
     if language not in LANGUAGE_NAMES:
-        raise AccountError(f"Unknown language {language!r}.")
+        raise AccountError(N_("Unknown language %(language)s."), language=language)
     if get_user_by_email(session, email):
-        raise AccountError(f"There is already an account for {email}.")
+        raise AccountError(N_("There is already an account for %(email)s."), email=email)
     user = User(email=email, role=role, name=name.strip(), language=language,
                 languages_spoken=languages_spoken or [language])
     if password is not None:
@@ -142,8 +144,8 @@ def _raise_if_throttled(session: Session, email: str, remote_addr: str, max_fail
     by_email = session.exec(recent.where(LoginAttempt.email == email)).one()
     by_addr = session.exec(recent.where(LoginAttempt.remote_addr == remote_addr)).one() if remote_addr else 0
     if by_email >= max_failures or by_addr >= max_failures * 4:
-        raise LoginThrottled(f"Too many failed attempts. Wait {window_minutes} minutes, or ask a lead to reset "
-                             "your password.")
+        raise LoginThrottled(N_("Too many failed attempts. Wait %(minutes)s minutes, or ask a lead to reset "
+                                "your password."), minutes=window_minutes)
 
 
 def _forget_failures(session: Session, email: str) -> None:
@@ -184,9 +186,9 @@ def find_token(session: Session, token: str, purpose: str, *, now: datetime | No
     record = session.exec(select(UserToken).where(UserToken.token_hash == _hash_token(token or ""),
                                                   UserToken.purpose == purpose)).first()
     if record is None or record.used_at is not None:
-        raise AccountError("This link is not valid or was already used. Ask for a new one.")
+        raise AccountError(N_("This link is not valid or was already used. Ask for a new one."))
     if (now or utcnow()) >= record.expires_at:
-        raise AccountError("This link has expired. Ask the person who sent it for a new one.")
+        raise AccountError(N_("This link has expired. Ask the person who sent it for a new one."))
     return record
 
 
@@ -197,11 +199,11 @@ def redeem_token(session: Session, token: str, purpose: str, password: str) -> U
     record = find_token(session, token, purpose)
     user = session.get(User, record.user_id)
     if user is None or not user.is_active:
-        raise AccountError("This account is no longer active.")
+        raise AccountError(N_("This account is no longer active."))
     spent = session.execute(sa.update(UserToken).where(UserToken.id == record.id, UserToken.used_at.is_(None))
                             .values(used_at=utcnow()))
     if spent.rowcount != 1:
-        raise AccountError("This link is not valid or was already used. Ask for a new one.")
+        raise AccountError(N_("This link is not valid or was already used. Ask for a new one."))
     set_password(user, password)
     session.expire(record)
     return user
@@ -212,13 +214,13 @@ def invite_user(session: Session, inviter: User, email: str, role: Role | str, *
     """Creates an account without a password and returns its invite token. Leads may invite volunteers only."""
     role = Role(role)
     if inviter.role == Role.lead and role != Role.volunteer:
-        raise AccountError("Field leads can invite volunteers; ask an admin for other roles.")
+        raise AccountError(N_("Field leads can invite volunteers; ask an admin for other roles."))
     if inviter.role not in (Role.admin, Role.lead):
-        raise AccountError("Only admins and field leads can invite people.")
+        raise AccountError(N_("Only admins and field leads can invite people."))
     existing = get_user_by_email(session, email)
     if existing is not None and existing.password_hash is None:
         if inviter.role != Role.admin and existing.role != role:
-            raise AccountError("This email already has an invitation for another role; only an admin can change it.")
+            raise AccountError(N_("This email already has an invitation for another role; only an admin can change it."))
         user = existing  # invited before and never joined: send a fresh link
         user.role, user.name = role, name or user.name
     else:

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from canvass.i18n import N_, Phrase, UserError
 from canvass.models import LANGUAGE_NAMES, Campaign, CampaignMember, ResultCode, Suppression, User
 
 LANGUAGE_CODES = tuple(LANGUAGE_NAMES)
@@ -67,7 +68,7 @@ RESULT_CODE_TRANSLATIONS: dict[str, dict[str, str]] = {
 }
 
 
-class CampaignError(ValueError):
+class CampaignError(UserError):
     """A user-facing problem with a campaign request."""
 
 
@@ -80,12 +81,13 @@ def create_campaign(session: Session, name: str, slug: str | None = None) -> Cam
     """Returns the new campaign, with default settings and result codes. The caller commits."""
     name = (name or "").strip()
     if not name:
-        raise CampaignError("Give the campaign a name.")
+        raise CampaignError(N_("Give the campaign a name."))
     slug = (slug or slugify(name)).strip().lower()
     if not SLUG_RE.match(slug):
-        raise CampaignError(f"{slug!r} cannot be a short name: use lowercase letters, digits and dashes.")
+        raise CampaignError(N_("“%(slug)s” cannot be a short name: use lowercase letters, digits and dashes."),
+                            slug=slug)
     if get_campaign(session, slug):
-        raise CampaignError(f"There is already a campaign with the short name {slug!r}.")
+        raise CampaignError(N_("There is already a campaign with the short name “%(slug)s”."), slug=slug)
     campaign = Campaign(name=name, slug=slug, settings=dict(DEFAULT_SETTINGS))
     session.add(campaign)
     session.flush()
@@ -105,7 +107,7 @@ def require_campaign(session: Session, slug: str) -> Campaign:
     campaign = get_campaign(session, slug)
     if campaign is None:
         known = ", ".join(c.slug for c in list_campaigns(session)) or "none yet"
-        raise CampaignError(f"No campaign with the short name {slug!r} (known: {known}).")
+        raise CampaignError(N_("No campaign with the short name “%(slug)s” (known: %(known)s)."), slug=slug, known=known)
     return campaign
 
 
@@ -134,7 +136,7 @@ def set_script(session: Session, campaign: Campaign, channel: str, language: str
     from canvass.models import Channel, Script
 
     if language not in LANGUAGE_CODES:
-        raise CampaignError(f"Unknown language {language!r}.")
+        raise CampaignError(N_("Unknown language %(language)s."), language=language)
     channel = Channel(channel)
     script = session.exec(select(Script).where(Script.campaign_id == campaign.id, Script.channel == channel,
                                                Script.language == language)).first()
@@ -155,11 +157,11 @@ def parse_options(text: str) -> list[tuple[str, str]]:
         code, sep, label = line.partition("=")
         code, label = (code.strip(), label.strip()) if sep else (str(number), line)
         if not code or not label:
-            raise CampaignError(f"Option line {number} needs a code and a label, like 'Y = Yes'.")
+            raise CampaignError(N_("Option line %(number)s needs a code and a label, like “Y = Yes”."), number=number)
         options.append((code.upper()[:32], label[:200]))
     codes = [c for c, _ in options]
     if len(codes) != len(set(codes)):
-        raise CampaignError("Two options have the same code.")
+        raise CampaignError(N_("Two options have the same code."))
     return options
 
 
@@ -170,10 +172,10 @@ def add_question(session: Session, campaign: Campaign, *, code: str, text: str, 
 
     code = re.sub(r"[^A-Z0-9_]", "", code.strip().upper())[:32]
     if not code or not text.strip():
-        raise CampaignError("A question needs a short code (SUPPORT) and its text.")
+        raise CampaignError(N_("A question needs a short code (SUPPORT) and its text."))
     if session.exec(select(SurveyQuestion).where(SurveyQuestion.campaign_id == campaign.id,
                                                  SurveyQuestion.code == code)).first():
-        raise CampaignError(f"There is already a question {code}.")
+        raise CampaignError(N_("There is already a question %(code)s."), code=code)
     kind = QuestionKind(kind)
     parsed = parse_options(options)
     if not parsed and kind == QuestionKind.scale:
@@ -181,7 +183,7 @@ def add_question(session: Session, campaign: Campaign, *, code: str, text: str, 
     if not parsed and kind == QuestionKind.yesno:
         parsed = [("Y", "Yes"), ("N", "No")]
     if kind in (QuestionKind.single, QuestionKind.multi) and len(parsed) < 2:
-        raise CampaignError("A choice question needs at least two options, one per line.")
+        raise CampaignError(N_("A choice question needs at least two options, one per line."))
     position = len(session.exec(select(SurveyQuestion.id).where(SurveyQuestion.campaign_id == campaign.id)).all())
     question = SurveyQuestion(campaign_id=campaign.id, code=code, text=text.strip(), kind=kind, position=position,
                               translations={k: v.strip() for k, v in (translations or {}).items() if v.strip()})
@@ -198,7 +200,7 @@ def set_question_active(session: Session, campaign: Campaign, question_id: int, 
 
     question = session.get(SurveyQuestion, question_id)
     if question is None or question.campaign_id != campaign.id:
-        raise CampaignError("No such question in this campaign.")
+        raise CampaignError(N_("No such question in this campaign."))
     question.active = active  # answers already given are kept; the question stops being asked
     session.add(question)
 
@@ -209,11 +211,11 @@ def update_result_code(session: Session, campaign: Campaign, code: str, *, label
     """Creates or edits a result code and its rules (contact or attempt, final or retry, what it suppresses)."""
     code = re.sub(r"[^A-Z0-9]", "", code.strip().upper())[:16]
     if not code or not label.strip():
-        raise CampaignError("A result code needs a code (NH) and a label (Not home).")
+        raise CampaignError(N_("A result code needs a code (NH) and a label (Not home)."))
     if channel not in ("door", "phone", "both"):
-        raise CampaignError("A result code is for door, phone or both.")
+        raise CampaignError(N_("A result code is for door, phone or both."))
     if retry_after_hours is not None and not 0 <= retry_after_hours <= 24 * 365:
-        raise CampaignError("Retry after a number of hours between 0 and 8760, or leave it empty.")
+        raise CampaignError(N_("Retry after a number of hours between 0 and 8760, or leave it empty."))
     result = session.exec(select(ResultCode).where(ResultCode.campaign_id == campaign.id,
                                                    ResultCode.code == code)).first()
     if result is None:
@@ -234,14 +236,20 @@ def add_tag(session: Session, campaign: Campaign, name: str, kind: str = "tag", 
 
     name = name.strip()
     if not name:
-        raise CampaignError("Give the tag a name.")
+        raise CampaignError(N_("Give the tag a name."))
     if session.exec(select(Tag).where(Tag.campaign_id == campaign.id, Tag.name == name)).first():
-        raise CampaignError(f"There is already a tag {name!r}.")
+        raise CampaignError(N_("There is already a tag “%(name)s”."), name=name)
     tag = Tag(campaign_id=campaign.id, name=name[:80], kind=TagKind(kind),
               translations={k: v.strip() for k, v in (translations or {}).items() if v.strip()})
     session.add(tag)
     session.flush()
     return tag
+
+
+SETTING_NAMES = {"no_answer_retry_hours": Phrase(N_("Hours before calling again after no answer")),
+                 "max_call_attempts": Phrase(N_("Calls per person at most")),
+                 "lease_minutes": Phrase(N_("Minutes a caller keeps a person")),
+                 "shift_expected_minutes": Phrase(N_("Expected length of a shift, in minutes"))}
 
 
 def update_settings(session: Session, campaign: Campaign, values: dict[str, Any]) -> None:
@@ -250,7 +258,7 @@ def update_settings(session: Session, campaign: Campaign, values: dict[str, Any]
     hours = values.get("calling_hours", settings["calling_hours"])
     if not (isinstance(hours, list | tuple) and len(hours) == 2 and all(re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", h)
                                                                        for h in hours) and hours[0] < hours[1]):
-        raise CampaignError("Calling hours are two times like 09:00 and 21:00, the first earlier.")
+        raise CampaignError(N_("Calling hours are two times like 09:00 and 21:00, the first earlier."))
     settings["calling_hours"] = list(hours)
     for key, low, high in (("no_answer_retry_hours", 0, 24 * 14), ("max_call_attempts", 1, 20),
                            ("lease_minutes", 1, 120), ("shift_expected_minutes", 15, 24 * 60)):
@@ -258,9 +266,10 @@ def update_settings(session: Session, campaign: Campaign, values: dict[str, Any]
             try:
                 number = int(values[key])
             except (TypeError, ValueError) as exc:
-                raise CampaignError(f"{key.replace('_', ' ').capitalize()} must be a whole number.") from exc
+                raise CampaignError(N_("%(setting)s must be a whole number."), setting=SETTING_NAMES[key]) from exc
             if not low <= number <= high:
-                raise CampaignError(f"{key.replace('_', ' ').capitalize()} must be between {low} and {high}.")
+                raise CampaignError(N_("%(setting)s must be between %(low)s and %(high)s."), setting=SETTING_NAMES[key],
+                                    low=low, high=high)
             settings[key] = number
     if "show_party" in values:
         settings["show_party"] = bool(values["show_party"])

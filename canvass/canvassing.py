@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from canvass import campaigns, contacts, turfs
+from canvass.i18n import N_, UserError
 from canvass.models import (
     Campaign,
     Channel,
@@ -31,7 +32,7 @@ from canvass.models import (
 )
 
 
-class CanvassError(ValueError):
+class CanvassError(UserError):
     """A canvassing request that cannot be done; the message says why."""
 
 
@@ -137,7 +138,7 @@ def add_person_at_door(session: Session, user: User, turf: Turf, household: Hous
     """Someone met at the door who is not on the list. Returns the new person."""
     first_name, last_name = first_name.strip(), last_name.strip()
     if not first_name and not last_name:
-        raise CanvassError("Give at least a first or a last name.")
+        raise CanvassError(N_("Give at least a first or a last name."))
     person = Person(campaign_id=turf.campaign_id, household_id=household.id, first_name=first_name[:80],
                     last_name=last_name[:80], language=language.strip().lower()[:8],
                     language_source="door" if language else "", added_by_id=user.id)

@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, Session, SQLModel, select
 
+from canvass.i18n import N_, UserError
 from canvass.models import (
     CallList,
     Campaign,
@@ -96,10 +97,14 @@ def _holds_nul(value) -> bool:
     return False
 
 
-NOT_YOURS = "This door or person is not on your list."
+NOT_YOURS = N_("This door or person is not on your list.")
 
 
-class ContactRejected(ValueError):
+def not_yours() -> ContactRejected:
+    return ContactRejected(NOT_YOURS)
+
+
+class ContactRejected(UserError):
     """This contact cannot be stored; the message says why (shown to the volunteer)."""
 
 
@@ -108,11 +113,16 @@ class ItemResult:
     client_uuid: str
     status: str  # created | duplicate | rejected
     contact_id: int | None = None
-    error: str = ""
+    error: str = ""  # why it was rejected, in English
+    problem: UserError | None = None  # the same, for any language
 
-    def as_dict(self) -> dict[str, Any]:
+    def error_in(self, gettext) -> str:
+        return self.problem.in_language(gettext) if self.problem is not None else self.error
+
+    def as_dict(self, gettext=None) -> dict[str, Any]:
+        """For the API, with the reason in the reader's language when ``gettext`` is given."""
         return {"client_uuid": self.client_uuid, "status": self.status, "contact_id": self.contact_id,
-                "error": self.error}
+                "error": self.error_in(gettext) if gettext else self.error}
 
 
 def result_codes(session: Session, campaign_id: int, channel: Channel | None = None) -> list[ResultCode]:
@@ -151,7 +161,7 @@ def log_contacts(session: Session, user: User, campaign: Campaign, items: list[C
         try:
             ready[item.client_uuid] = (index, _check(context, user, item, may_contact, now))
         except ContactRejected as exc:
-            rejected.append((index, str(exc)))
+            rejected.append((index, exc))
     inserted = _insert_new(session, [checked.values for _index, checked in ready.values()])
     answers, not_inserted = [], []
     for client_uuid, (index, checked) in ready.items():
@@ -338,12 +348,13 @@ def _read(session: Session, statement: sa.CompoundSelect, params: dict[str, Any]
     return read
 
 
-def refusal(stored: dict[uuid.UUID, int], client_uuid: uuid.UUID, error: str) -> ItemResult:
+def refusal(stored: dict[uuid.UUID, int], client_uuid: uuid.UUID, error: UserError | str) -> ItemResult:
     """The answer for an item that cannot be stored now: "duplicate" if it already was (see ``stored_contact_ids``),
     so a phone replaying its queue learns the contact is safe, else "rejected" with ``error``."""
     if client_uuid in stored:
         return ItemResult(str(client_uuid), "duplicate", stored[client_uuid])
-    return ItemResult(str(client_uuid), "rejected", error=error)
+    problem = error if isinstance(error, UserError) else None
+    return ItemResult(str(client_uuid), "rejected", error=str(error), problem=problem)
 
 
 def stored_contact_ids(session: Session, uuids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
@@ -397,21 +408,22 @@ def _check(context: _BatchContext, user: User, item: ContactIn, may_contact, now
     campaign = context.campaign
     code = context.codes.get(item.result_code)
     if code is None or code.channel not in (item.channel.value, "both"):
-        raise ContactRejected(f"{item.result_code} is not a {item.channel.value} result code of this campaign.")
+        raise ContactRejected(N_("%(code)s is not a door result code of this campaign.") if item.channel == Channel.door
+                              else N_("%(code)s is not a phone result code of this campaign."), code=item.result_code)
     person = context.people.get(item.person_id) if item.person_id else None
     if item.person_id and (person is None or person.campaign_id != campaign.id):
-        raise ContactRejected("This person is not in the campaign.")
+        raise ContactRejected(N_("This person is not in the campaign."))
     household_id = item.household_id or (person.household_id if person else None)
     household = context.households.get(household_id) if household_id else None
     if household_id and (household is None or household.campaign_id != campaign.id):
-        raise ContactRejected("This door is not in the campaign.")
+        raise ContactRejected(N_("This door is not in the campaign."))
     if person is None and household is None:
-        raise ContactRejected("A contact needs a person or a door.")
+        raise ContactRejected(N_("A contact needs a person or a door."))
     if person is not None and household is not None and person.household_id != household.id:
-        raise ContactRejected("This person does not live at this door.")
+        raise ContactRejected(N_("This person does not live at this door."))
     if item.call_list_id is not None and (item.channel == Channel.door or
                                           context.call_lists.get(item.call_list_id) != campaign.id):
-        raise ContactRejected("This call list is not in the campaign, or not for a knock at a door.")
+        raise ContactRejected(N_("This call list is not in the campaign, or not for a knock at a door."))
     off_turf = context.on_turfs is not None and (household is None or not household.turfs & context.on_turfs)
     if off_turf or not may_contact(person, household):
         raise ContactRejected(NOT_YOURS)
@@ -431,7 +443,7 @@ def _when(sent: datetime | None, now: datetime) -> datetime:
     if sent is None:
         return now
     if sent.tzinfo is None:
-        raise ContactRejected("The contact time must say its time zone.")
+        raise ContactRejected(N_("The contact time must say its time zone."))
     if sent > now + CLOCK_SKEW or sent < now - OLDEST_ACCEPTED:
         return now
     return min(sent, now)
@@ -442,7 +454,7 @@ def _phone(context: _BatchContext, item: ContactIn, person) -> Any:
         return None
     phone = context.phones.get(item.phone_id)
     if phone is None or person is None or phone.person_id != person.id:
-        raise ContactRejected("This phone number is not this person's.")
+        raise ContactRejected(N_("This phone number is not this person's."))
     return phone
 
 
@@ -518,18 +530,18 @@ def _answer_rows(answers: dict[str, Any], survey: dict) -> list[dict[str, Any]]:
         if answer in (None, "", []):
             continue
         if code not in survey:
-            raise ContactRejected(f"{code} is not a survey question of this campaign.")
+            raise ContactRejected(N_("%(code)s is not a survey question of this campaign."), code=code)
         question, options = survey[code]
         if question.kind == QuestionKind.text:
             rows.append({"question_id": question.id, "option_id": None, "value": str(answer)[:MAX_NOTES]})
             continue
         picked = answer if isinstance(answer, list) else [answer]
         if question.kind != QuestionKind.multi and len(picked) > 1:
-            raise ContactRejected(f"{code} takes one answer.")
+            raise ContactRejected(N_("%(code)s takes one answer."), code=code)
         for value in picked:
             option = options.get(str(value))
             if option is None:
-                raise ContactRejected(f"{value} is not an answer to {code}.")
+                raise ContactRejected(N_("%(value)s is not an answer to %(code)s."), value=value, code=code)
             rows.append({"question_id": question.id, "option_id": option.id, "value": ""})
     return rows
 
@@ -547,11 +559,11 @@ def undo_contact(session: Session, user: User, contact_id: int, *, window: timed
     """Undoes a contact the user logged recently: it stops counting, and what it changed is put back."""
     contact = session.get(ContactAttempt, contact_id)
     if contact is None or contact.user_id != user.id:
-        raise ContactRejected("Only your own entries can be undone.")
+        raise ContactRejected(N_("Only your own entries can be undone."))
     if contact.undone_at is not None:
         return
     if utcnow() - contact.received_at > window:
-        raise ContactRejected("This entry is too old to undo; ask a lead to correct it.")
+        raise ContactRejected(N_("This entry is too old to undo; ask a lead to correct it."))
     models = {"person": Person, "household": Household, "phone": Phone}
     for key, before in (contact.effects or {}).items():
         kind, object_id, name = key.split(".")

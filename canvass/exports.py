@@ -22,7 +22,7 @@ from sqlmodel import Session, select
 
 from canvass import bulk
 from canvass.db import read_session, write_session
-from canvass.i18n import N_
+from canvass.i18n import N_, UserError
 from canvass.models import (
     CallList,
     Campaign,
@@ -54,7 +54,7 @@ VAN_RESULTS = {"NH": "Not Home", "RF": "Refused", "MV": "Moved", "DC": "Deceased
                "CL": "Call Back", "DNC": "Do Not Call"}
 
 
-class ExportError(ValueError):
+class ExportError(UserError):
     """An export that cannot be made; the message says why."""
 
 
@@ -286,7 +286,7 @@ def build(session: Session, campaign: Campaign, filters: Filters, timezone: str,
           ) -> Export:
     """Every sheet (or only the one named), from one read of the contacts."""
     if only is not None and only not in SHEET_BUILDERS:
-        raise ExportError(f"No sheet {only!r}; choose one of {', '.join(SHEETS)}.")
+        raise ExportError(N_("No sheet %(sheet)s; choose one of %(sheets)s."), sheet=only, sheets=", ".join(SHEETS))
     frame = contacts_frame(session, campaign, filters, timezone)
     frames = {name: make(frame) for name, make in SHEET_BUILDERS.items() if only in (None, name)}
     return Export(frames, len(frame))
@@ -351,7 +351,7 @@ def write_workbook(path: Path, export: Export, *, sheets: tuple[str, ...] = SHEE
 def write_csv(path: Path, export: Export, sheet: str = "contacts") -> None:
     """One sheet as CSV (UTF-8 with a byte-order mark, so Excel reads accents right)."""
     if sheet not in export.frames:
-        raise ExportError(f"No sheet {sheet!r}; choose one of {', '.join(SHEETS)}.")
+        raise ExportError(N_("No sheet %(sheet)s; choose one of %(sheets)s."), sheet=sheet, sheets=", ".join(SHEETS))
     path.parent.mkdir(parents=True, exist_ok=True)
     neutralize_frame(export.frames[sheet]).to_csv(path, index=False, encoding="utf-8-sig", date_format="%Y-%m-%d %H:%M")
 
@@ -360,7 +360,7 @@ def van_results(session: Session, campaign: Campaign, filters: Filters, timezone
     """Canvass results and survey responses for VoteBuilder's bulk upload: people imported with a VAN ID only."""
     frame = contacts_frame(session, campaign, filters, timezone)
     if "van_id" not in frame:
-        raise ExportError("No contact in this export belongs to someone imported with a VAN ID.")
+        raise ExportError(N_("No contact in this export belongs to someone imported with a VAN ID."))
     frame = frame[frame["van_id"].notna()]
     base = pd.DataFrame({
         "VANID": frame["van_id"], "Contact Type": np.where(frame["channel"] == "door", "Walk", "Phone"),
@@ -391,9 +391,9 @@ def export_file(session: Session, campaign: Campaign, filters: Filters, *, path:
     """Writes the export to ``path`` (.xlsx: every sheet; .csv: one sheet, or VAN results). Reads only."""
     suffix = path.suffix.lower()
     if suffix not in (".xlsx", ".csv"):
-        raise ExportError("Export to a file ending in .xlsx or .csv.")
+        raise ExportError(N_("Export to a file ending in .xlsx or .csv."))
     if van and suffix != ".csv":
-        raise ExportError("Results for VAN are a CSV file.")
+        raise ExportError(N_("Results for VAN are a CSV file."))
     if progress:
         progress(0.05, N_("Reading contacts"))
     if van:

@@ -8,6 +8,25 @@ TRANSLATIONS = Path(__file__).parent / "translations"
 LOCALES = ("es", "vi")
 
 
+class UserError(ValueError):
+    """A failure told to the person who caused it, in their language: ``str()`` is the English sentence, and
+    ``in_language(gettext)`` the translated one. The template is marked ``N_`` where it is raised, with named
+    ``%(figures)s`` that the translation keeps: ``raise TurfError(N_("No turf %(name)s."), name=reference)``."""
+
+    def __init__(self, template: str, **params):
+        self.template, self.params = template, params
+        super().__init__(template % params if params else template)
+
+    def in_language(self, gettext) -> str:
+        if not self.params:
+            return gettext(self.template)
+        return gettext(self.template) % {k: gettext(v) if isinstance(v, Phrase) else v for k, v in self.params.items()}
+
+
+class Phrase(str):
+    """A figure of a UserError that is itself a phrase of the app's (a setting's name), translated with it."""
+
+
 def N_(text: str) -> str:  # noqa: N802 (gettext's conventional name for this marker)
     """Marks a text for the catalogs without translating it. A job's progress is stored in English by code that
     knows nothing of the viewer; the page translates it (the ``translated`` filter) in the viewer's language."""

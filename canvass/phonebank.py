@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from canvass import bulk, campaigns, contacts
+from canvass.i18n import N_, UserError
 from canvass.models import (
     CallEntry,
     CallEntryStatus,
@@ -44,7 +45,7 @@ from canvass.turfs import Universe
 PHONE_PRIORITY = {"cell": 0, "unknown": 1, "landline": 2}
 
 
-class CallingError(ValueError):
+class CallingError(UserError):
     """A phone-banking request that cannot be done; the message says why (shown to the caller or lead)."""
 
 
@@ -89,12 +90,12 @@ def create_call_list(session: Session, campaign: Campaign, name: str, universe: 
     """A call list of everyone callable in the universe, best phone type first (cell before landline)."""
     name = name.strip()
     if not name:
-        raise CallingError("Give the call list a name.")
+        raise CallingError(N_("Give the call list a name."))
     people = _callable_people(campaign.id, universe).subquery()
     best = bulk.read_frame(session, select(Phone.person_id, Phone.type, Phone.rank).join(
         people, people.c.id == Phone.person_id).where(Phone.status == PhoneStatus.ok))
     if best.empty:
-        raise CallingError("Nobody matches with a phone that can be called.")
+        raise CallingError(N_("Nobody matches with a phone that can be called."))
     best["priority"] = best["type"].map(PHONE_PRIORITY).fillna(1).astype("int64") * 10 + \
         best["rank"].clip(upper=9).astype("int64")
     priority = best.groupby("person_id")["priority"].min().sort_values(kind="stable")
@@ -182,7 +183,7 @@ def claim_next(session: Session, call_list: CallList, user: User, *, timezone: s
     now = now or utcnow()
     campaign = session.get(Campaign, call_list.campaign_id)
     if call_list.status != CallListStatus.active:
-        raise CallingError("This call list is paused or closed.")
+        raise CallingError(N_("This call list is paused or closed."))
     check_calling_hours(campaign, timezone, now)
     _lock_for_claims(session)
     held = session.exec(select(CallEntry).where(
@@ -267,7 +268,7 @@ def record_call(session: Session, user: User, entry: CallEntry, item: contacts.C
     code = session.exec(select(ResultCode).where(ResultCode.campaign_id == campaign.id,
                                                  ResultCode.code == item.result_code.upper())).first()
     if code is not None and code.suppresses == Suppression.call_back and callback_at is None:
-        raise CallingError("Choose when to call back.")
+        raise CallingError(N_("Choose when to call back."))
     item = item.model_copy(update={"person_id": entry.person_id, "call_list_id": call_list.id,
                                    "channel": Channel.phone, "turf_id": None})
     [result] = contacts.log_contacts(session, user, campaign, [item],
@@ -306,9 +307,9 @@ def find_entry(session: Session, call_list: CallList, entry_id: int, user: User)
     """The entry the user holds a lease on (any entry of the list for leads); otherwise CallingError."""
     entry = session.get(CallEntry, entry_id)
     if entry is None or entry.call_list_id != call_list.id:
-        raise CallingError("This person is not on this call list.")
+        raise CallingError(N_("This person is not on this call list."))
     if user.role not in (Role.admin, Role.lead) and entry.claimed_by_id != user.id:
-        raise CallingError("This person is no longer yours to call: your time ran out and they went back to the list.")
+        raise CallingError(N_("This person is no longer yours to call: your time ran out and they went back to the list."))
     return entry
 
 

@@ -23,7 +23,7 @@ from sqlmodel import Session, select
 
 from canvass import bulk, routing
 from canvass.db import write_session
-from canvass.i18n import N_
+from canvass.i18n import N_, UserError
 from canvass.models import (
     AssignmentStatus,
     Campaign,
@@ -45,7 +45,7 @@ JOIN_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread o
 METHODS = ("geo", "precinct", "zip", "street")
 
 
-class TurfError(ValueError):
+class TurfError(UserError):
     """A turf request that cannot be done; the message says why."""
 
 
@@ -160,9 +160,9 @@ def universe_frame(session: Session, campaign: Campaign, universe: Universe) -> 
 def cut(doors: pd.DataFrame, by: str, target: int) -> pd.Series:
     """A turf number for every door. Buildings stay whole; doors without coordinates go by street."""
     if by not in METHODS:
-        raise TurfError(f"Cut by one of {', '.join(METHODS)}, not {by!r}.")
+        raise TurfError(N_("Cut by one of %(methods)s, not %(by)s."), methods=", ".join(METHODS), by=by)
     if target < 1:
-        raise TurfError("A turf needs at least one door.")
+        raise TurfError(N_("A turf needs at least one door."))
     labels = pd.Series(-1, index=doors.index, dtype="int64")
     if doors.empty:
         return labels
@@ -311,7 +311,7 @@ def cut_turfs(session: Session, campaign: Campaign, universe: Universe, *, by: s
     """Cuts the universe into turfs of about ``target`` doors. Returns the new turf ids."""
     doors = universe_frame(session, campaign, universe)
     if doors.empty:
-        raise TurfError("No doors match: every door is already in a turf, or the filters leave none.")
+        raise TurfError(N_("No doors match: every door is already in a turf, or the filters leave none."))
     labels = cut(doors, by, target)
     taken = set(session.exec(select(Turf.name).where(Turf.campaign_id == campaign.id)).all())
     names = turf_names(doors, labels, by, taken)
@@ -458,7 +458,7 @@ def _set_positions(session: Session, turf: Turf, household_ids: list[int]) -> No
 def rename_turf(session: Session, turf: Turf, name: str) -> None:
     name = name.strip()
     if not name:
-        raise TurfError("Give the turf a name.")
+        raise TurfError(N_("Give the turf a name."))
     turf.name = name[:120]
     session.add(turf)
 
@@ -467,7 +467,7 @@ def merge_turfs(session: Session, keep: Turf, others: list[Turf]) -> None:
     """Moves the other turfs' doors and volunteers into ``keep`` and deletes them."""
     for other in others:
         if other.id == keep.id or other.campaign_id != keep.campaign_id:
-            raise TurfError("Merge turfs of the same campaign, and not a turf with itself.")
+            raise TurfError(N_("Merge turfs of the same campaign, and not a turf with itself."))
         session.execute(sa.update(TurfDoor).where(TurfDoor.turf_id == other.id).values(turf_id=keep.id))
         for assignment in session.exec(select(TurfAssignment).where(TurfAssignment.turf_id == other.id)).all():
             if session.get(TurfAssignment, (keep.id, assignment.user_id)) is None:
@@ -485,7 +485,7 @@ def split_turf(session: Session, turf: Turf, name: str = "") -> Turf:
         Household.precinct, Household.zip5, Household.lat, Household.lon)
         .join(TurfDoor, TurfDoor.household_id == Household.id).where(TurfDoor.turf_id == turf.id))
     if len(doors) < 2:
-        raise TurfError("A turf needs at least two doors to split.")
+        raise TurfError(N_("A turf needs at least two doors to split."))
     labels = cut(doors, "geo" if doors["lat"].notna().any() else "street", max(1, math.ceil(len(doors) / 2)))
     if labels.nunique() < 2:  # one building, or everything in one street run: split the walk order in half
         labels = pd.Series(np.arange(len(doors)) >= len(doors) // 2, index=doors.index).astype("int64")
@@ -529,7 +529,7 @@ def delete_turf(session: Session, turf: Turf) -> None:
 def assign_turf(session: Session, turf: Turf, user: User, *, by: User | None = None,
                 status: AssignmentStatus = AssignmentStatus.active) -> TurfAssignment:
     if not user.is_active:
-        raise TurfError(f"{user.email} cannot log in any more.")
+        raise TurfError(N_("%(email)s cannot log in any more."), email=user.email)
     assignment = session.get(TurfAssignment, (turf.id, user.id))
     if assignment is None:
         assignment = TurfAssignment(turf_id=turf.id, user_id=user.id, assigned_by_id=by.id if by else None)
@@ -552,7 +552,7 @@ def join_by_code(session: Session, code: str, user: User) -> tuple[Turf, TurfAss
     """A volunteer scanned a turf's join code at the staging location."""
     turf = session.exec(select(Turf).where(Turf.join_code == code.strip().upper())).first()
     if turf is None or turf.status != TurfStatus.active:
-        raise TurfError("This join code does not match an open turf. Check it with your field lead.")
+        raise TurfError(N_("This join code does not match an open turf. Check it with your field lead."))
     existing = session.get(TurfAssignment, (turf.id, user.id))
     if existing is not None and existing.status == AssignmentStatus.active:
         return turf, existing
@@ -668,5 +668,5 @@ def find_turf(session: Session, campaign: Campaign | None, reference: str) -> Tu
     turf = session.get(Turf, int(reference)) if re.fullmatch(r"\d+", reference) else \
         session.exec(query.where(Turf.name == reference)).first()
     if turf is None or (campaign is not None and turf.campaign_id != campaign.id):
-        raise TurfError(f"No turf {reference!r}.")
+        raise TurfError(N_("No turf “%(name)s”."), name=reference)
     return turf

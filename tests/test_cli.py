@@ -120,7 +120,7 @@ def test_campaign_add_and_list(run, database_url):
     listed = last_json(run("campaign", "list", "--json", database_url=database_url))
     assert [c["slug"] for c in listed["campaigns"]] == ["fall-gotv-2026", "tenants"]
     dup = run("campaign", "add", "Again", "--slug", "tenants", database_url=database_url)
-    assert dup.exit_code == 1 and "already a campaign with the short name 'tenants'" in dup.output
+    assert dup.exit_code == 1 and "already a campaign with the short name “tenants”" in dup.output
 
 
 def test_demo_refuses_a_database_with_real_data(run, database_url, session, lead):

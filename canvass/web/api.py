@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, request
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from pydantic import ValidationError
 
@@ -86,7 +87,7 @@ def post_contacts():
         logged = contacts.log_contacts(db(), user, campaign, [item for _i, item in group],
                                        on_turfs=_door_turfs(user, group), read=read)
         for (index, _item), result in zip(group, logged, strict=True):
-            results[index] = result.as_dict()
+            results[index] = result.as_dict(_)
     db().commit()
     current_app.logger.info("contacts batch: %d items, %d created", len(items),
                             sum(1 for r in results if r and r["status"] == "created"))
@@ -112,7 +113,7 @@ def _answer_not_yours(results: list, items: list[tuple[int, contacts.ContactIn]]
         return
     stored = contacts.stored_contact_ids(db(), [item.client_uuid for _i, item in items])
     for index, item in items:
-        results[index] = contacts.refusal(stored, item.client_uuid, contacts.NOT_YOURS).as_dict()
+        results[index] = contacts.refusal(stored, item.client_uuid, contacts.not_yours()).as_dict(_)
 
 
 def _first_error(exc: ValidationError) -> str:

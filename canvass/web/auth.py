@@ -42,7 +42,7 @@ def login():
                                          window_minutes=current_app.config["LOGIN_WINDOW_MINUTES"])
         except accounts.LoginThrottled as exc:
             db().commit()
-            flash(_(str(exc)), "error")
+            flash(exc.in_language(_), "error")
             return render_template("auth/login.html", form=form), 429
         db().commit()
         if user is not None:
@@ -95,7 +95,7 @@ def _set_password_from_link(token: str, purpose: str):
     try:
         record = accounts.find_token(db(), token, purpose)
     except accounts.AccountError as exc:
-        return render_template("auth/link_invalid.html", message=_(str(exc))), 410
+        return render_template("auth/link_invalid.html", message=exc.in_language(_)), 410
     user = db().get(accounts.User, record.user_id)
     form = SetPasswordForm(obj=user)
     if form.validate_on_submit():
@@ -103,7 +103,7 @@ def _set_password_from_link(token: str, purpose: str):
             user = accounts.redeem_token(db(), token, purpose, form.password.data)
         except accounts.AccountError as exc:  # spent meanwhile (a second tap, another device) or deactivated
             db().rollback()
-            return render_template("auth/link_invalid.html", message=_(str(exc))), 410
+            return render_template("auth/link_invalid.html", message=exc.in_language(_)), 410
         else:
             if purpose == "invite":
                 user.name = form.name.data.strip() or user.name

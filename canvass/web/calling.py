@@ -56,7 +56,7 @@ def create():
                                                open_to_all=request.form.get("open_to_all") == "1", user=current_user)
     except (phonebank.CallingError, ValueError) as exc:
         db().rollback()
-        flash(str(exc), "error")
+        flash(exc.in_language(_), "error")
         return redirect(url_for("calling.index", campaign=campaign.id))
     audit.record(db(), current_user, "calllist.created", object_type="call_list", object_id=call_list.id)
     db().commit()
@@ -125,7 +125,7 @@ def _claim_and_return(call_list: CallList):
         claim = phonebank.claim_next(db(), call_list, current_user, timezone=_tz(), now=now())
     except phonebank.CallingError as exc:
         db().rollback()
-        flash(str(exc), "error")
+        flash(exc.in_language(_), "error")
         return redirect(url_for("calling.caller", list_id=call_list.id))
     db().commit()
     if claim is None:
@@ -158,12 +158,12 @@ def result(list_id: int, entry_id: int):
                                         callback_at=_callback_time(request.form.get("callback_at", "")), now=now())
     except (phonebank.CallingError, ValueError) as exc:
         db().rollback()
-        flash(str(exc) if isinstance(exc, phonebank.CallingError) else _("That result could not be read. Tap it again."),
+        flash(exc.in_language(_) if isinstance(exc, phonebank.CallingError) else _("That result could not be read. Tap it again."),
               "error")
         return redirect(url_for("calling.caller", list_id=call_list.id))
     if outcome.status == "rejected":
         db().rollback()
-        flash(outcome.error, "error")
+        flash(outcome.error_in(_), "error")
         return redirect(url_for("calling.caller", list_id=call_list.id))
     db().commit()
     flash(_("Saved."), "ok")
@@ -184,7 +184,7 @@ def skip(list_id: int, entry_id: int):
     try:
         entry = phonebank.find_entry(db(), call_list, entry_id, current_user)
     except phonebank.CallingError as exc:
-        flash(str(exc), "error")
+        flash(exc.in_language(_), "error")
         return redirect(url_for("calling.caller", list_id=call_list.id))
     phonebank.release(db(), entry, current_user)
     db().commit()

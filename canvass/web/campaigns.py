@@ -45,7 +45,7 @@ def create():
             campaign = campaigns.create_campaign(db(), form.name.data, form.slug.data or None)
         except campaigns.CampaignError as exc:
             db().rollback()
-            flash(_(str(exc)), "error")
+            flash(exc.in_language(_), "error")
         else:
             audit.record(db(), current_user, "campaign.created", object_type="campaign", object_id=campaign.id)
             db().commit()
@@ -92,7 +92,7 @@ def _apply(campaign: Campaign, anchor: str, change, message: str):
         change()
     except (campaigns.CampaignError, ValueError) as exc:
         db().rollback()
-        flash(str(exc), "error")
+        flash(exc.in_language(_), "error")
         return redirect(_setup_url(campaign, anchor))
     audit.record(db(), current_user, f"campaign.setup{anchor.replace('#', '.')}", object_type="campaign",
                  object_id=campaign.id)

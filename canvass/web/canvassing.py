@@ -118,7 +118,7 @@ def log(turf_id: int, household_id: int):
     [result] = contacts.log_contacts(db(), current_user, campaign, [item], may_contact=_may_contact(household.id))
     db().commit()
     if result.status == "rejected":
-        flash(result.error, "error")
+        flash(result.error_in(_), "error")
         return redirect(url_for("canvassing.door", turf_id=turf.id, household_id=household.id))
     flash(_("Saved: %(result)s.", result=rules.get(code, {}).get("label", code)), "ok")
     return _after_logging(turf, household, person_id)
@@ -153,7 +153,7 @@ def nobody_home(turf_id: int, household_id: int):
              for i, pid in enumerate(targets)]
     results = contacts.log_contacts(db(), current_user, campaign, items, may_contact=_may_contact(household.id))
     db().commit()
-    rejected = [r.error for r in results if r.status == "rejected"]
+    rejected = [r.error_in(_) for r in results if r.status == "rejected"]
     if rejected:
         flash(rejected[0], "error")
         return redirect(url_for("canvassing.door", turf_id=turf.id, household_id=household.id))
@@ -185,7 +185,7 @@ def undo(turf_id: int):
     try:
         contacts.undo_contact(db(), current_user, last.id)
     except contacts.ContactRejected as exc:
-        flash(str(exc), "error")
+        flash(exc.in_language(_), "error")
         return redirect(url_for("canvassing.walk", turf_id=turf.id))
     audit.record(db(), current_user, "contact.undone", object_type="contact", object_id=last.id)
     db().commit()
@@ -205,7 +205,7 @@ def add_person(turf_id: int, household_id: int):
                                                last_name=request.form.get("last_name", ""),
                                                language=request.form.get("language", ""))
     except canvassing.CanvassError as exc:
-        flash(str(exc), "error")
+        flash(exc.in_language(_), "error")
         return redirect(url_for("canvassing.door", turf_id=turf.id, household_id=household.id) + "#add-person")
     audit.record(db(), current_user, "person.added_at_door", object_type="person", object_id=person.id)
     db().commit()

@@ -96,7 +96,7 @@ def cut():
                                   user=current_user)
     except (turfs.TurfError, ValueError) as exc:
         db().rollback()
-        flash(str(exc) if isinstance(exc, turfs.TurfError) else _("Give the number of doors per turf."), "error")
+        flash(exc.in_language(_) if isinstance(exc, turfs.TurfError) else _("Give the number of doors per turf."), "error")
         return redirect(url_for("turfs.board", campaign=campaign.id))
     audit.record(db(), current_user, "turf.cut", object_type="campaign", object_id=campaign.id,
                  turfs=len(created), by=request.form.get("by"), doors=target)
@@ -148,7 +148,7 @@ def rename(turf_id: int):
     try:
         turfs.rename_turf(db(), turf, request.form.get("name", ""))
     except turfs.TurfError as exc:
-        flash(str(exc), "error")
+        flash(exc.in_language(_), "error")
         return _back(turf)
     db().commit()
     flash(_("Renamed."), "ok")
@@ -162,7 +162,7 @@ def split(turf_id: int):
     try:
         new = turfs.split_turf(db(), turf)
     except turfs.TurfError as exc:
-        flash(str(exc), "error")
+        flash(exc.in_language(_), "error")
         return _back(turf)
     audit.record(db(), current_user, "turf.split", object_type="turf", object_id=turf.id, new_turf=new.id)
     db().commit()
@@ -304,7 +304,7 @@ def entry(turf_id: int):
                                         household.id in allowed)
         db().commit()
         created = sum(r.status == "created" for r in results)
-        rejected = [r.error for r in results if r.status == "rejected"]
+        rejected = [r.error_in(_) for r in results if r.status == "rejected"]
         flash(_("%(n)s results saved.", n=created), "ok")
         for message in rejected[:5]:
             flash(message, "error")

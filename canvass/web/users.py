@@ -74,7 +74,7 @@ def invite():
                                       language=form.language.data, hours=current_app.config["INVITE_HOURS"])
     except accounts.AccountError as exc:
         db().rollback()
-        flash(_(str(exc)), "error")
+        flash(exc.in_language(_), "error")
         return redirect(url_for("users.index"))
     audit.record(db(), current_user, "user.invited", object_type="user", object_id=issued.record.user_id,
                  role=form.role.data)
