@@ -348,8 +348,16 @@ def universe_options(command):
 
 
 def universe_from(filters: dict[str, Any]):
-    from canvass.turfs import Universe
+    """The universe the options describe; a wrong value stops the command with its sentence."""
+    from canvass.turfs import TurfError, Universe
 
+    try:
+        return _universe(Universe, filters)
+    except TurfError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+def _universe(Universe, filters: dict[str, Any]):  # noqa: N803 (the class, imported late)
     return Universe.from_dict({
         "precincts": list(filters["precincts"]), "zips": list(filters["zips"]), "parties": list(filters["parties"]),
         "languages": list(filters["languages"]), "min_age": filters["min_age"], "max_age": filters["max_age"],

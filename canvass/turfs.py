@@ -45,6 +45,10 @@ JOIN_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread o
 METHODS = ("geo", "precinct", "zip", "street")
 
 
+MAX_AGE = 130
+MAX_ID = 2**31 - 1  # a PostgreSQL integer: a larger id names nothing
+
+
 class TurfError(UserError):
     """A turf request that cannot be done; the message says why."""
 
@@ -70,18 +74,27 @@ class Universe:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Universe:
+        """The universe a form or command line describes; TurfError says which value is wrong."""
         def listed(key: str) -> list[str]:
             value = data.get(key) or []
             items = value.split(",") if isinstance(value, str) else value
             return [str(v).strip() for v in items if str(v).strip()]
 
-        def number(key: str) -> int | None:
+        def age(key: str) -> int | None:
             value = data.get(key)
-            return int(value) if value not in (None, "") else None
+            if value in (None, ""):
+                return None
+            if not str(value).strip().isdigit() or not 0 <= int(value) <= MAX_AGE:
+                raise TurfError(N_("Ages are whole numbers of years between 0 and %(max)s, such as 18 or 65."),
+                                max=MAX_AGE)
+            return int(value)
 
+        tag_ids = listed("tag_ids")
+        if not all(t.isdigit() and 0 < int(t) <= MAX_ID for t in tag_ids):
+            raise TurfError(N_("Choose the tags from the list."))
         return cls(precincts=listed("precincts"), zips=listed("zips"), parties=[p.upper() for p in listed("parties")],
-                   languages=[lang.lower() for lang in listed("languages")], min_age=number("min_age"),
-                   max_age=number("max_age"), tag_ids=[int(t) for t in listed("tag_ids")],
+                   languages=[lang.lower() for lang in listed("languages")], min_age=age("min_age"),
+                   max_age=age("max_age"), tag_ids=[int(t) for t in tag_ids],
                    custom={str(k): str(v) for k, v in (data.get("custom") or {}).items()},
                    not_reached=bool(data.get("not_reached")))
 

@@ -236,3 +236,39 @@ def test_a_lead_cannot_turn_a_pending_admin_invitation_into_a_volunteer_one(app,
     assert flashed == ["This email already has an invitation for another role; only an admin can change it."]
     session.rollback()
     assert session.exec(select(User.role).where(User.email == "boss@example.org")).one() == "admin"
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Bad parameters get a 400 or a sentence, never a 500
+
+
+@pytest.mark.parametrize(("path", "status", "sentence"), [
+    ("/calllists/?min_age=abc", 200, "Ages are whole numbers of years between 0 and 130"),
+    ("/calllists/?max_age=99999999999", 200, "Ages are whole numbers of years between 0 and 130"),
+    ("/turfs/?min_age=-3", 200, "Ages are whole numbers of years between 0 and 130"),
+    ("/turfs/?tag_ids=x", 200, "Choose the tags from the list."),
+    ("/turfs/?tag_ids=99999999999", 200, "Choose the tags from the list."),
+    ("/turfs/2147483648", 404, None),
+    ("/call/2147483648", 404, None),
+    ("/people/?q=a%00b", 400, None),
+])
+def test_bad_parameters_get_a_sentence_or_a_400(app, lead, campaign, path, status, sentence):
+    response = app.test_client(user=lead).get(path, follow_redirects=True)
+    assert response.status_code == status
+    if sentence:
+        assert sentence in response.get_data(as_text=True)
+
+
+def test_a_nul_character_in_the_login_email_is_a_400(client):
+    assert client.post("/login", data={"email": "a\x00@example.org", "password": "x" * 12}).status_code == 400
+
+
+@pytest.mark.parametrize(("since", "sentence"), [
+    ("2026-13-45", "Give the dates as on a calendar, such as 2026-11-03."),
+    ("2026-11-05", "The first date comes after the last one: swap them."),
+])
+def test_an_export_with_an_impossible_date_says_so(app, data_staff, campaign, since, sentence):
+    response = app.test_client(user=data_staff).post(
+        "/exports/", data={"campaign_id": campaign.id, "format": "xlsx", "sheet": "contacts", "since": since,
+                           "until": "2026-11-03"}, follow_redirects=True)
+    assert response.status_code == 200 and sentence in response.get_data(as_text=True)

@@ -15,6 +15,7 @@ from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
+from werkzeug.routing import IntegerConverter
 
 from canvass.db import make_engine, reader, writer
 from canvass.models import LANGUAGE_NAMES, Role, User
@@ -269,7 +270,26 @@ def home_url(user: User | None = None) -> str:
 # Blueprints, errors, background jobs
 
 
+class RowIdConverter(IntegerConverter):
+    """``<int:...>`` in every route: an id past a PostgreSQL integer names nothing, so it is a 404 here rather than
+    an overflow error in the database."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
+def refuse_nul_characters():
+    """Nobody types a NUL character; PostgreSQL refuses it in text. A request carrying one, in its address, query or
+    form, is answered 400 before any page sees it."""
+    values = [request.path, *request.args.values(), *(request.form.values() if request.form else ())]
+    if any("\x00" in value for value in values):
+        abort(400)
+
+
 def register_blueprints(app: Flask) -> None:
+    app.url_map.converters["int"] = RowIdConverter  # before any route is registered
+    app.before_request(refuse_nul_characters)
     from canvass.web import (
         api,
         auth,

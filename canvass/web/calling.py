@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlmodel import select
 
-from canvass import audit, canvassing, contacts, phonebank
+from canvass import audit, canvassing, contacts, phonebank, turfs
 from canvass.models import CallList, Campaign, Channel, Role, Tag, User
 from canvass.web import LEADS, db, form_object, now, role_required
 from canvass.web.turfs import _universe_from, get_campaign_or_first
@@ -35,8 +35,9 @@ def index():
         return redirect(url_for("campaigns.index"))
     try:
         universe = _universe_from(request.args)
-    except ValueError:
-        universe = _universe_from({})
+    except turfs.TurfError as exc:
+        flash(exc.in_language(_), "error")
+        universe = turfs.Universe()
     volunteers = db().exec(select(User).where(User.role == Role.volunteer, User.is_active.is_(True))
                            .order_by(User.name, User.email)).all()
     return render_template("calling/index.html", campaign=campaign, rows=phonebank.summary(db(), campaign),
@@ -54,7 +55,7 @@ def create():
         call_list = phonebank.create_call_list(db(), campaign, request.form.get("name", ""),
                                                _universe_from(request.form),
                                                open_to_all=request.form.get("open_to_all") == "1", user=current_user)
-    except (phonebank.CallingError, ValueError) as exc:
+    except (phonebank.CallingError, turfs.TurfError) as exc:
         db().rollback()
         flash(exc.in_language(_), "error")
         return redirect(url_for("calling.index", campaign=campaign.id))

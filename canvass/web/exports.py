@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlmodel import select
 
@@ -46,6 +48,14 @@ def create():
               "channel": form.get("channel") or None}
     if params["format"] not in ("xlsx", "csv", "van") or params["sheet"] not in exports.SHEETS:
         abort(400)
+    try:
+        since, until = (date.fromisoformat(params[key]) if params[key] else None for key in ("since", "until"))
+    except ValueError:
+        flash(_("Give the dates as on a calendar, such as 2026-11-03."), "error")
+        return redirect(url_for("exports.index", campaign=campaign.id))
+    if since and until and since > until:
+        flash(_("The first date comes after the last one: swap them."), "error")
+        return redirect(url_for("exports.index", campaign=campaign.id))
     job = start_job("export", exports.run_export_job, campaign.id, params, current_user.id, str(export_folder()),
                     current_app.config["TIMEZONE"], campaign_id=campaign.id)
     return redirect(url_for("exports.show", job_id=job.id))

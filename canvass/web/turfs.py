@@ -69,8 +69,8 @@ def board():
         return redirect(url_for("campaigns.index"))
     try:
         universe = _universe_from(request.args)
-    except ValueError:
-        flash(_("Ages must be whole numbers."), "error")
+    except turfs.TurfError as exc:
+        flash(exc.in_language(_), "error")
         universe = turfs.Universe()
     counts = turfs.universe_counts(db(), campaign, universe)
     rows = turfs.board(db(), campaign)
@@ -94,9 +94,9 @@ def cut():
         universe = _universe_from(request.form)
         created = turfs.cut_turfs(db(), campaign, universe, by=request.form.get("by", "geo"), target=target,
                                   user=current_user)
-    except (turfs.TurfError, ValueError) as exc:
+    except turfs.TurfError as exc:
         db().rollback()
-        flash(exc.in_language(_) if isinstance(exc, turfs.TurfError) else _("Give the number of doors per turf."), "error")
+        flash(exc.in_language(_), "error")
         return redirect(url_for("turfs.board", campaign=campaign.id))
     audit.record(db(), current_user, "turf.cut", object_type="campaign", object_id=campaign.id,
                  turfs=len(created), by=request.form.get("by"), doors=target)
