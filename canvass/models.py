@@ -536,7 +536,7 @@ class Turf(SQLModel, table=True):
     status: TurfStatus = _text(10, default=TurfStatus.active)
     cut_method: str = _text(16, default="")
     join_code: str = _text(16, unique=True)
-    join_requires_approval: bool = False
+    join_requires_approval: bool = True  # who joins by code waits for a lead's one-tap approval
     created_at: datetime = _when()
     created_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
     # Doors are stored in street order when cut; the walking route is worked out on first use and kept.

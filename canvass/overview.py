@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from canvass.models import (
+    AssignmentStatus,
     AuditLog,
     CallList,
     CallListAssignment,
@@ -75,7 +76,17 @@ def lead_overview(session: Session) -> dict[str, Any]:
     turf_counts = _count_by(session, TurfAssignment.user_id)
     rows = campaign_rows(session)
     out = [shift for row in rows for shift in volunteers_out(session, row["campaign"])]
-    return {"campaigns": rows, "volunteers": volunteers, "turf_counts": turf_counts, "out": out}
+    return {"campaigns": rows, "volunteers": volunteers, "turf_counts": turf_counts, "out": out,
+            "join_requests": join_requests(session)}
+
+
+def join_requests(session: Session) -> list[tuple[Turf, User]]:
+    """Volunteers who asked for a turf by its code and wait for a lead's approval, oldest first."""
+    return list(session.exec(
+        select(Turf, User).join(TurfAssignment, TurfAssignment.turf_id == Turf.id)
+        .join(User, User.id == TurfAssignment.user_id)
+        .where(TurfAssignment.status == AssignmentStatus.pending, Turf.status == TurfStatus.active)
+        .order_by(TurfAssignment.assigned_at)).all())
 
 
 def data_overview(session: Session) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import secrets
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -26,6 +26,7 @@ from canvass.db import write_session
 from canvass.i18n import N_, UserError
 from canvass.models import (
     AssignmentStatus,
+    AuditLog,
     Campaign,
     CampaignMember,
     ContactAttempt,
@@ -304,8 +305,17 @@ def street_positions(doors: pd.DataFrame, labels: pd.Series) -> pd.Series:
 # Writing turfs
 
 
+JOIN_CODE_LENGTH = 10  # 32**10 codes: guessing one of a campaign's turfs, 10 tries an hour, takes ages
+JOIN_FAILURES_PER_HOUR = 10
+
+
 def new_join_code() -> str:
-    return "".join(secrets.choice(JOIN_ALPHABET) for _ in range(6))
+    return "".join(secrets.choice(JOIN_ALPHABET) for _ in range(JOIN_CODE_LENGTH))
+
+
+def plain_code(code: str) -> str:
+    """A join code as typed off a poster: any case, with or without the dash or spaces it is printed with."""
+    return re.sub(r"[\s-]+", "", code or "").upper()[:32]
 
 
 def _join_codes(session: Session, count: int) -> list[str]:
@@ -335,7 +345,7 @@ def cut_turfs(session: Session, campaign: Campaign, universe: Universe, *, by: s
     bulk.insert_frame(session, Turf.__table__, pd.DataFrame({
         "id": ids, "campaign_id": campaign.id, "name": [names[label] for label in sorted(names)],
         "status": TurfStatus.active.value, "cut_method": by, "join_code": _join_codes(session, count),
-        "join_requires_approval": False, "created_at": now, "created_by_id": user.id if user else None}))
+        "join_requires_approval": True, "created_at": now, "created_by_id": user.id if user else None}))
     positions = street_positions(doors, labels)
     order = np.lexsort((positions.to_numpy(), labels.to_numpy()))
     bulk.insert_frame(session, TurfDoor.__table__, pd.DataFrame({
@@ -561,10 +571,26 @@ def unassign_turf(session: Session, turf: Turf, user: User) -> None:
         session.flush()
 
 
-def join_by_code(session: Session, code: str, user: User) -> tuple[Turf, TurfAssignment]:
-    """A volunteer scanned a turf's join code at the staging location."""
-    turf = session.exec(select(Turf).where(Turf.join_code == code.strip().upper())).first()
+class JoinThrottled(TurfError):
+    """Too many join codes that matched nothing, lately, from this user."""
+
+
+def join_by_code(session: Session, code: str, user: User, *, now: datetime | None = None
+                 ) -> tuple[Turf, TurfAssignment]:
+    """A volunteer scanned a turf's join code at the staging location. A code that matches no open turf is
+    recorded (the caller commits it even then), and after JOIN_FAILURES_PER_HOUR of them the user must wait."""
+    from canvass import audit
+
+    now = now or utcnow()
+    recent = session.exec(select(sa.func.count()).select_from(AuditLog).where(
+        AuditLog.user_id == user.id, AuditLog.action == "turf.join_failed", AuditLog.at >= now - timedelta(hours=1))
+    ).one()
+    if recent >= JOIN_FAILURES_PER_HOUR:
+        raise JoinThrottled(N_("Too many codes that did not match. Wait an hour, or ask your field lead for the "
+                               "turf."))
+    turf = session.exec(select(Turf).where(Turf.join_code == plain_code(code))).first()
     if turf is None or turf.status != TurfStatus.active:
+        audit.record(session, user, "turf.join_failed", object_type="user", object_id=user.id)
         raise TurfError(N_("This join code does not match an open turf. Check it with your field lead."))
     existing = session.get(TurfAssignment, (turf.id, user.id))
     if existing is not None and existing.status == AssignmentStatus.active:

@@ -321,22 +321,37 @@ def test_lead_cuts_from_the_board_after_seeing_counts(app, session, sanford, lea
     assert session.exec(select(sa.func.count()).select_from(Turf)).one() == 39
 
 
-def test_join_code_assigns_or_waits_for_approval(app, session, two_turfs, lead, volunteer):
-    turf = two_turfs[0]
+def test_join_code_waits_for_approval_unless_the_lead_lets_them_start_at_once(app, session, two_turfs, lead,
+                                                                               volunteer):
+    turf, other = two_turfs
+    assert len(turf.join_code) == 10 and turf.join_requires_approval  # asking first is the default
     client = app.test_client(user=volunteer)
-    assert client.get("/join/NOPE99").status_code == 404
-    turf.join_requires_approval = True
-    session.add(turf)
-    session.commit()
-    client.post(f"/join/{turf.join_code.lower()}")
+    assert client.get(f"/join/{turf.join_code}").status_code == 200
+    typed = f"{turf.join_code[:5].lower()}-{turf.join_code[5:].lower()}"  # as printed on the poster, any case
+    client.post(f"/join/{typed}")
     assert session.get(TurfAssignment, (turf.id, volunteer.id)).status == AssignmentStatus.pending
     assert client.get(f"/walk/{turf.id}").status_code == 404
     app.test_client(user=lead).post(f"/turfs/{turf.id}/approve/{volunteer.id}")
     session.expire_all()
     assert client.get(f"/walk/{turf.id}").status_code == 200
-    other = two_turfs[1]
+    session.rollback()  # a fresh snapshot before writing: the app committed meanwhile (SQLite)
+    other.join_requires_approval = False
+    session.add(other)
+    session.commit()
     response = client.post(f"/join/{other.join_code}")
     assert response.headers["Location"] == f"/walk/{other.id}"
+
+
+def test_join_codes_reveal_nothing_to_a_look_and_guessing_them_is_throttled(app, session, two_turfs, volunteer):
+    turf = two_turfs[0]
+    client = app.test_client(user=volunteer)
+    assert client.get("/join/NOPE99NOPE").status_code == client.get(f"/join/{turf.join_code}").status_code == 200
+    for _ in range(10):
+        wrong = client.post("/join/NOPE99NOPE")
+        assert wrong.status_code == 404 and "does not match an open turf" in wrong.get_data(as_text=True)
+    refused = client.post(f"/join/{turf.join_code}")  # even the right code, once guessing went on too long
+    assert refused.status_code == 429 and "Too many codes that did not match" in refused.get_data(as_text=True)
+    assert session.get(TurfAssignment, (turf.id, volunteer.id)) is None
 
 
 def test_turf_languages_suggest_volunteers_who_speak_them(session, campaign, tmp_path):
@@ -402,3 +417,16 @@ def test_cli_turf_cut_list_and_assign(database_url, sanford, volunteer):
     listed = json.loads(CliRunner().invoke(main, ["turf", "list", "--campaign", "test", "--json"], env=env)
                         .output.strip().splitlines()[-1])
     assert next(t for t in listed["turfs"] if t["id"] == first["id"])["assigned"] == [volunteer.email]
+
+
+def test_a_lead_approves_a_join_request_from_the_home_page_in_one_tap(app, session, two_turfs, lead, volunteer):
+    turf = two_turfs[0]
+    app.test_client(user=volunteer).post(f"/join/{turf.join_code}")
+    client = app.test_client(user=lead)
+    home = client.get("/lead").get_data(as_text=True)
+    assert "Asking to join a turf" in home and f"/turfs/{turf.id}/approve/{volunteer.id}" in home
+    response = client.post(f"/turfs/{turf.id}/approve/{volunteer.id}", data={"next": "/lead#join-requests"})
+    assert response.headers["Location"] == "/lead#join-requests"
+    session.expire_all()
+    assert session.get(TurfAssignment, (turf.id, volunteer.id)).status == AssignmentStatus.active
+    assert "Asking to join a turf" not in client.get("/lead").get_data(as_text=True)

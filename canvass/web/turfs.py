@@ -337,17 +337,21 @@ def _entry_items(turf: Turf, doors, survey) -> list[contacts.ContactIn]:
 @bp.route("/join/<code>", methods=["GET", "POST"])
 @login_required
 def join(code: str):
-    turf = db().exec(select(Turf).where(Turf.join_code == code.upper())).first()
-    if turf is None or turf.status != TurfStatus.active:
-        return render_template("turfs/join.html", turf=None, code=code), 404
-    if request.method == "POST":
+    """The page a turf's QR code opens. Showing it looks nothing up, so it tells nobody whether a code exists; the
+    POST does, and counts the codes that matched nothing (see ``turfs.join_by_code``)."""
+    if request.method == "GET":
+        return render_template("turfs/join.html", code=turfs.plain_code(code))
+    try:
         turf, assignment = turfs.join_by_code(db(), code, current_user)
-        audit.record(db(), current_user, "turf.joined", object_type="turf", object_id=turf.id,
-                     status=assignment.status)
-        db().commit()
-        if assignment.status == AssignmentStatus.pending:
-            flash(_("Asked to join %(turf)s: a field lead will approve it.", turf=turf.name), "ok")
-            return redirect(url_for("home.volunteer"))
-        flash(_("%(turf)s is yours. Good canvassing!", turf=turf.name), "ok")
-        return redirect(url_for("canvassing.walk", turf_id=turf.id))
-    return render_template("turfs/join.html", turf=turf, code=code)
+    except turfs.JoinThrottled as exc:
+        return render_template("turfs/join.html", code=turfs.plain_code(code), error=exc.in_language(_)), 429
+    except turfs.TurfError as exc:
+        db().commit()  # the failed attempt counts
+        return render_template("turfs/join.html", code=turfs.plain_code(code), error=exc.in_language(_)), 404
+    audit.record(db(), current_user, "turf.joined", object_type="turf", object_id=turf.id, status=assignment.status)
+    db().commit()
+    if assignment.status == AssignmentStatus.pending:
+        flash(_("Asked to join %(turf)s: a field lead will approve it.", turf=turf.name), "ok")
+        return redirect(url_for("home.volunteer"))
+    flash(_("%(turf)s is yours. Good canvassing!", turf=turf.name), "ok")
+    return redirect(url_for("canvassing.walk", turf_id=turf.id))
