@@ -40,7 +40,7 @@ from canvass.models import (
     User,
     utcnow,
 )
-from canvass.turfs import may_open_turf
+from canvass.turfs import may_work_turf
 
 MAX_NOTES = 2000
 CLOCK_SKEW = timedelta(minutes=5)  # a phone's clock may run a little fast; never accept a contact from the future
@@ -280,7 +280,7 @@ class SyncRead:
 def _people_and_doors_query(*, with_user: bool) -> sa.CompoundSelect:
     """People ``:person_ids``, their doors and doors ``:household_ids``; a door comes once for each of turfs
     ``:turf_ids`` it is on (once with no turf when none). ``with_user`` adds the row of user ``:user_id`` and, for each
-    of ``:turf_ids`` that user may open, its campaign. Built once per form: every sync request runs it."""
+    of ``:turf_ids`` that user may work (log contacts on), its campaign. Built once per form: every sync request runs it."""
     person, household, door, campaign, turf, user = (model.__table__ for model in (Person, Household, TurfDoor,
                                                                                   Campaign, Turf, User))
     person_ids, household_ids, turf_ids = (sa.bindparam(name, expanding=True)
@@ -308,7 +308,7 @@ def _people_and_doors_query(*, with_user: bool) -> sa.CompoundSelect:
                                   campaign.c.codes_stamp, text, flag)
                         .select_from(turf.join(campaign, campaign.c.id == turf.c.campaign_id)
                                      .join(user, user.c.id == user_id))
-                        .where(turf.c.id.in_(turf_ids), may_open_turf(user.c.id, user.c.role)))
+                        .where(turf.c.id.in_(turf_ids), may_work_turf(user.c.id, user.c.role)))
     return sa.union_all(*branches)
 
 

@@ -625,6 +625,25 @@ def may_open_turf(user_id, role) -> sa.ColumnElement[bool]:
     return sa.or_(role.in_([r.value for r in STAFF_ROLES]), _worked_by(user_id))
 
 
+#: Who may log contacts on a turf, check in to it and add people at its doors: the volunteer (of any role) it is
+#: assigned to, and leads and admins, who supervise. Data staff see every turf and enter paper results, but do not
+#: knock doors unless a turf is assigned to them.
+FIELD_ROLES = (Role.admin, Role.lead)
+
+
+def may_work_turf(user_id, role) -> sa.ColumnElement[bool]:
+    """SQL: the user whose id and role are these SQL expressions may log contacts on the turf in the query's FROM."""
+    return sa.or_(role.in_([r.value for r in FIELD_ROLES]), _worked_by(user_id))
+
+
+def works_turf(session: Session, turf: Turf, user: User) -> bool:
+    """Whether ``user`` may log contacts on ``turf`` (see ``may_work_turf``)."""
+    if user.role in FIELD_ROLES:
+        return True
+    return session.exec(select(sa.literal(True)).select_from(Turf).where(Turf.id == turf.id, _worked_by(user.id))
+                        ).first() is not None
+
+
 def _is_staff(user: User) -> bool:
     return user.role in STAFF_ROLES
 

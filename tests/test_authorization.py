@@ -20,6 +20,7 @@ STAFF = {DATA, LEAD, ADMIN}
 LEADS = {LEAD, ADMIN}
 ON_TURF = STAFF | {OWNER}  # a turf's pages: staff, and the volunteer it is assigned to
 ON_LIST = LEADS | {OWNER}  # a call list: leads, and its callers
+WORKS_TURF = LEADS | {OWNER}  # logging at its doors: the volunteer it is assigned to, and leads (not data staff)
 
 #: endpoint -> who may use it (everyone else is refused)
 ALLOWED = {
@@ -28,9 +29,9 @@ ALLOWED = {
     "home.service_worker": EVERYONE, "home.index": EVERYONE, "api.openapi": EVERYONE, "static": EVERYONE,
     "home.volunteer": LOGGED_IN, "api.me": LOGGED_IN, "api.post_contacts": LOGGED_IN, "turfs.join": LOGGED_IN,
     "home.admin": {ADMIN}, "home.lead": LEADS, "home.data": STAFF,
-    "api.turf": ON_TURF, "canvassing.walk": ON_TURF, "canvassing.door": ON_TURF, "canvassing.log": ON_TURF,
-    "canvassing.next_door": ON_TURF, "canvassing.nobody_home": ON_TURF, "canvassing.undo": ON_TURF,
-    "canvassing.add_person": ON_TURF, "canvassing.check_in": ON_TURF, "canvassing.check_out": ON_TURF,
+    "api.turf": ON_TURF, "canvassing.walk": ON_TURF, "canvassing.door": ON_TURF, "canvassing.log": WORKS_TURF,
+    "canvassing.next_door": ON_TURF, "canvassing.nobody_home": WORKS_TURF, "canvassing.undo": WORKS_TURF,
+    "canvassing.add_person": WORKS_TURF, "canvassing.check_in": WORKS_TURF, "canvassing.check_out": WORKS_TURF,
     "turfs.show": ON_TURF, "turfs.print_list": ON_TURF, "turfs.entry": ON_TURF,
     "turfs.board": STAFF, "turfs.cut": LEADS, "turfs.rename": LEADS, "turfs.split": LEADS, "turfs.merge": LEADS,
     "turfs.move": LEADS, "turfs.delete": LEADS, "turfs.assign": LEADS, "turfs.unassign": LEADS,
@@ -51,7 +52,7 @@ ALLOWED = {
 #: routes that remove their object: the next allowed visitor finds it gone
 REMOVES_OBJECT = {"turfs.delete"}
 #: routes about a turf or call list: a volunteer who does not have it gets 404, not 403
-OBJECT_SCOPED = {endpoint for endpoint, roles in ALLOWED.items() if roles in (ON_TURF, ON_LIST)}
+OBJECT_SCOPED = {endpoint for endpoint, roles in ALLOWED.items() if roles in (ON_TURF, ON_LIST, WORKS_TURF)}
 
 
 def all_rules():

@@ -272,3 +272,14 @@ def test_an_export_with_an_impossible_date_says_so(app, data_staff, campaign, si
         "/exports/", data={"campaign_id": campaign.id, "format": "xlsx", "sheet": "contacts", "since": since,
                            "until": "2026-11-03"}, follow_redirects=True)
     assert response.status_code == 200 and sentence in response.get_data(as_text=True)
+
+
+def test_data_staff_see_turfs_but_do_not_log_at_their_doors_unless_assigned(app, session, turf,  # noqa: F811
+                                                                             data_staff):
+    ana = session.exec(select(Person).where(Person.first_name == "Ana")).one()
+    client = app.test_client(user=data_staff)
+    assert client.get(f"/walk/{turf.id}").status_code == 200  # they may look (and enter paper results)
+    [answer] = client.post("/api/v1/contacts", json={"contacts": [contact(ana, turf)]}).get_json()["results"]
+    assert answer["status"] == "rejected" and answer["error"] == "This door or person is not on your list."
+    assert client.post(f"/walk/{turf.id}/door/{ana.household_id}/nobody-home").status_code == 403
+    assert stored(session) == 0

@@ -12,7 +12,7 @@ from sqlmodel import select
 from canvass import audit, canvassing, contacts, turfs
 from canvass.models import Campaign, Channel, ContactAttempt, Household, Person, Turf, TurfDoor
 from canvass.web import db
-from canvass.web.turfs import get_my_turf
+from canvass.web.turfs import get_my_turf, get_turf_to_work
 
 bp = Blueprint("canvassing", __name__, url_prefix="/walk")
 
@@ -96,7 +96,7 @@ def _may_contact(allowed_household: int):
 @bp.post("/<int:turf_id>/door/<int:household_id>/log")
 @login_required
 def log(turf_id: int, household_id: int):
-    turf = get_my_turf(turf_id)
+    turf = get_turf_to_work(turf_id)
     household = get_my_door(turf, household_id)
     campaign = db().get(Campaign, turf.campaign_id)
     person_id = request.form.get("person_id", type=int)
@@ -140,7 +140,7 @@ def _after_logging(turf: Turf, household: Household, person_id: int | None):
 @login_required
 def nobody_home(turf_id: int, household_id: int):
     """One tap for the whole door: "Not home" for everyone at it (or for the door itself when nobody is listed)."""
-    turf = get_my_turf(turf_id)
+    turf = get_turf_to_work(turf_id)
     household = get_my_door(turf, household_id)
     campaign = db().get(Campaign, turf.campaign_id)
     code = request.form.get("result", "NH")
@@ -177,7 +177,7 @@ def next_door(turf_id: int):
 @bp.post("/<int:turf_id>/undo")
 @login_required
 def undo(turf_id: int):
-    turf = get_my_turf(turf_id)
+    turf = get_turf_to_work(turf_id)
     last = _last_entry(turf)
     if last is None:
         flash(_("Nothing to undo."), "error")
@@ -197,7 +197,7 @@ def undo(turf_id: int):
 @bp.post("/<int:turf_id>/door/<int:household_id>/person")
 @login_required
 def add_person(turf_id: int, household_id: int):
-    turf = get_my_turf(turf_id)
+    turf = get_turf_to_work(turf_id)
     household = get_my_door(turf, household_id)
     try:
         person = canvassing.add_person_at_door(db(), current_user, turf, household,
@@ -216,7 +216,7 @@ def add_person(turf_id: int, household_id: int):
 @bp.post("/<int:turf_id>/check-in")
 @login_required
 def check_in(turf_id: int):
-    turf = get_my_turf(turf_id)
+    turf = get_turf_to_work(turf_id)
     canvassing.check_in(db(), current_user, turf)
     db().commit()
     flash(_("Checked in. Stay safe, and check out when you are done."), "ok")
@@ -226,7 +226,7 @@ def check_in(turf_id: int):
 @bp.post("/<int:turf_id>/check-out")
 @login_required
 def check_out(turf_id: int):
-    turf = get_my_turf(turf_id)
+    turf = get_turf_to_work(turf_id)
     canvassing.check_out(db(), current_user, turf)
     db().commit()
     flash(_("Checked out. Thank you!"), "ok")

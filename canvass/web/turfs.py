@@ -42,6 +42,15 @@ def get_my_turf(turf_id: int) -> Turf:
     return turf
 
 
+def get_turf_to_work(turf_id: int) -> Turf:
+    """The turf if the current user may log contacts on it: 404 when they may not even open it, 403 when they may
+    look but not knock (data staff without the turf assigned)."""
+    turf = get_my_turf(turf_id)
+    if not turfs.works_turf(db(), turf, current_user):
+        abort(403)
+    return turf
+
+
 def get_lead_turf(turf_id: int) -> Turf:
     turf = db().get(Turf, turf_id)
     if turf is None:
