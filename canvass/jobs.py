@@ -7,6 +7,8 @@ of such a job is marked failed by the next job runner that sweeps (``fail_stale_
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
 import threading
 import time
@@ -75,6 +77,13 @@ def _write_quietly(engine: Engine, job_id: int, **values: Any) -> None:
                     raw.execute("PRAGMA busy_timeout=30000")
     except sa.exc.OperationalError:
         log.debug("job %s progress not written (database busy)", job_id)
+
+
+def give_memory_back() -> None:
+    """After a big job, returns the freed heap to the system: glibc keeps it otherwise, and an app process that
+    once checked a 200 MB file went on holding 3.5 GB."""
+    with contextlib.suppress(OSError, AttributeError):  # not glibc (macOS, musl): nothing to do
+        ctypes.CDLL(None).malloc_trim(0)
 
 
 def create_job(session: Session, kind: str, *, user_id: int | None = None, campaign_id: int | None = None) -> Job:
@@ -168,6 +177,7 @@ class JobRunner:
             LIVE.pop(job_id, None)
             with self._lock:
                 self._running.discard(job_id)
+            give_memory_back()
 
     def _set(self, job_id: int, **values: Any) -> None:
         with writer(self.engine).begin() as conn:

@@ -174,3 +174,22 @@ def test_an_upload_over_the_size_limit_is_refused_and_nothing_is_kept(app, sessi
     assert session.execute(sa.select(sa.func.count()).select_from(ImportBatch)).scalar_one() == 0
     uploads = tmp_path / "instance" / "uploads"
     assert not uploads.exists() or not any(uploads.iterdir())
+
+
+def test_a_zip_that_lies_about_its_size_is_refused_as_damaged_without_unpacking_it_whole(session, campaign,
+                                                                                        tmp_path):
+    """Its headers say a few bytes; what comes out is far more. Unpacking stops at once with a sentence."""
+    import struct
+
+    rows = b"first_name,last_name,address,zip\n" + b"Ana,Diaz,1 Oak St,27701\n" * 400_000
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("voters.csv", rows)
+    data = bytearray(buffer.getvalue())
+    for signature, offset in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):  # uncompressed size in both headers
+        at = data.find(signature)
+        data[at + offset:at + offset + 4] = struct.pack("<I", 100)
+    path = tmp_path / "voters.zip"
+    path.write_bytes(bytes(data))
+    with pytest.raises(UnreadableFile, match="damaged"):
+        importing.import_file(session, campaign, path)

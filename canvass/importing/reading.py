@@ -11,6 +11,7 @@ import functools
 import io
 import re
 import zipfile
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,15 +105,34 @@ def _unzip_single(data: bytes, depth: int = 0) -> tuple[str, bytes]:
     if member.file_size > MAX_UNCOMPRESSED or member.file_size > MAX_RATIO * max(member.compress_size, 1):
         raise UnreadableFile(f"{member.filename} would unpack to {member.file_size:,} bytes, more than canvass "
                              "accepts from a zip. Unzip it yourself and upload the file.")
-    with archive.open(member) as handle:
-        content = handle.read(MAX_UNCOMPRESSED + 1)
-    if len(content) > MAX_UNCOMPRESSED:
-        raise UnreadableFile(f"{member.filename} unpacks to more than canvass accepts from a zip.")
+    content = _unpack_within_limits(archive, member, packed=len(data))
     if _is_zip(content) and not _is_office_zip(content):
         if depth >= 1:
             raise UnreadableFile(N_("The zip file holds another zip inside a zip; unzip them and upload the data file."))
         return _unzip_single(content, depth + 1)
     return member.filename, content
+
+
+UNPACK_CHUNK = 8 * 1024 * 1024
+
+
+def _unpack_within_limits(archive: zipfile.ZipFile, member: zipfile.ZipInfo, *, packed: int) -> bytes:
+    """The member's bytes, unpacked a chunk at a time and stopped as soon as they pass the limits, counted on what
+    actually comes out: a zip can state any size in its header (one that claimed a small size took 2.2 GB)."""
+    limit = min(MAX_UNCOMPRESSED, MAX_RATIO * max(packed, 1))
+    parts, total = [], 0
+    try:
+        with archive.open(member) as handle:
+            while chunk := handle.read(UNPACK_CHUNK):
+                total += len(chunk)
+                if total > limit:
+                    raise UnreadableFile(N_("The file inside the zip unpacks to more than canvass accepts from a "
+                                            "zip (at most 4 GB, and 250 times the zip's size). Unzip it yourself "
+                                            "and upload the file."))
+                parts.append(chunk)
+    except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:  # a damaged or truncated archive
+        raise UnreadableFile(N_("The zip file is damaged and cannot be opened. Download it again.")) from exc
+    return b"".join(parts)
 
 
 def _spreadsheet_kind(data: bytes) -> str:

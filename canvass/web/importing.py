@@ -47,7 +47,8 @@ def index():
     campaigns = db().exec(select(Campaign).where(Campaign.archived.is_(False)).order_by(Campaign.name)).all()
     names = {c.id: c.name for c in campaigns}
     return render_template("importing/index.html", campaigns=campaigns, batches=importing.latest_batches(db()),
-                           campaign_names=names, selected=request.args.get("campaign", type=int))
+                           campaign_names=names, selected=request.args.get("campaign", type=int),
+                           max_upload_mb=current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024))
 
 
 @bp.post("/")
@@ -75,8 +76,9 @@ def show(batch_id: int):
     batch = get_batch(batch_id)
     job = jobs.job_view(db(), db().get(Job, batch.job_id)) if batch.job_id else None
     working = job is not None and job.status in (JobStatus.queued, JobStatus.running)
-    if job is not None and job.status == JobStatus.failed and batch.status == ImportStatus.running:
-        db().expunge(batch)  # shown as failed; the job runner's sweep marks the row itself
+    check_failed = job is not None and job.kind == "import-check" and "check" not in (batch.summary or {})
+    if job is not None and job.status == JobStatus.failed and (batch.status == ImportStatus.running or check_failed):
+        db().expunge(batch)  # shown as failed (a check that died says so, never "waiting for confirmation")
         batch.status, batch.error = ImportStatus.failed, job.message
     check = (batch.summary or {}).get("check")
     return render_template("importing/batch.html", batch=batch, job=job, working=working, check=check,
