@@ -63,7 +63,8 @@ def test_the_developer_s_exported_settings_never_reach_the_tests(tmp_path):
     import sys
 
     env = {**os.environ, "CANVASS_SECRET_KEY": "s" * 64, "CANVASS_MODE": "production"}
-    env.pop("CANVASS_TEST_DATABASE_URL", None)  # the child must not rebuild the schema this run is using
+    for name in ("CANVASS_TEST_DATABASE_URL", "CANVASS_REQUIRE_POSTGRES"):  # the child must not touch this run's database
+        env.pop(name, None)
     done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-p", "no:xdist",
                            "tests/test_security.py::test_production_refuses_the_default_secret_key"],
                           env=env, capture_output=True, text=True, timeout=120, cwd=Path(__file__).parents[1])
