@@ -18,6 +18,7 @@ from canvass.models import (
     Household,
     Person,
     QuestionKind,
+    ResultCode,
     Script,
     Shift,
     SurveyOption,
@@ -83,6 +84,16 @@ def result_codes_for(session: Session, campaign_id: int, channel: Channel, langu
             for c in contacts.result_codes(session, campaign_id, channel)]
 
 
+def door_buttons(codes: list[dict[str, Any]]) -> dict[str, Any]:
+    """The door page's result buttons: "Talked" (the first code that is a contact; it opens the survey), the two
+    codes after it that are not contacts (not home, refused...) beside it, and the rest behind "Other…"."""
+    talked = next((c for c in codes if c["is_contact"]), codes[0] if codes else None)
+    rest = [c for c in codes if c is not talked]
+    quick = [c for c in rest if not c["confirm"]][:2]
+    not_home = next((c for c in codes if not c["is_contact"]), talked)
+    return {"talked": talked, "quick": quick, "others": [c for c in rest if c not in quick], "not_home": not_home}
+
+
 def followup_tags(session: Session, campaign_id: int, language: str) -> list[dict[str, Any]]:
     tags = session.exec(select(Tag).where(Tag.campaign_id == campaign_id, Tag.kind == TagKind.followup)
                         .order_by(Tag.name)).all()
@@ -104,6 +115,34 @@ def door_view(door: turfs.DoorRow, campaign: Campaign, last_results: dict[int, s
             "city": household.city, "lat": household.lat, "lon": household.lon, "floor": door.floor,
             "hostile_note": household.hostile_note, "attempted": door.attempted, "contacted": door.contacted,
             "people": [{**person_view(p, campaign), "last_result": last_results.get(p.id, "")} for p in door.people]}
+
+
+def last_entry(session: Session, user_id: int, turf_id: int) -> ContactAttempt | None:
+    """The user's latest entry on this turf that still counts (what Undo would take back)."""
+    return session.exec(select(ContactAttempt).where(ContactAttempt.user_id == user_id,
+                                                     ContactAttempt.turf_id == turf_id,
+                                                     ContactAttempt.undone_at.is_(None))
+                        .order_by(ContactAttempt.id.desc())).first()
+
+
+def entry_view(session: Session, entry: ContactAttempt | None, campaign_id: int, language: str
+               ) -> dict[str, Any] | None:
+    """An entry as the volunteer reads it: who, or which door, and the result in words ("Luis Lopez · Talked")."""
+    if entry is None:
+        return None
+    person = session.get(Person, entry.person_id) if entry.person_id else None
+    household = session.get(Household, entry.household_id) if entry.household_id else None
+    who = f"{person.first_name} {person.last_name}".strip() if person else \
+        (household.address if household else "")
+    return {"who": who, "result": result_labels(session, campaign_id, language).get(entry.result_code,
+                                                                                   entry.result_code),
+            "household_id": entry.household_id, "person_id": entry.person_id, "at": entry.contacted_at}
+
+
+def result_labels(session: Session, campaign_id: int, language: str) -> dict[str, str]:
+    """Every result code of the campaign (retired ones too) -> its label in ``language``: people never read codes."""
+    return {c.code: localized(c.label, c.translations, language)
+            for c in session.exec(select(ResultCode).where(ResultCode.campaign_id == campaign_id))}
 
 
 def last_results(session: Session, person_ids: list[int]) -> dict[int, str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -490,9 +490,9 @@ def quality_flags(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return flags
 
 
-def dashboard(session: Session, campaign: Campaign, timezone: str) -> dict[str, Any]:
+def dashboard(session: Session, campaign: Campaign, timezone: str, *, now: datetime | None = None) -> dict[str, Any]:
     """What the field lead watches during a canvass day: today's counts, results, survey and flags."""
-    today = datetime.now(ZoneInfo(timezone)).date()
+    today = (now or datetime.now(UTC)).astimezone(ZoneInfo(timezone)).date()
     frame = contacts_frame(session, campaign, Filters(), timezone)
     today_frame = frame[frame["contacted_at"].dt.date == today]
     volunteers = tally_by(today_frame.assign(v=today_frame["volunteer"].fillna(today_frame["volunteer_email"])), "v",
@@ -501,5 +501,5 @@ def dashboard(session: Session, campaign: Campaign, timezone: str) -> dict[str, 
     return {"summary": summary(frame).set_index("Channel").to_dict("index"),
             "today": summary(today_frame).set_index("Channel").to_dict("index") if len(today_frame) else None,
             "volunteers_today": volunteers.to_dict("records"),
-            "results": list(zip(results["Result"].fillna(results["Code"]), results["Attempts"], strict=True)),
+            "results": list(zip(results["Code"], results["Attempts"], strict=True)),
             "survey": survey_results(frame), "flags": quality_flags(frame), "today_date": today}

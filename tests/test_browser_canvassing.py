@@ -54,9 +54,10 @@ def turf(session, campaign, tmp_path, volunteer):
 def log_one(page, answer: str) -> None:
     """On a door page: pick a survey answer for the first person not yet logged and tap Talked."""
     section = page.locator("section.person:not(.logged)").first
+    section.locator("summary.result-button", has_text="Talked").click()  # opens the survey
     section.locator(f"input[type=radio][value='{answer}']").check()
     url = page.url
-    section.get_by_role("button", name="Talked").click()
+    section.get_by_role("button", name="Save: Talked").click()
     page.wait_for_url(lambda new: new != url)  # (a string predicate would be JavaScript eval, which the CSP forbids)
     page.wait_for_load_state()
 
@@ -131,6 +132,7 @@ def test_door_page_in_spanish_shows_both_scripts_and_fits_a_phone(csrf_server, p
     page.get_by_role("link", name="Puerta siguiente").first.click()
     page.wait_for_load_state()
     assert page.get_by_text("Hola, soy").is_visible()
+    page.locator("section.person").first.locator("summary.result-button.contact").click()  # "Hablamos" opens it
     assert page.get_by_text("¿Apoya la Medida W?").first.is_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     first_button = page.locator(".result-button").first.bounding_box()
@@ -157,7 +159,7 @@ def test_an_entry_the_server_refuses_stays_on_screen_and_the_queue_moves_on(csrf
     wait_until_nothing_waits(page)
     refused = page.locator("#sync-rejected")
     refused.wait_for(state="visible")
-    assert "1 entries could not be saved" in refused.inner_text()
+    assert "1 entry could not be saved" in refused.inner_text()
     assert "ZZ: ZZ is not a door result code of this campaign." in refused.inner_text()
     session.rollback()
     assert session.exec(select(sa.func.count()).select_from(ContactAttempt)).one() == 1  # the good one went in

@@ -11,6 +11,7 @@
   var statusBox = document.getElementById("sync-status");
   var rejectedBox = document.getElementById("sync-rejected");
   var flushing = false;
+  var sentSoFar = 0;  // entries sent since the queue was last empty, for "All 3 sent, at 10:42"
 
   function uuid() {
     if (window.crypto && crypto.randomUUID) { return crypto.randomUUID(); }
@@ -24,10 +25,13 @@
   function queue() { return load(QUEUE, []); }
   function mine(items) { return items.filter(function (c) { return !userId || c.user === userId; }); }
 
-  function text(key, n) {
-    var t = (statusBox && statusBox.dataset[key]) || "";
-    return t.replace("%(n)s", String(n));
+  /* A sentence from the page's data attributes, in the reader's language, singular or plural by the count. */
+  function counted(box, key, n, time) {
+    var t = (box && box.dataset[key + (n === 1 ? "One" : "Many")]) || "";
+    return t.replace("%(n)s", String(n)).replace("%(time)s", time || "");
   }
+  function text(key, n, time) { return counted(statusBox, key, n, time); }
+  function clock() { return new Date().toLocaleTimeString([], {hour: "numeric", minute: "2-digit"}); }
   function showStatus(message, ok) {
     if (!statusBox) { return; }
     statusBox.hidden = !message;
@@ -38,7 +42,6 @@
     var waiting = mine(queue()).length;
     document.documentElement.dataset.waiting = String(waiting);
     if (waiting) { showStatus(text(navigator.onLine ? "waiting" : "offline", waiting), false); }
-    else if (statusBox && !statusBox.classList.contains("error")) { showStatus("", true); }
   }
 
   /* Refused entries leave the queue (sending them again would be refused again) but stay on screen, with the
@@ -48,7 +51,7 @@
     var kept = mine(load(REJECTED, []));
     rejectedBox.hidden = !kept.length;
     if (!kept.length) { return; }
-    rejectedBox.querySelector("[data-heading]").textContent = rejectedBox.dataset.heading.replace("%(n)s", String(kept.length));
+    rejectedBox.querySelector("[data-heading]").textContent = counted(rejectedBox, "heading", kept.length);
     var list = rejectedBox.querySelector("ul");
     list.textContent = "";
     kept.forEach(function (c) {
@@ -60,6 +63,39 @@
   function dismissRejected() {
     save(REJECTED, load(REJECTED, []).filter(function (c) { return userId && c.user !== userId; }));
     showRejected();
+  }
+
+  /* "Saved: Luis Lopez · Talked" at once, with an Undo that takes a queued entry back off the phone (an entry
+     already sent is undone by the server, through the same button's form). */
+  var SAVED = "canvass.saved.v1";
+  var savedBox = document.getElementById("saved");
+  function showSaved(who, result, uuids) {
+    save(SAVED, {who: who, result: result, uuids: uuids, user: userId});
+    renderSaved();
+  }
+  function renderSaved() {
+    var last = load(SAVED, null);
+    if (!savedBox || !last || last.user !== userId) { return; }
+    var queued = {};
+    queue().forEach(function (c) { queued[c.client_uuid] = true; });
+    if (!last.uuids.some(function (u) { return queued[u]; })) { return; }  // sent: the server's own box says it
+    savedBox.hidden = false;
+    savedBox.querySelector(".saved-text").textContent = "✓ " + savedBox.dataset.saved
+      .replace("%(who)s", last.who).replace("%(result)s", last.result);
+  }
+  function onUndo(event) {
+    var last = load(SAVED, null);
+    if (!last || last.user !== userId) { return; }
+    var taken = {};
+    last.uuids.forEach(function (u) { taken[u] = true; });
+    var before = queue();
+    var after = before.filter(function (c) { return !taken[c.client_uuid]; });
+    if (after.length === before.length) { return; }  // already sent: the form asks the server to undo it
+    event.preventDefault();
+    save(QUEUE, after);
+    localStorage.removeItem(SAVED);
+    savedBox.querySelector(".saved-text").textContent = savedBox.dataset.undone;
+    refreshStatus();
   }
 
   function enqueue(contacts) {
@@ -84,16 +120,21 @@
       if (!response.ok) { throw new Error("HTTP " + response.status); }
       return response.json();
     }).then(function (data) {
-      var answered = {}, refused = {};
-      data.results.forEach(function (r) { answered[r.client_uuid] = true; if (r.status === "rejected") { refused[r.client_uuid] = r.error; } });
+      var answered = {}, refused = {}, sent = 0;
+      data.results.forEach(function (r) {
+        answered[r.client_uuid] = true;
+        if (r.status === "rejected") { refused[r.client_uuid] = r.error; } else { sent += 1; }
+      });
       var kept = load(REJECTED, []);
       batch.forEach(function (c) { if (refused[c.client_uuid]) { kept.push(Object.assign({}, c, {error: refused[c.client_uuid]})); } });
       save(REJECTED, kept);
       save(QUEUE, queue().filter(function (c) { return !answered[c.client_uuid]; }));
       flushing = false;
       showRejected();
+      sentSoFar += sent;
       refreshStatus();
       if (mine(queue()).length && batch.length === 50) { return flush(); }
+      if (!mine(queue()).length && sentSoFar) { showStatus(text("sent", sentSoFar, clock()), true); sentSoFar = 0; }
     }).catch(function () { flushing = false; refreshStatus(); });
   }
 
@@ -194,10 +235,14 @@
     var personId = Number(form.elements.person_id.value);
     var followups = [];
     Array.prototype.forEach.call(form.querySelectorAll('input[name="followups"]:checked'), function (el) { followups.push(Number(el.value)); });
-    enqueue([{client_uuid: uuid(), person_id: personId, household_id: doorId(), turf_id: Number(turfId), channel: "door",
-              result_code: button.value, answers: answersFrom(form, personId), notes: form.elements.notes.value,
-              language_heard: form.elements.language_heard.value, followups: followups,
-              contacted_at: new Date().toISOString()}]);
+    var key = uuid();
+    enqueue([{client_uuid: key, person_id: personId, household_id: doorId(), turf_id: Number(turfId), channel: "door",
+              result_code: button.value, answers: answersFrom(form, personId),
+              notes: form.elements.notes ? form.elements.notes.value : "",
+              language_heard: form.elements.language_heard ? form.elements.language_heard.value : "",
+              followups: followups, contacted_at: new Date().toISOString()}]);
+    showSaved(form.dataset.name || "", button.dataset.label || button.textContent.trim(), [key]);
+    form.querySelectorAll("details[open]").forEach(function (d) { d.open = false; });
     markDone();
     var section = document.getElementById("person-" + personId);
     var next = section && section.nextElementSibling;
@@ -220,6 +265,8 @@
               channel: "door", result_code: button.value, contacted_at: when};
     });
     enqueue(contacts);
+    showSaved(form.dataset.name || "", button.dataset.label || button.textContent.trim(),
+              contacts.map(function (c) { return c.client_uuid; }));
     flush().then(function () { location.href = nextDoorUrl(doorId()); });
   }
 
@@ -234,6 +281,8 @@
   window.addEventListener("offline", refreshStatus);
   setInterval(flush, 20000);
   if (rejectedBox) { rejectedBox.querySelector("[data-dismiss]").addEventListener("click", dismissRejected); }
+  if (savedBox) { savedBox.querySelector("form").addEventListener("submit", onUndo); }
+  renderSaved();
   markDone();
   showRejected();
   refreshStatus();

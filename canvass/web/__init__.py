@@ -212,6 +212,12 @@ def select_locale() -> str:
     return request.accept_languages.best_match(offered) or "en"
 
 
+def page_language() -> str:
+    """The language this page is shown in (the one chosen, else the user's, else the browser's): what a campaign's
+    own texts (result names, survey, scripts) are shown in, so a page never mixes two languages."""
+    return select_locale()
+
+
 def local_time(value: datetime | None) -> datetime | None:
     """A stored UTC time in the organization's time zone."""
     if value is None:

@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from canvass import audit, canvassing, contacts, phonebank, turfs
 from canvass.models import CallList, Campaign, Channel, Role, Tag, User
-from canvass.web import LEADS, db, form_object, now, role_required
+from canvass.web import LEADS, db, form_object, now, page_language, role_required
 from canvass.web.turfs import _universe_from, get_campaign_or_first
 
 bp = Blueprint("calling", __name__)
@@ -110,7 +110,7 @@ def caller(list_id: int):
     context = {"call_list": call_list, "campaign": campaign, "claim": held, "progress": phonebank.progress(db(),
                                                                                                           call_list)}
     if held is not None:
-        language = current_user.language or "en"
+        language = page_language()
         context.update(
             uuid=uuid.uuid4(), codes=canvassing.result_codes_for(db(), campaign.id, Channel.phone, language),
             survey=canvassing.survey_for(db(), campaign.id, language),
@@ -147,7 +147,7 @@ def result(list_id: int, entry_id: int):
     campaign = db().get(Campaign, call_list.campaign_id)
     try:
         entry = phonebank.find_entry(db(), call_list, entry_id, current_user)
-        survey = canvassing.survey_for(db(), campaign.id, current_user.language or "en")
+        survey = canvassing.survey_for(db(), campaign.id, page_language())
         item = contacts.ContactIn(
             client_uuid=request.form.get("client_uuid") or uuid.uuid4(), person_id=entry.person_id,
             phone_id=request.form.get("phone_id", type=int), channel=Channel.phone,

@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from canvass import audit, canvassing, contacts, turfs
 from canvass.models import Campaign, Channel, ContactAttempt, Household, Person, Turf, TurfDoor
-from canvass.web import db
+from canvass.web import db, page_language
 from canvass.web.turfs import get_my_turf, get_turf_to_work
 
 bp = Blueprint("canvassing", __name__, url_prefix="/walk")
@@ -25,7 +25,7 @@ def get_my_door(turf: Turf, household_id: int) -> Household:
 
 
 def _language() -> str:
-    return current_user.language or "en"
+    return page_language()
 
 
 @bp.get("/<int:turf_id>")
@@ -41,7 +41,10 @@ def walk(turf_id: int):
     next_door = next((v for v in views if not v["attempted"]), None)
     return render_template("canvassing/walk.html", turf=turf, campaign=campaign, doors=shown, total=len(views),
                            done=sum(v["attempted"] for v in views), next_door=next_door, query=query,
-                           shift=canvassing.open_shift(db(), current_user, turf))
+                           shift=canvassing.open_shift(db(), current_user, turf),
+                           labels=canvassing.result_labels(db(), campaign.id, _language()),
+                           last=canvassing.entry_view(db(), canvassing.last_entry(db(), current_user.id, turf.id),
+                                                      campaign.id, _language()))
 
 
 def _searchable(view: dict) -> str:
@@ -69,24 +72,23 @@ def _render_door(turf: Turf, household: Household, *, confirm: dict | None = Non
     position = order.index(household.id)
     neighbours = {"previous": order[position - 1] if position > 0 else None,
                   "next": order[position + 1] if position + 1 < len(order) else None}
-    last = _last_entry(turf)
+    codes = canvassing.result_codes_for(db(), campaign.id, Channel.door, language)
     return render_template(
         "canvassing/door.html", turf=turf, campaign=campaign, household=household, position=position + 1,
         total=len(order), people=[{**canvassing.person_view(p, campaign), "last_result": results.get(p.id, ""),
                                    "uuid": uuid.uuid4()} for p in people],
-        codes=canvassing.result_codes_for(db(), campaign.id, Channel.door, language),
+        **canvassing.door_buttons(codes), labels=canvassing.result_labels(db(), campaign.id, language),
         survey=canvassing.survey_for(db(), campaign.id, language),
         followups=canvassing.followup_tags(db(), campaign.id, language),
         script=canvassing.script_for(db(), campaign.id, Channel.door, language, resident),
-        neighbours=neighbours, last=last, confirm=confirm, door_uuids=[uuid.uuid4() for _ in people],
+        neighbours=neighbours, confirm=confirm, door_uuids=[uuid.uuid4() for _ in people],
+        last=canvassing.entry_view(db(), canvassing.last_entry(db(), current_user.id, turf.id), campaign.id,
+                                   language),
         highlight=request.args.get("person", type=int))
 
 
 def _last_entry(turf: Turf) -> ContactAttempt | None:
-    return db().exec(select(ContactAttempt).where(ContactAttempt.user_id == current_user.id,
-                                                  ContactAttempt.turf_id == turf.id,
-                                                  ContactAttempt.undone_at.is_(None))
-                     .order_by(ContactAttempt.id.desc())).first()
+    return canvassing.last_entry(db(), current_user.id, turf.id)
 
 
 def _may_contact(allowed_household: int):
@@ -120,8 +122,7 @@ def log(turf_id: int, household_id: int):
     if result.status == "rejected":
         flash(result.error_in(_), "error")
         return redirect(url_for("canvassing.door", turf_id=turf.id, household_id=household.id))
-    flash(_("Saved: %(result)s.", result=rules.get(code, {}).get("label", code)), "ok")
-    return _after_logging(turf, household, person_id)
+    return _after_logging(turf, household, person_id)  # the door page shows what was saved, with its Undo
 
 
 def _after_logging(turf: Turf, household: Household, person_id: int | None):
@@ -157,7 +158,7 @@ def nobody_home(turf_id: int, household_id: int):
     if rejected:
         flash(rejected[0], "error")
         return redirect(url_for("canvassing.door", turf_id=turf.id, household_id=household.id))
-    flash(_("Saved: nobody home."), "ok")
+    flash(_("Saved: %(door)s · nobody home.", door=household.address), "ok")
     return redirect(url_for("canvassing.next_door", turf_id=turf.id))
 
 
@@ -189,7 +190,8 @@ def undo(turf_id: int):
         return redirect(url_for("canvassing.walk", turf_id=turf.id))
     audit.record(db(), current_user, "contact.undone", object_type="contact", object_id=last.id)
     db().commit()
-    flash(_("Undone: %(code)s. Enter it again.", code=last.result_code), "ok")
+    undone = canvassing.entry_view(db(), last, turf.campaign_id, _language())
+    flash(_("Undone: %(who)s · %(result)s. Enter it again.", who=undone["who"], result=undone["result"]), "ok")
     return redirect(url_for("canvassing.door", turf_id=turf.id, household_id=last.household_id) +
                     (f"#person-{last.person_id}" if last.person_id else ""))
 

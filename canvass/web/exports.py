@@ -10,9 +10,19 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlmodel import select
 
-from canvass import charts, exports, jobs, turfs
+from canvass import canvassing, charts, exports, jobs, turfs
 from canvass.models import Campaign, Job, JobStatus, Role, User
-from canvass.web import LEADS, STAFF, db, form_object, role_required, start_job
+from canvass.web import (
+    LEADS,
+    STAFF,
+    db,
+    form_object,
+    local_time,
+    now,
+    page_language,
+    role_required,
+    start_job,
+)
 from canvass.web.turfs import get_campaign_or_first
 
 bp = Blueprint("exports", __name__)
@@ -96,16 +106,24 @@ def dashboard():
     campaign = get_campaign_or_first(request.args.get("campaign", type=int))
     if campaign is None:
         return redirect(url_for("campaigns.index"))
-    data = exports.dashboard(db(), campaign, current_app.config["TIMEZONE"])
+    data = exports.dashboard(db(), campaign, current_app.config["TIMEZONE"], now=now())
+    language = page_language()
+    labels = canvassing.result_labels(db(), campaign.id, language)
+    questions = {q["code"]: q for q in canvassing.survey_for(db(), campaign.id, language)}
     survey = data["survey"]
-    survey_charts = [(question, charts.bar_chart(list(zip(part["Answer"], part["Count"], strict=True)),
-                                                 title=question))
-                     for question, part in survey.groupby("Question", sort=False)] if len(survey) else []
+    survey_charts = []
+    for code, part in (survey.groupby("Question", sort=False) if len(survey) else ()):
+        question = questions.get(code, {"text": code, "options": []})
+        options = {o["code"]: o["label"] for o in question["options"]}
+        title = question["text"]
+        survey_charts.append((title, charts.bar_chart(
+            [(options.get(answer, answer), count) for answer, count in zip(part["Answer"], part["Count"], strict=True)],
+            title=title)))
+    results = sorted(((labels.get(code, code), count) for code, count in data["results"]), key=lambda item: -item[1])
     from canvass.canvassing import volunteers_out
 
     return render_template(
         "exports/dashboard.html", campaign=campaign, data=data, board=turfs.board(db(), campaign),
-        results_chart=charts.bar_chart(sorted(data["results"], key=lambda item: -item[1]), title="Results"),
-        survey_charts=survey_charts,
-        out=volunteers_out(db(), campaign),
+        results_chart=charts.bar_chart(results, title=_("Results")), survey_charts=survey_charts,
+        out=volunteers_out(db(), campaign), now=local_time(now()),
         campaigns=db().exec(select(Campaign).where(Campaign.archived.is_(False))).all())

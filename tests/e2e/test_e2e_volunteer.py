@@ -41,9 +41,12 @@ def log_first_person(page, result: str, answer: str | None = None) -> int:
     waiting = page.locator("section.person:not(.logged)")
     leaves = waiting.count() == 1
     section = page.locator(f"#{waiting.first.get_attribute('id')}")
-    if answer:
+    if answer:  # "Talked" opens the person's survey; the answer is saved with the result, in one entry
+        section.locator("summary.result-button", has_text=result).click()
         section.locator(f"input[type=radio][name$='-SUPPORT'][value='{answer}']").check()
-    section.get_by_role("button", name=result, exact=True).click()
+        section.get_by_role("button", name=f"Save: {result}", exact=True).click()
+    else:
+        section.get_by_role("button", name=result, exact=True).click()
     if leaves:
         page.wait_for_url(lambda new: new != url)
         page.wait_for_load_state()
@@ -56,7 +59,7 @@ def skip_past(page, doors: list[int]) -> None:
     """Taps "Skip" until the door on screen is none of ``doors``."""
     while door_id(page) in doors:
         url = page.url
-        page.locator("nav.door-nav").get_by_role("link", name=re.compile("Skip")).click()
+        page.locator(".door-foot").get_by_role("link", name=re.compile("Skip")).click()
         page.wait_for_url(lambda new, url=url: new != url)
         page.wait_for_load_state()
 
