@@ -1,0 +1,118 @@
+"""The door page on a 360 x 780 phone, as a volunteer works it with one thumb (issue 21's door-flow targets)."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from tests.e2e.harness import save_screenshot, sign_in
+
+VOLUNTEER = "volunteer@example.org"
+SCREEN = 780
+FULL_DOORS = """SELECT td.turf_id, td.household_id FROM turf_door td
+    JOIN turf_assignment ta ON ta.turf_id = td.turf_id JOIN "user" u ON u.id = ta.user_id AND u.email = :email
+    JOIN person p ON p.household_id = td.household_id AND NOT p.deceased AND NOT p.is_protected
+    GROUP BY td.turf_id, td.household_id HAVING count(p.id) = 4 ORDER BY td.turf_id, td.household_id"""
+ENTRIES = "SELECT count(*) FROM contact_attempt WHERE household_id = :door"
+ANSWERS = """SELECT count(*) FROM survey_response r JOIN contact_attempt c ON c.id = r.contact_id
+             WHERE c.household_id = :door"""
+
+
+def wait_for(fetch, expected, seconds: float = 20):
+    deadline = time.monotonic() + seconds
+    while (value := fetch()) != expected and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert value == expected, f"{value} != {expected}"
+
+
+def in_view(locator) -> bool:
+    box = locator.bounding_box()
+    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= SCREEN
+
+
+def contrast(page, selector: str) -> float:
+    """WCAG contrast ratio of an element's text against its background."""
+    return page.evaluate("""(selector) => {
+        const style = getComputedStyle(document.querySelector(selector));
+        const rgb = (text) => text.match(/\\d+(\\.\\d+)?/g).slice(0, 3).map(Number);
+        const lum = ([r, g, b]) => [r, g, b].map((c) => { c /= 255;
+            return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4); })
+            .reduce((sum, c, i) => sum + c * [0.2126, 0.7152, 0.0722][i], 0);
+        const [a, b] = [lum(rgb(style.color)), lum(rgb(style.backgroundColor))];
+        return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    }""", selector)
+
+
+def talk_and_answer(person) -> None:
+    """Talked + three survey answers + Save: five taps."""
+    person.locator("summary.result-button.contact").click()  # 1: "Talked" opens the survey
+    for question in person.locator("fieldset.question").all()[:3]:
+        question.locator("input").first.check()  # 2, 3, 4
+    person.locator("button.save").click()  # 5: saved with the answers, as one entry
+
+
+def test_a_door_of_four_fits_two_screens_and_each_result_is_a_tap_or_five(demo_server, phones):
+    server = demo_server
+    (turf, first), (_, second), (_, third) = server.rows(FULL_DOORS, email=VOLUNTEER)[:3]
+    before = {door: (server.scalar(ENTRIES, door=door), server.scalar(ANSWERS, door=door))
+              for door in (first, second, third)}
+
+    def added(door: int) -> tuple[int, int]:
+        return (server.scalar(ENTRIES, door=door) - before[door][0], server.scalar(ANSWERS, door=door) - before[door][1])
+
+    page = phones.open().new_page()
+    sign_in(page, server.base_url, VOLUNTEER)
+
+    # Nobody home for the whole door: one tap, one entry per person, and the page moves on by itself.
+    page.goto(f"{server.base_url}/walk/{turf}/door/{first}")
+    url = page.url
+    page.get_by_role("button", name=re.compile("^Nobody home")).click()
+    page.wait_for_url(lambda new: new != url)
+    wait_for(lambda: added(first), (4, 0))
+
+    # A door of four fits in two screens once the script is folded away (after the first entry).
+    page.goto(f"{server.base_url}/walk/{turf}/door/{second}")
+    page.wait_for_load_state()
+    save_screenshot(page, "door-four-people")
+    assert page.evaluate("document.documentElement.scrollHeight") <= 2 * SCREEN
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+
+    # Talked with three answers: five taps, one entry holding the answers. Then what was saved is on screen, in
+    # words, with its Undo, and the next door is one tap away without scrolling.
+    person = page.locator("section.person").first
+    name = person.locator("form.person-form").get_attribute("data-name")
+    talk_and_answer(person)
+    wait_for(lambda: added(second), (1, 3))
+    saved = page.locator("#saved")
+    saved.wait_for()
+    assert f"Saved: {name} · Talked" in saved.inner_text()
+    assert in_view(saved.get_by_role("button", name="Undo"))
+    assert in_view(page.locator(".door-nav").get_by_role("link", name=re.compile("Next door")))
+    save_screenshot(page, "door-saved")
+
+    # The same offline: kept on the phone, sent once the connection is back, answers and all.
+    page.goto(f"{server.base_url}/walk/{turf}/door/{third}")
+    page.wait_for_load_state()
+    page.context.set_offline(True)
+    talk_and_answer(page.locator("section.person").first)
+    assert "1 entry kept on this phone" in page.locator("#sync-status").inner_text()
+    page.context.set_offline(False)
+    wait_for(lambda: added(third), (1, 3))
+    page.locator("#sync-status", has_text="Sent: 1 entry, at").wait_for()
+
+
+def test_the_chosen_result_stays_readable(demo_server, phones):
+    """The result being entered is white on dark blue (it was white on pale blue), at WCAG AA or better."""
+    server = demo_server
+    turf, door = server.rows(FULL_DOORS, email=VOLUNTEER)[0]
+    page = phones.open().new_page()
+    sign_in(page, server.base_url, VOLUNTEER)
+    page.goto(f"{server.base_url}/walk/{turf}/door/{door}")
+    person = page.locator("section.person").first
+    person.locator("summary.result-button.contact").click()
+    assert contrast(page, "section.person details[open] > summary") >= 4.5
+    person.locator("summary.result-button.contact").hover()
+    assert contrast(page, "section.person details[open] > summary") >= 4.5
+    for button in ("section.person .result-button:not(.contact)", "#saved .button"):
+        if page.locator(button).count():
+            assert contrast(page, button) >= 4.5, button
