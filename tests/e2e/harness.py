@@ -258,6 +258,16 @@ def sign_in(page, base_url: str, email: str, password: str = DEMO_PASSWORD) -> N
     assert "/login" not in page.url, f"{email} could not sign in: {page.locator('main').inner_text()[:300]}"
 
 
+def menu_link(page, name: str):
+    """A link of the main navigation as a phone shows it: staff open the Menu button first (volunteers have none)."""
+    menu = page.locator("details.menu")
+    if menu.count() and menu.is_visible():
+        if menu.get_attribute("open") is None:
+            menu.locator("summary").click()
+        return menu.get_by_role("link", name=name, exact=True)
+    return page.locator("header.top nav").first.get_by_role("link", name=name, exact=True)
+
+
 def save_screenshot(page, name: str) -> None:
     """A full-page screenshot in CANVASS_SCREENSHOTS (when set), for a person to look at."""
     folder = os.environ.get("CANVASS_SCREENSHOTS")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from tests.e2e.harness import save_screenshot, sign_in
+from tests.e2e.harness import menu_link, save_screenshot, sign_in
 
 NEW_PASSWORD = "porch-light-42"
 USER_ROW = 'SELECT role, language, name, password_hash IS NOT NULL FROM "user" WHERE email = :email'
@@ -43,7 +43,7 @@ def accept(phones, link: str, name: str, language: str):
 def test_admin_invites_a_lead_and_a_volunteer_who_sign_up_in_their_own_language(empty_server, phones):
     admin = phones.open().new_page()
     sign_in(admin, empty_server.base_url, "admin@example.org")
-    follow(admin, admin.get_by_role("link", name="People", exact=True))
+    follow(admin, menu_link(admin, "People"))
     lead_link = invite(admin, "lucia@example.org", "lead")
     volunteer_link = invite(admin, "thao@example.org", "volunteer")
     save_screenshot(admin, "staff-invite-link")
@@ -54,7 +54,7 @@ def test_admin_invites_a_lead_and_a_volunteer_who_sign_up_in_their_own_language(
     assert lead.locator("html").get_attribute("lang") == "es"
     assert lead.locator(".flash-ok").inner_text() == "¡Bienvenido! Tu contraseña está lista."
     assert lead.locator("h1").inner_text() == "Campo"
-    assert lead.get_by_role("navigation").get_by_role("link", name="Territorio").is_visible()
+    assert menu_link(lead, "Territorio").is_visible()
     save_screenshot(lead, "staff-home-lead-es")
 
     volunteer = accept(phones, volunteer_link, "Thảo Nguyễn", "vi")
@@ -88,7 +88,7 @@ def test_lead_counts_a_universe_cuts_turf_assigns_it_and_opens_its_map_and_print
     server = demo_server
     page = phones.open().new_page()  # lead@example.org reads the app in Spanish (her account's language)
     sign_in(page, server.base_url, "lead@example.org")
-    follow(page, page.get_by_role("navigation").get_by_role("link", name="Territorio", exact=True))
+    follow(page, menu_link(page, "Territorio"))
     assert board_counts(page)[0] == 0  # the demo cut every door already
     assert page.locator("#cut form[method=post] button[type=submit]").is_disabled()
 

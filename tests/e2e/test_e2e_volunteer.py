@@ -8,7 +8,7 @@ import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from tests.e2e.harness import save_screenshot, sign_in
+from tests.e2e.harness import menu_link, save_screenshot, sign_in
 
 VOLUNTEER, VOLUNTEER_NAME = "volunteer@example.org", "Victor Volunteer"
 NEW_YORK = ZoneInfo("America/New_York")
@@ -67,7 +67,7 @@ def skip_past(page, doors: list[int]) -> None:
 def dashboard_counts(page) -> tuple[int, int]:
     """The lead's dashboard (in Spanish, the lead's language): attempts today, and the volunteer's attempts in the
     volunteers-today table."""
-    page.locator("nav a[href$='/dashboard']").click()
+    menu_link(page, "Panel").click()
     page.wait_for_load_state()
     total = int(re.sub(r"\D", "", page.locator(".stats .stat").first.locator(".stat-value").inner_text()))
     row = page.locator("table.data tbody tr", has=page.locator("th", has_text=VOLUNTEER_NAME))
