@@ -156,12 +156,32 @@ def calling_window(campaign: Campaign, timezone: str) -> tuple[time, time, ZoneI
     return time.fromisoformat(start), time.fromisoformat(end), ZoneInfo(timezone)
 
 
-def check_calling_hours(campaign: Campaign, timezone: str, now: datetime) -> None:
+@dataclass
+class CallingHours:
+    """Whether calls may be made now, and if not, when they may (both in the organization's time zone)."""
+
+    open: bool
+    start: time
+    end: time
+    opens_at: datetime | None  # the next opening, when closed now
+    wait: timedelta | None
+
+
+def calling_hours(campaign: Campaign, timezone: str, now: datetime) -> CallingHours:
     start, end, zone = calling_window(campaign, timezone)
-    local = now.astimezone(zone).time()
-    if not start <= local < end:
-        raise OutsideCallingHours(f"Calls are made between {start:%H:%M} and {end:%H:%M} ({zone.key}). "
-                                  "Come back then.")
+    local = now.astimezone(zone)
+    if start <= local.time() < end:
+        return CallingHours(True, start, end, None, None)
+    day = local.date() if local.time() < start else local.date() + timedelta(days=1)
+    opens_at = datetime.combine(day, start, zone)
+    return CallingHours(False, start, end, opens_at, opens_at - local)
+
+
+def check_calling_hours(campaign: Campaign, timezone: str, now: datetime) -> None:
+    hours = calling_hours(campaign, timezone, now)
+    if not hours.open:
+        raise OutsideCallingHours(N_("Calls are made between %(start)s and %(end)s. Come back then."),
+                                  start=f"{hours.start:%H:%M}", end=f"{hours.end:%H:%M}")
 
 
 # ------------------------------------------------------------------------------------------------------------------

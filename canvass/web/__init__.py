@@ -246,11 +246,28 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["percent"] = lambda value: f"{round(100 * (value or 0))}%"
     app.jinja_env.filters["translated"] = translated
     app.jinja_env.filters["problem_text"] = problem_text
+    app.jinja_env.filters["phone"] = phone_display
 
     @app.context_processor
     def globals_for_templates():
         return {"LANGUAGE_NAMES": LANGUAGE_NAMES, "offered_languages": current_app.config["LANGUAGES"],
+                "phone_types": {"cell": _("mobile"), "landline": _("landline"), "unknown": ""},
                 "current_locale": select_locale(), "Role": Role, "home_url": home_url}
+
+
+def phone_display(e164: str | None) -> str:
+    """A stored number as people dial it: (919) 555-0101 at home, +44 20 7123 4567 abroad."""
+    import phonenumbers
+
+    if not e164:
+        return ""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    style = phonenumbers.PhoneNumberFormat.NATIONAL if number.country_code == 1 else \
+        phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    return phonenumbers.format_number(number, style)
 
 
 def format_number(value) -> str:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import format_time
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlmodel import select
@@ -107,8 +109,8 @@ def caller(list_id: int):
     call_list = get_call_list(list_id)
     campaign = db().get(Campaign, call_list.campaign_id)
     held = phonebank.current_claim(db(), call_list, current_user, now=now())
-    context = {"call_list": call_list, "campaign": campaign, "claim": held, "progress": phonebank.progress(db(),
-                                                                                                          call_list)}
+    context = {"call_list": call_list, "campaign": campaign, "claim": held,
+               "progress": phonebank.progress(db(), call_list), "hours": _hours_view(campaign)}
     if held is not None:
         language = page_language()
         context.update(
@@ -119,6 +121,24 @@ def caller(list_id: int):
             person=canvassing.person_view(held.person, campaign),
             lease_until=held.entry.lease_expires_at.astimezone(ZoneInfo(_tz())))
     return render_template("calling/caller.html", **context)
+
+
+def _hours_view(campaign: Campaign) -> dict:
+    """Calling hours as the caller reads them before tapping: open, or "Calls open at 9:00 AM, in 5 h"."""
+    hours = phonebank.calling_hours(campaign, _tz(), now())
+    if hours.open:
+        return {"open": True}
+    minutes = math.ceil(hours.wait.total_seconds() / 60)
+    if minutes < 60:
+        wait = _("%(m)s min", m=minutes)
+    elif minutes % 60 == 0:
+        wait = _("%(h)s h", h=minutes // 60)
+    else:
+        wait = _("%(h)s h %(m)s min", h=minutes // 60, m=minutes % 60)
+    return {"open": False, "message": _("Calls open at %(time)s, in %(wait)s.",
+                                         time=format_time(hours.opens_at, "short"), wait=wait),
+            "hours": _("Calls are made between %(start)s and %(end)s. Come back then.",
+                       start=f"{hours.start:%H:%M}", end=f"{hours.end:%H:%M}")}
 
 
 def _claim_and_return(call_list: CallList):

@@ -188,19 +188,15 @@ def test_volunteer_phone_banks_inside_calling_hours(serve, phones):
         ("TK", True, True, "done", entries[1][1] + 1, False, None)]
 
 
-def test_volunteer_is_refused_outside_calling_hours_with_a_clear_sentence(serve, phones):
-    """At 03:00 in New York the volunteer gets no one to call and is told when calls are made."""
+def test_outside_calling_hours_the_call_list_says_when_calls_open_before_any_tap(serve, phones):
+    """At 03:00 in New York the caller's screen says when calls open, and in how long, and the button is off."""
     server = calling_server(serve, 3)
     page = phones.open().new_page()
     open_call_list(page, server)
-    print("before the tap:", page.locator("main").inner_text())  # (nothing says it is too late yet)
-    save_screenshot(page, "caller-night-before")
-    page.get_by_role("button", name="Next call").click()
-    page.wait_for_load_state()
-    print("after the tap:", page.locator("main").inner_text())
-    save_screenshot(page, "caller-night-after")
-    refusal = page.locator(".flash-error")
-    assert re.search(r"Calls are made between \d\d:\d\d and \d\d:\d\d \(America/New_York\)\. Come back then\.",
-                     refusal.inner_text())
+    save_screenshot(page, "caller-night")
+    closed = page.locator("#closed")
+    assert re.search(r"Calls open at 9:00\sAM, in (6 h|5 h 59 min)\.", closed.inner_text()), closed.inner_text()
+    assert "Calls are made between 09:00 and 21:00." in closed.inner_text()
+    assert page.get_by_role("button", name="Next call").is_disabled()
     assert page.locator("a[href^='tel:']").count() == 0
     assert server.scalar("SELECT count(*) FROM call_entry WHERE status = 'claimed'") == 0
