@@ -43,9 +43,10 @@ from canvass.spreadsheets import neutralize_frame
 
 SHEETS = ("summary", "contacts", "by_volunteer", "by_turf", "by_day", "by_result", "survey", "survey_by_turf",
           "survey_by_precinct")
-SHEET_TITLES = {"summary": "Summary", "contacts": "Contacts", "by_volunteer": "By volunteer", "by_turf": "By turf",
-                "by_day": "By day", "by_result": "By result", "survey": "Survey results",
-                "survey_by_turf": "Survey by turf", "survey_by_precinct": "Survey by precinct"}
+SHEET_TITLES = {"summary": N_("Summary"), "contacts": N_("Contacts"), "by_volunteer": N_("By volunteer"),
+                "by_turf": N_("By turf"), "by_day": N_("By day"), "by_result": N_("By result"),
+                "survey": N_("Survey results"), "survey_by_turf": N_("Survey by turf"),
+                "survey_by_precinct": N_("Survey by precinct")}
 ID_SOURCES = ("voter_id", "van_id", "county_voter_id", "vendor_id", "member_id")
 # What VoteBuilder's bulk upload calls our default result codes (contacts themselves upload as "Canvassed").
 VAN_RESULTS = {"NH": "Not Home", "RF": "Refused", "MV": "Moved", "DC": "Deceased", "IN": "Inaccessible",

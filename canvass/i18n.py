@@ -49,3 +49,25 @@ def compile_catalogs(folder: Path = TRANSLATIONS) -> list[str]:
             write_mo(handle, catalog)
         compiled.append(po.parent.parent.name)
     return compiled
+
+
+#: The app's closed vocabularies (stored in English, as codes) in the words people read; pages show them through
+#: the ``said`` filter, in the reader's language. Names people typed are never looked up here.
+VOCABULARY: dict[str, str] = {
+    # roles
+    "admin": N_("admin"), "lead": N_("field lead"), "data": N_("data staff"), "volunteer": N_("volunteer"),
+    # statuses (turfs, assignments, call lists, jobs, imports)
+    "active": N_("active"), "paused": N_("paused"), "closed": N_("closed"), "pending": N_("waiting"),
+    "queued": N_("waiting"), "running": N_("running"), "done": N_("done"), "failed": N_("failed"),
+    "checked": N_("waiting for confirmation"), "claimed": N_("being called"),
+    # channels and question kinds
+    "door": N_("doors"), "phone": N_("phones"), "both": N_("doors and phones"),
+    "scale": N_("scale of 1 to 5"), "single": N_("one answer"), "multi": N_("several answers"),
+    "yesno": N_("yes or no"), "text": N_("written answer"),
+    # what a result code also does
+    "none": N_("nothing more"), "moved": N_("mark as moved"), "deceased": N_("mark as deceased"),
+    "hostile": N_("warn about this door"), "language_barrier": N_("needs their language"),
+    "wrong_address": N_("wrong address"), "wrong_number": N_("mark the number wrong"),
+    "disconnected": N_("mark the number dead"), "do_not_call": N_("do not call again"),
+    "do_not_contact": N_("do not contact again"), "call_back": N_("call back at a set time"),
+}

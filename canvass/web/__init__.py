@@ -247,12 +247,21 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["translated"] = translated
     app.jinja_env.filters["problem_text"] = problem_text
     app.jinja_env.filters["phone"] = phone_display
+    app.jinja_env.filters["said"] = said
 
     @app.context_processor
     def globals_for_templates():
         return {"LANGUAGE_NAMES": LANGUAGE_NAMES, "offered_languages": current_app.config["LANGUAGES"],
                 "phone_types": {"cell": _("mobile"), "landline": _("landline"), "unknown": ""},
                 "current_locale": select_locale(), "Role": Role, "home_url": home_url}
+
+
+def said(value) -> str:
+    """One of the app's own stored words (a role, a status, a kind) as the reader says it."""
+    from canvass.i18n import VOCABULARY
+
+    text = str(getattr(value, "value", value) or "")
+    return _(VOCABULARY[text]) if text in VOCABULARY else text
 
 
 def phone_display(e164: str | None) -> str:

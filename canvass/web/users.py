@@ -14,7 +14,7 @@ from wtforms.validators import DataRequired, Length
 from canvass import accounts, audit
 from canvass.models import LANGUAGE_NAMES, Role, User
 from canvass.overview import pending_invites
-from canvass.web import LEADS, db, role_required
+from canvass.web import LEADS, db, role_required, said
 
 bp = Blueprint("users", __name__, url_prefix="/users")
 
@@ -54,18 +54,24 @@ def index():
     query = select(User).order_by(User.role, User.name, User.email)
     if current_user.role != Role.admin:
         query = query.where(User.role == Role.volunteer)
-    form = InviteForm()
-    form.role.choices = [SelectChoice(r.value, r.value) for r in _invitable_roles()]
+    form = InviteForm(role=Role.volunteer.value)  # the safe default: a slip never makes another admin
+    form.role.choices = _role_choices()
     invites = [(u, t) for u, t in pending_invites(db()) if current_user.role == Role.admin or u.role == Role.volunteer]
     return render_template("users/index.html", users=db().exec(query).all(), form=form, invites=invites,
                            role_form=RoleForm())
+
+
+def _role_choices() -> list[SelectChoice]:
+    """The roles this user may invite, volunteer first, named as the reader says them."""
+    roles = sorted(_invitable_roles(), key=lambda role: role != Role.volunteer)
+    return [SelectChoice(r.value, said(r)) for r in roles]
 
 
 @bp.post("/invite")
 @role_required(*LEADS)
 def invite():
     form = InviteForm()
-    form.role.choices = [SelectChoice(r.value, r.value) for r in _invitable_roles()]
+    form.role.choices = _role_choices()
     if not form.validate_on_submit():
         flash(_("Check the email address and role, then send the invite again."), "error")
         return redirect(url_for("users.index"))
