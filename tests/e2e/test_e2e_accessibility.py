@@ -1,0 +1,65 @@
+"""axe-core, injected into every page each role reaches at 360 px, finds no serious or critical violation.
+
+axe-core comes from the npm registry (tests/e2e/package.json; `npm ci --prefix tests/e2e`, which .ci/run does).
+Pages are the crawl's (test_e2e_crawl.py): every link each role is shown, two deep, and a door with a person's
+survey opened, on one demo server.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.harness import server_errors, sign_in, start_server, stop_server
+from tests.e2e.test_e2e_crawl import crawl
+
+AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
+SERIOUS = ("serious", "critical")
+
+
+@pytest.fixture(scope="module")
+def axe_source() -> str:
+    if not AXE.exists():
+        if os.environ.get("CANVASS_REQUIRE_BROWSER"):
+            pytest.fail(f"axe-core is required but {AXE} is missing: npm ci --prefix tests/e2e")
+        pytest.skip("axe-core is not installed (npm ci --prefix tests/e2e)")
+    return AXE.read_text()
+
+
+@pytest.fixture(scope="module")
+def server(databases, tmp_path_factory):
+    started = start_server(databases.copy("demo"), tmp_path_factory.mktemp("axe"))
+    yield started
+    stop_server(started)
+    assert not server_errors(started), "\n".join(server_errors(started)[:20])
+
+
+def violations(page, axe_source: str) -> list[str]:
+    page.add_script_tag(content=axe_source)
+    found = page.evaluate("async () => (await axe.run()).violations.map(v => ({id: v.id, impact: v.impact, "
+                          "nodes: v.nodes.length, html: v.nodes[0].html.slice(0, 160)}))")
+    return [f"{v['id']} ({v['impact']}, {v['nodes']}x): {v['html']}" for v in found if v["impact"] in SERIOUS]
+
+
+@pytest.mark.parametrize("role", ["admin", "lead", "data", "volunteer"])
+def test_no_serious_accessibility_violation_on_any_page(server, phones, axe_source, role):
+    # The pages carry a strict Content-Security-Policy; axe is injected from outside it, as a test tool.
+    context = phones.browser.new_context(viewport={"width": 360, "height": 780}, is_mobile=True, has_touch=True,
+                                         bypass_csp=True)
+    phones.contexts.append(context)
+    page = context.new_page()
+    sign_in(page, server.base_url, f"{role}@example.org")
+    urls = [url for url, (status, _final) in crawl(context, server.base_url, [page.url]).items() if status == 200]
+    found = {}
+    for url in urls:
+        page.goto(url)
+        page.wait_for_load_state()
+        if "/door/" in url:  # and with a person's survey open
+            page.locator("section.person summary.result-button.contact").first.click()
+        problems = violations(page, axe_source)
+        if problems:
+            found[url.removeprefix(server.base_url)] = problems
+    assert len(urls) >= 5
+    assert not found, "\n".join(f"{path}: {problem}" for path, items in found.items() for problem in items)
