@@ -152,27 +152,34 @@ def _join_names(session: Session, campaign: Campaign, frame: pd.DataFrame) -> pd
 
 
 def _join_answers(session: Session, campaign: Campaign, frame: pd.DataFrame) -> pd.DataFrame:
+    """One column per question with the answers' codes (``Q_<code>``, what VAN and the tallies match on) and one with
+    their labels (``L_<code>``, what people read)."""
     questions = session.exec(select(SurveyQuestion).where(SurveyQuestion.campaign_id == campaign.id)
                              .order_by(SurveyQuestion.position)).all()
     if not questions:
         return frame
     answers = bulk.read_frame(session, select(SurveyResponse.contact_id, SurveyQuestion.code, SurveyOption.code
-                                              .label("option"), SurveyResponse.value)
+                                              .label("option"), SurveyOption.label.label("option_label"),
+                                              SurveyResponse.value)
                               .join(SurveyQuestion, SurveyQuestion.id == SurveyResponse.question_id)
                               .outerjoin(SurveyOption, SurveyOption.id == SurveyResponse.option_id)
                               .join(ContactAttempt, ContactAttempt.id == SurveyResponse.contact_id)
                               .where(ContactAttempt.campaign_id == campaign.id))
-    columns = [f"Q_{q.code}" for q in questions]
+    columns = [f"{kind}_{q.code}" for q in questions for kind in ("Q", "L")]
     if answers.empty:
         return frame.assign(**{c: None for c in columns})
     answers["answer"] = answers["option"].where(answers["option"].notna(), answers["value"]).astype(str)
+    answers["label"] = answers["option_label"].where(answers["option"].notna(), answers["value"]).astype(str)
     several = answers.duplicated(["contact_id", "code"], keep=False)
     if several.any():  # multiple-choice answers: joined with "; " (only these rows go through Python)
-        joined = answers[several].groupby(["contact_id", "code"], sort=False)["answer"].agg("; ".join).reset_index()
-        answers = pd.concat([answers.loc[~several, ["contact_id", "code", "answer"]], joined], ignore_index=True)
-    wide = answers.pivot(index="contact_id", columns="code", values="answer")
-    wide.columns = [f"Q_{c}" for c in wide.columns]
-    frame = frame.join(wide, on="id")
+        joined = answers[several].groupby(["contact_id", "code"], sort=False)[["answer", "label"]] \
+            .agg("; ".join).reset_index()
+        answers = pd.concat([answers.loc[~several, ["contact_id", "code", "answer", "label"]], joined],
+                            ignore_index=True)
+    for kind, values in (("Q", "answer"), ("L", "label")):
+        wide = answers.pivot(index="contact_id", columns="code", values=values)
+        wide.columns = [f"{kind}_{c}" for c in wide.columns]
+        frame = frame.join(wide, on="id")
     for column in columns:
         if column not in frame:
             frame[column] = None
@@ -192,11 +199,14 @@ CONTACT_HEADERS = {"contacted_at": "When", "channel": "Channel", "result_code": 
 
 
 def contacts_sheet(frame: pd.DataFrame) -> pd.DataFrame:
-    """The Contacts sheet: readable headers, one column per survey question (named by its code)."""
-    questions = [c for c in frame.columns if c.startswith("Q_")]
-    columns = [c for c in CONTACT_COLUMNS if c in frame.columns] + questions
-    sheet = frame[columns].rename(columns={**CONTACT_HEADERS, **{q: q[2:] for q in questions}})
-    return sheet
+    """The Contacts sheet: readable headers; per survey question, its answers in words (headed by the question's
+    code) and their codes beside them (``SUPPORT code``), as VAN and other tools want them."""
+    questions = [c[2:] for c in frame.columns if c.startswith("Q_")]
+    columns = [c for c in CONTACT_COLUMNS if c in frame.columns] + \
+        [column for code in questions for column in (f"L_{code}", f"Q_{code}")]
+    names = {**CONTACT_HEADERS, **{f"L_{code}": code for code in questions},
+             **{f"Q_{code}": f"{code} code" for code in questions}}
+    return frame[columns].rename(columns=names)
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -251,20 +261,24 @@ def by_result(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def survey_results(frame: pd.DataFrame) -> pd.DataFrame:
-    """Counts and shares of each answer, per question (multiple answers each count)."""
+    """Counts and shares of each answer, per question (multiple answers each count): the answer's code, and its
+    label beside it."""
     rows = []
     for column in [c for c in frame.columns if c.startswith("Q_")]:
-        answers = frame[column].dropna().astype(str).str.split("; ").explode()
-        counts = answers.value_counts()
-        total = len(frame[column].dropna())
-        rows += [{"Question": column[2:], "Answer": answer, "Count": int(count),
+        pairs = frame[[column, "L_" + column[2:]]].dropna(subset=[column]).astype(str)
+        codes = pairs[column].str.split("; ").explode()
+        labels = pairs["L_" + column[2:]].str.split("; ").explode()
+        label_of = dict(zip(codes, labels, strict=True)) if len(codes) == len(labels) else {}
+        counts = codes.value_counts()
+        total = len(pairs)
+        rows += [{"Question": column[2:], "Answer": answer, "Label": label_of.get(answer, answer), "Count": int(count),
                   "Share of answers": round(count / total, 4) if total else 0.0} for answer, count in counts.items()]
-    return pd.DataFrame(rows, columns=["Question", "Answer", "Count", "Share of answers"])
+    return pd.DataFrame(rows, columns=["Question", "Answer", "Label", "Count", "Share of answers"])
 
 
 def survey_crosstab(frame: pd.DataFrame, by: str, label: str) -> pd.DataFrame:
-    """Answers per question counted across turfs (or precincts)."""
-    columns = [c for c in frame.columns if c.startswith("Q_")]
+    """Answers (in words) per question counted across turfs (or precincts)."""
+    columns = [c for c in frame.columns if c.startswith("L_")]
     if not columns:
         return pd.DataFrame(columns=[label, "Question"])
     long = frame[[by, *columns]].melt(id_vars=by, var_name="Question", value_name="Answer").dropna(subset=["Answer"])

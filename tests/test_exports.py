@@ -264,3 +264,16 @@ def test_free_text_answers_that_become_crosstab_headers_are_not_formulas(session
 def test_two_exports_in_the_same_second_get_their_own_files():
     names = {exports.export_name("fall", {"format": "xlsx"}, TZ) for _ in range(20)}
     assert len(names) == 20
+
+
+def test_answers_are_exported_in_words_with_their_codes_beside_them(session, history):
+    export = exports.build(session, history, exports.Filters(), TZ)
+    contacts = export.frames["contacts"]
+    ana = contacts[contacts["First name"] == "Ana"].iloc[0]
+    assert (ana["ISSUES"], ana["ISSUES code"]) == ("Rent; Wages", "RENT; WAGE")
+    assert {"SUPPORT", "SUPPORT code", "ISSUES", "ISSUES code"} == set(contacts.columns[-4:])
+    survey = export.frames["survey"].set_index(["Question", "Answer"])
+    assert survey.loc[("ISSUES", "WAGE"), "Label"] == "Wages"
+    crosstab = export.frames["survey_by_precinct"]
+    assert {"Rent", "Wages"} <= set(crosstab.columns) and "RENT" not in crosstab.columns
+    assert set(exports.van_results(session, history, exports.Filters(), TZ)["Survey Response"]) >= {"RENT", "WAGE"}
