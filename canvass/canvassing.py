@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -166,10 +168,25 @@ def turf_package(session: Session, turf: Turf, user: User) -> dict[str, Any]:
     scripts = {s.language: s.body for s in session.exec(select(Script).where(
         Script.campaign_id == campaign.id, Script.channel == Channel.door))}
     return {"turf": {"id": turf.id, "name": turf.name, "campaign": campaign.name},
-            "doors": [door_view(d, campaign, results) for d in doors],
+            "doors": [_versioned(door_view(d, campaign, results)) for d in doors],
             "scripts": scripts, "survey": survey_for(session, campaign.id, language),
             "result_codes": result_codes_for(session, campaign.id, Channel.door, language),
             "followups": followup_tags(session, campaign.id, language)}
+
+
+def _versioned(view: dict[str, Any]) -> dict[str, Any]:
+    """A door with ``v``, a digest of everything shown about it: the phone fetches a door page again only when it
+    changed."""
+    return {**view, "v": hashlib.sha1(json.dumps(view, sort_keys=True, default=str).encode()).hexdigest()[:12]}
+
+
+def turf_version(session: Session, turf: Turf, user: User, package: dict[str, Any], language: str) -> str:
+    """What the turf's pages show this user, as one digest: its package, the user's open shift and last entry on
+    it, and the language. The phone keeps the walk list while this stays the same (an ETag)."""
+    shift = open_shift(session, user, turf)
+    entry = last_entry(session, user.id, turf.id)
+    state = [package, shift.id if shift else None, entry.id if entry else None, language, user.id]
+    return hashlib.sha1(json.dumps(state, sort_keys=True, default=str).encode()).hexdigest()[:20]
 
 
 def add_person_at_door(session: Session, user: User, turf: Turf, household: Household, *, first_name: str,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, current_app, request
+from flask import Blueprint, Response, abort, current_app, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from pydantic import ValidationError
@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from canvass import canvassing, contacts
 from canvass.models import Role
 from canvass.turfs import visible_turf
-from canvass.web import db, signed_in_claim, signed_in_user
+from canvass.web import db, page_language, signed_in_claim, signed_in_user
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -43,7 +43,10 @@ def turf(turf_id: int):
     found = visible_turf(db(), turf_id, current_user)
     if found is None:
         abort(404)
-    return canvassing.turf_package(db(), found, current_user)
+    package = canvassing.turf_package(db(), found, current_user)
+    response = jsonify(package)
+    response.set_etag(canvassing.turf_version(db(), found, current_user, package, page_language()))
+    return response.make_conditional(request)  # 304 when the phone already holds this version
 
 
 @bp.post("/contacts")

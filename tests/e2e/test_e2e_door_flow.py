@@ -116,3 +116,45 @@ def test_the_chosen_result_stays_readable(demo_server, phones):
     for button in ("section.person .result-button:not(.contact)", "#saved .button"):
         if page.locator(button).count():
             assert contrast(page, button) >= 4.5, button
+
+
+def test_revisiting_the_walk_list_moves_little_and_fetches_only_the_doors_that_changed(demo_server, phones):
+    """First visit: the turf and every door page are kept on the phone. A revisit with nothing changed moves under
+    20 KB; after one door changed (a lead logs there), only that door's page and the list come again; offline,
+    every door still opens."""
+    server = demo_server
+    context = phones.open()
+    moved: list[tuple[str, int]] = []
+    context.on("requestfinished", lambda r: moved.append((r.url, r.sizes()["responseBodySize"]
+                                                          + r.sizes()["responseHeadersSize"])))
+    page = context.new_page()
+    sign_in(page, server.base_url, VOLUNTEER)
+    turf, door = server.rows(FULL_DOORS, email=VOLUNTEER)[0]
+    page.goto(f"{server.base_url}/walk/{turf}")
+    page.locator("html[data-offline-ready='1']").wait_for(state="attached")
+    first = sum(size for _url, size in moved)
+
+    moved.clear()
+    page.goto(f"{server.base_url}/walk/{turf}")
+    page.wait_for_load_state("networkidle")
+    revisit = sum(size for _url, size in moved)
+    print(f"walk list: first visit {first:,} bytes, revisit {revisit:,} bytes")
+    assert revisit < 20 * 1024 and first > 10 * revisit
+
+    lead = phones.open().new_page()  # a lead logs "Nobody home" at one door of this turf
+    sign_in(lead, server.base_url, "lead@example.org")
+    lead.goto(f"{server.base_url}/walk/{turf}/door/{door}")
+    lead.locator("form.nobody-home button").click()  # (the lead reads Spanish)
+    lead.wait_for_load_state()
+
+    moved.clear()
+    page.goto(f"{server.base_url}/walk/{turf}")
+    page.wait_for_load_state("networkidle")
+    wait_for(lambda: any(f"/door/{door}" in url for url, _size in moved), True)
+    doors_fetched = {url for url, _size in moved if "/door/" in url}
+    assert doors_fetched == {f"{server.base_url}/walk/{turf}/door/{door}"}, doors_fetched
+
+    context.set_offline(True)
+    for household in [h for t, h in server.rows(FULL_DOORS, email=VOLUNTEER) if t == turf][:3]:
+        page.goto(f"{server.base_url}/walk/{turf}/door/{household}")
+        assert page.locator(".door-title").is_visible()
