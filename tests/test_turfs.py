@@ -430,3 +430,38 @@ def test_a_lead_approves_a_join_request_from_the_home_page_in_one_tap(app, sessi
     session.expire_all()
     assert session.get(TurfAssignment, (turf.id, volunteer.id)).status == AssignmentStatus.active
     assert "Asking to join a turf" not in client.get("/lead").get_data(as_text=True)
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# The map
+
+
+def test_the_map_draws_each_street_through_its_doors_in_house_number_order_with_its_name():
+    from canvass import maps
+
+    doors = [maps.MapDoor(35.0 + n * 0.0001, -78.0, f"{n} Oak St", "todo", i + 1, street="Oak St", house_number=n)
+             for i, n in enumerate((30, 10, 20))]
+    doors += [maps.MapDoor(35.001, -78.0 + n * 0.0001, f"{n} Elm Ave", "todo", 4 + n, street="Elm Ave",
+                           house_number=n) for n in (1, 3)]
+    doors.append(maps.MapDoor(None, None, "1 Nowhere Rd", "todo", 9, street="Nowhere Rd", house_number=1))
+    svg = maps.turf_svg(doors)
+    roads = re.findall(r'<polyline points="([^"]+)" fill="none" stroke="#cfc8b8"', svg)
+    assert len(roads) == 2  # one per street of two doors or more
+    oak = [tuple(map(float, p.split(","))) for p in roads[1].split()]
+    assert [y for _x, y in oak] == sorted((y for _x, y in oak), reverse=True)  # 10, 20, 30: north, up the page
+    assert ">Oak St</text>" in svg and ">Elm Ave</text>" in svg and "Nowhere" not in svg
+    assert 'data-scale="' in svg and 'class="me"' in svg  # so the page can place the volunteer on it
+
+
+def test_doors_without_coordinates_are_listed_under_the_map_in_a_sentence(app, session, campaign, tmp_path,
+                                                                          volunteer):
+    path = tmp_path / "mixed.csv"
+    path.write_text("first,last,address,zip,lat,lon\nAna,Diaz,1 Oak St,27701,35.99,-78.90\n"
+                    "Bo,Kim,3 Oak St,27701,35.9901,-78.90\nCy,Lo,5 Oak St,27701,,\n")
+    importing.import_file(session, campaign, path)
+    turf = session.get(Turf, turfs.cut_turfs(session, campaign, turfs.Universe(), by="street", target=10)[0])
+    turfs.assign_turf(session, turf, volunteer)
+    session.commit()
+    page = app.test_client(user=volunteer).get(f"/turfs/{turf.id}").get_data(as_text=True)
+    assert "1 door has no map position (its list came without coordinates); it is in the list below:" in page
+    assert re.search(r'id="unplaced".*5 Oak St', page, re.S) and 'class="turf-map"' in page

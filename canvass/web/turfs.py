@@ -120,9 +120,13 @@ def show(turf_id: int):
     turf = get_my_turf(turf_id)
     doors = turfs.turf_doors(db(), turf)
     svg = maps.turf_svg([maps.MapDoor(d.household.lat, d.household.lon, _door_label(d.household),
-                                      "contacted" if d.contacted else ("attempted" if d.attempted else "todo"), i + 1)
+                                      "contacted" if d.contacted else ("attempted" if d.attempted else "todo"), i + 1,
+                                      street=turfs.display_street(d.household.street),
+                                      house_number=d.household.house_number_int)
                          for i, d in enumerate(doors)], title=_("Map of %(name)s", name=turf.name))
-    context = {"turf": turf, "doors": doors, "svg": svg, "campaign": db().get(Campaign, turf.campaign_id)}
+    unplaced = [d for d in doors if d.household.lat is None or d.household.lon is None]
+    context = {"turf": turf, "doors": doors, "svg": svg, "unplaced": unplaced,
+               "campaign": db().get(Campaign, turf.campaign_id)}
     if current_user.role in (Role.admin, Role.lead):
         context.update(_lead_context(turf))
     return render_template("turfs/show.html", **context)
