@@ -87,13 +87,16 @@ def result_codes_for(session: Session, campaign_id: int, channel: Channel, langu
 
 
 def door_buttons(codes: list[dict[str, Any]]) -> dict[str, Any]:
-    """The door page's result buttons: "Talked" (the first code that is a contact; it opens the survey), the two
-    codes after it that are not contacts (not home, refused...) beside it, and the rest behind "Other…"."""
+    """A contact form's result buttons: "Talked" (the first code that is a contact; it opens the survey), beside it
+    the usual miss (the first code that tries again: not home, no answer) and the usual refusal (the next final
+    contact), and the rest behind "Other…"."""
     talked = next((c for c in codes if c["is_contact"]), codes[0] if codes else None)
-    rest = [c for c in codes if c is not talked]
-    quick = [c for c in rest if not c["confirm"]][:2]
-    not_home = next((c for c in codes if not c["is_contact"]), talked)
-    return {"talked": talked, "quick": quick, "others": [c for c in rest if c not in quick], "not_home": not_home}
+    miss = next((c for c in codes if not c["is_contact"] and not c["is_final"] and c["suppresses"] == "none"), None)
+    refusal = next((c for c in codes if c["is_contact"] and c["is_final"] and c is not talked and not c["confirm"]),
+                   None)
+    quick = [c for c in (miss, refusal) if c is not None]
+    return {"talked": talked, "quick": quick, "others": [c for c in codes if c is not talked and c not in quick],
+            "not_home": miss or talked}
 
 
 def followup_tags(session: Session, campaign_id: int, language: str) -> list[dict[str, Any]]:

@@ -114,7 +114,8 @@ def caller(list_id: int):
     if held is not None:
         language = page_language()
         context.update(
-            uuid=uuid.uuid4(), codes=canvassing.result_codes_for(db(), campaign.id, Channel.phone, language),
+            uuid=uuid.uuid4(), **canvassing.door_buttons(
+                canvassing.result_codes_for(db(), campaign.id, Channel.phone, language)),
             survey=canvassing.survey_for(db(), campaign.id, language),
             script=canvassing.script_for(db(), campaign.id, Channel.phone, language, held.person.language),
             followups=canvassing.followup_tags(db(), campaign.id, language),

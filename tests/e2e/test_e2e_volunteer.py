@@ -168,9 +168,12 @@ def test_volunteer_phone_banks_inside_calling_hours(serve, phones):
         entry = claimed_entry(page)
         entries.append((entry, server.scalar("SELECT attempts FROM call_entry WHERE id = :id", id=entry)))
         save_screenshot(page, f"caller-person-{len(entries)}")
-        if result == "Talked":
+        if result == "Talked":  # opens the survey, saved with the result
+            page.locator("#caller summary.result-button", has_text="Talked").click()
             page.locator("#caller input[type=radio][name$='-SUPPORT'][value='1']").check()
-        page.locator("#caller").get_by_role("button", name=result, exact=True).click()
+            page.locator("#caller").get_by_role("button", name="Save: Talked", exact=True).click()
+        else:
+            page.locator("#caller").get_by_role("button", name=result, exact=True).click()
         page.wait_for_load_state()
         assert page.locator(".flash-ok", has_text="Saved").is_visible(), page.locator("main").inner_text()[:300]
     page.locator("#caller a[href^='tel:']").first.wait_for()  # the third person is already on screen
