@@ -248,6 +248,7 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["problem_text"] = problem_text
     app.jinja_env.filters["phone"] = phone_display
     app.jinja_env.filters["said"] = said
+    app.jinja_env.filters["language_name"] = lambda code: LANGUAGE_NAMES.get(code, str(code).upper())
 
     @app.context_processor
     def globals_for_templates():

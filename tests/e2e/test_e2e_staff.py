@@ -145,7 +145,8 @@ def test_lead_counts_a_universe_cuts_turf_assigns_it_and_opens_its_map_and_print
         "SELECT h.address, h.unit FROM household h JOIN turf_door d ON d.household_id = h.id WHERE d.turf_id = :t",
         t=turf_id)}
     map_svg = page.locator("figure.map svg")
-    assert map_svg.is_visible() and map_svg.locator("polyline").count() == 1  # the walking route
+    assert map_svg.is_visible() and map_svg.locator("polyline[stroke='#1d4ed8']").count() == 1  # the route
+    assert map_svg.locator("text.street-name").count() >= 1  # streets drawn from the doors, named
     assert map_svg.locator("g").count() == len(addresses)  # one marker per door
     assert set(page.locator("ol.door-list .door-address").all_inner_texts()) == addresses
     save_screenshot(page, "staff-turf-map")
