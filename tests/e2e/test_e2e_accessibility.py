@@ -1,4 +1,5 @@
-"""axe-core, injected into every page each role reaches at 360 px, finds no serious or critical violation.
+"""Every page each role reaches, at 360 px: axe-core finds no serious or critical violation, nothing is wider than the
+screen, and every tap target is big enough for a thumb.
 
 axe-core comes from the npm registry (tests/e2e/package.json; `npm ci --prefix tests/e2e`, which .ci/run does).
 Pages are the crawl's (test_e2e_crawl.py): every link each role is shown, two deep, and a door with a person's
@@ -17,6 +18,19 @@ from tests.e2e.test_e2e_crawl import crawl
 
 AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
 SERIOUS = ("serious", "critical")
+#: Every tap target's size, and the page's width: a link standing alone must be 44 px tall, a link inside a
+#: sentence 24 px (WCAG 2.2, 2.5.8), and nothing may make the page wider than the phone.
+MEASURE = """() => {
+  const small = [];
+  for (const el of document.querySelectorAll('a[href], button, input:not([type=hidden]), select, textarea, summary')) {
+    const box = el.getBoundingClientRect(), style = getComputedStyle(el);
+    if (!box.width || !box.height || style.visibility === 'hidden') continue;
+    if (el.matches('input[type=radio], input[type=checkbox]') && el.closest('label')) continue;  // the label is the target
+    const inline = el.tagName === 'A' && style.display === 'inline' && el.closest('p, li, td, span');
+    if (box.height < (inline ? 24 : 44) - 0.5) small.push(`${el.tagName} "${(el.innerText || el.name || '').trim().slice(0, 30)}" ${Math.round(box.height)} px`);
+  }
+  return {width: document.documentElement.scrollWidth, small};
+}"""
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +58,7 @@ def violations(page, axe_source: str) -> list[str]:
 
 
 @pytest.mark.parametrize("role", ["admin", "lead", "data", "volunteer"])
-def test_no_serious_accessibility_violation_on_any_page(server, phones, axe_source, role):
+def test_every_page_fits_a_phone_and_has_no_serious_accessibility_violation(server, phones, axe_source, role):
     # The pages carry a strict Content-Security-Policy; axe is injected from outside it, as a test tool.
     context = phones.browser.new_context(viewport={"width": 360, "height": 780}, is_mobile=True, has_touch=True,
                                          bypass_csp=True)
@@ -58,7 +72,10 @@ def test_no_serious_accessibility_violation_on_any_page(server, phones, axe_sour
         page.wait_for_load_state()
         if "/door/" in url:  # and with a person's survey open
             page.locator("section.person summary.result-button.contact").first.click()
-        problems = violations(page, axe_source)
+        measured = page.evaluate(MEASURE)
+        problems = violations(page, axe_source) + measured["small"]
+        if measured["width"] > 360:
+            problems.append(f"the page is {measured['width']} px wide")
         if problems:
             found[url.removeprefix(server.base_url)] = problems
     assert len(urls) >= 5
