@@ -9,25 +9,14 @@ from typing import Any
 from flask import Flask
 
 from canvass import accounts, config, logs
-from canvass.web import (
-    init_clock,
-    init_database,
-    init_i18n,
-    init_jobs,
-    init_proxy,
-    init_security,
-    register_blueprints,
-    register_error_pages,
-    register_template_helpers,
-)
-
-PACKAGE_DIR = Path(__file__).parent
-
-
-def resource_dir(name: str) -> Path:
-    """``templates`` ships inside the package in a wheel but sits at the top of a checkout (editable install)."""
-    packaged = PACKAGE_DIR / name
-    return packaged if packaged.is_dir() else PACKAGE_DIR.parent / name
+from canvass.paths import PACKAGE_DIR, resource_dir
+from canvass.web import register_blueprints
+from canvass.web.background import init_clock, init_jobs
+from canvass.web.database import init_database
+from canvass.web.errors import register_error_pages
+from canvass.web.language import init_i18n
+from canvass.web.security import init_proxy, init_security
+from canvass.web.templating import register_template_helpers
 
 
 def create_app(overrides: dict[str, Any] | None = None, *, cli: bool = False) -> Flask:

@@ -13,7 +13,9 @@ from pydantic import ValidationError
 from canvass import canvassing, contacts
 from canvass.models import Role
 from canvass.turfs import visible_turf
-from canvass.web import db, page_language, signed_in_claim, signed_in_user
+from canvass.web.database import db
+from canvass.web.language import page_language
+from canvass.web.security import signed_in_claim, signed_in_user
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 

@@ -12,7 +12,8 @@ from wtforms.validators import DataRequired, EqualTo, Length
 
 from canvass import accounts, audit
 from canvass.models import LANGUAGE_NAMES
-from canvass.web import db, home_url, safe_next
+from canvass.web.database import db
+from canvass.web.security import home_url, safe_next
 
 bp = Blueprint("auth", __name__)
 

@@ -15,7 +15,10 @@ from sqlmodel import select
 
 from canvass import audit, canvassing, contacts, phonebank, turfs
 from canvass.models import CallList, Campaign, Channel, Role, Tag, User
-from canvass.web import LEADS, db, form_object, now, page_language, role_required
+from canvass.web.background import now
+from canvass.web.database import db, form_object
+from canvass.web.language import page_language
+from canvass.web.security import LEADS, role_required
 from canvass.web.turfs import _universe_from, get_campaign_or_first
 
 bp = Blueprint("calling", __name__)

@@ -13,7 +13,8 @@ from wtforms.validators import DataRequired, Length
 from canvass import audit, campaigns
 from canvass.models import Campaign
 from canvass.overview import campaign_rows
-from canvass.web import LEADS, STAFF, db, role_required
+from canvass.web.database import db
+from canvass.web.security import LEADS, STAFF, role_required
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
 

@@ -11,7 +11,8 @@ from sqlmodel import select
 
 from canvass import audit, canvassing, contacts, turfs
 from canvass.models import Campaign, Channel, ContactAttempt, Household, Person, Turf, TurfDoor
-from canvass.web import db, page_language
+from canvass.web.database import db
+from canvass.web.language import page_language
 from canvass.web.turfs import get_my_turf, get_turf_to_work
 
 bp = Blueprint("canvassing", __name__, url_prefix="/walk")

@@ -12,17 +12,11 @@ from sqlmodel import select
 
 from canvass import canvassing, charts, exports, jobs, turfs
 from canvass.models import Campaign, Job, JobStatus, Role, User
-from canvass.web import (
-    LEADS,
-    STAFF,
-    db,
-    form_object,
-    local_time,
-    now,
-    page_language,
-    role_required,
-    start_job,
-)
+from canvass.web.background import now, start_job
+from canvass.web.database import db, form_object
+from canvass.web.language import page_language
+from canvass.web.security import LEADS, STAFF, role_required
+from canvass.web.templating import local_time
 from canvass.web.turfs import get_campaign_or_first
 
 bp = Blueprint("exports", __name__)

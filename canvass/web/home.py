@@ -7,7 +7,8 @@ from flask_login import current_user, login_required
 
 from canvass import overview
 from canvass.models import Role
-from canvass.web import db, home_url, role_required
+from canvass.web.database import db
+from canvass.web.security import home_url, role_required
 
 bp = Blueprint("home", __name__)
 

@@ -15,7 +15,9 @@ from canvass import audit, importing, jobs
 from canvass.importing.fields import CUSTOM, FIELDS, HISTORY, SKIP
 from canvass.importing.problems import problems_csv as problems_file
 from canvass.models import Campaign, ImportBatch, ImportStatus, Job, JobStatus
-from canvass.web import STAFF, db, engine, role_required, translated
+from canvass.web.database import db, engine
+from canvass.web.language import translated
+from canvass.web.security import STAFF, role_required
 
 bp = Blueprint("importing", __name__, url_prefix="/imports")
 

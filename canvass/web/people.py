@@ -7,7 +7,8 @@ from sqlmodel import select
 
 from canvass import people
 from canvass.models import Campaign
-from canvass.web import STAFF, db, role_required
+from canvass.web.database import db
+from canvass.web.security import STAFF, role_required
 
 bp = Blueprint("people", __name__, url_prefix="/people")
 

@@ -23,7 +23,9 @@ from canvass.models import (
     TurfStatus,
     User,
 )
-from canvass.web import LEADS, STAFF, db, form_object, role_required, safe_next, start_job
+from canvass.web.background import start_job
+from canvass.web.database import db, form_object
+from canvass.web.security import LEADS, STAFF, role_required, safe_next
 
 bp = Blueprint("turfs", __name__)
 

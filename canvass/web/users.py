@@ -14,7 +14,9 @@ from wtforms.validators import DataRequired, Length
 from canvass import accounts, audit
 from canvass.models import LANGUAGE_NAMES, Role, User
 from canvass.overview import pending_invites
-from canvass.web import LEADS, db, role_required, said
+from canvass.web.database import db
+from canvass.web.language import said
+from canvass.web.security import LEADS, role_required
 
 bp = Blueprint("users", __name__, url_prefix="/users")
 

@@ -16,7 +16,7 @@ import re
 
 from playwright.sync_api import expect
 
-from canvass.app import PACKAGE_DIR
+from canvass.paths import PACKAGE_DIR
 from tests.e2e.harness import save_screenshot, sign_in
 
 HEADER = ["First Name", "Last Name", "Address", "City", "State", "ZIP", "Phone", "Email", "Language", "Notes"]
