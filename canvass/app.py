@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +18,9 @@ from canvass.web.security import init_proxy, init_security
 from canvass.web.templating import register_template_helpers
 
 
-def create_app(overrides: dict[str, Any] | None = None, *, cli: bool = False) -> Flask:
-    """Builds the app. ``cli=True`` is for commands that sign no cookies, so they run without a secret key."""
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Builds the web app from the settings (``CANVASS_*`` variables, then ``overrides``)."""
     settings = config.load_settings(overrides=overrides)
-    if cli and settings["SECRET_KEY"] == config.DEFAULT_SECRET_KEY:
-        settings["SECRET_KEY"] = secrets.token_hex(32)
     instance_path = Path(settings["INSTANCE_PATH"] or Path.cwd() / "instance").resolve()
     app = Flask("canvass", template_folder=str(resource_dir("templates")), static_folder=str(PACKAGE_DIR / "static"),
                 instance_path=str(instance_path))

@@ -4,34 +4,50 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import sys
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
 
-from canvass import accounts, campaigns, db
+from canvass import accounts, campaigns, config, db
 from canvass.models import Role
 
 
-def _app(overrides: dict[str, Any] | None = None, *, cli: bool = True):
+def _web_app(overrides: dict[str, Any] | None = None):
+    """The whole web app, for the commands that serve it."""
     from canvass.app import create_app
 
     try:
-        return create_app(overrides, cli=cli)
-    except Exception as exc:  # a configuration problem is one sentence, not a traceback
-        from canvass.config import ConfigError
-
-        if isinstance(exc, ConfigError):
-            raise click.ClickException(str(exc)) from exc
-        raise
+        return create_app(overrides)
+    except config.ConfigError as exc:  # a configuration problem is one sentence, not a traceback
+        raise click.ClickException(str(exc)) from exc
 
 
-def _engine(app):
-    return app.extensions["canvass.engine"]
+@dataclass
+class Runtime:
+    """What a command needs: the settings and an engine on the database. No web app is built for a command."""
+
+    config: dict[str, Any]
+    engine: Engine
+    instance_path: Path
+
+
+def _runtime(overrides: dict[str, Any] | None = None) -> Runtime:
+    settings = config.load_settings(overrides=overrides)
+    if settings["SECRET_KEY"] == config.DEFAULT_SECRET_KEY:
+        settings["SECRET_KEY"] = secrets.token_hex(32)  # commands sign no cookies
+    instance_path = Path(settings["INSTANCE_PATH"] or Path.cwd() / "instance").resolve()
+    try:
+        config.validate_settings(settings, instance_path)
+    except config.ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    return Runtime(settings, db.make_engine(settings["DATABASE_URL"]), instance_path)
 
 
 def safe_url(url: str) -> str:
@@ -43,13 +59,13 @@ def emit(data: dict[str, Any], as_json: bool, text: str) -> None:
 
 
 @contextmanager
-def cli_app(overrides: dict[str, Any] | None = None):
-    """The app for one command; its connection pool is closed when the command ends."""
-    app = _app(overrides)
+def cli_runtime(overrides: dict[str, Any] | None = None):
+    """The runtime of one command; its connection pool is closed when the command ends."""
+    runtime = _runtime(overrides)
     try:
-        yield app
+        yield runtime
     finally:
-        _engine(app).dispose()
+        runtime.engine.dispose()
 
 
 def needs_schema(command):
@@ -57,13 +73,13 @@ def needs_schema(command):
 
     @wraps(command)
     def wrapped(*args, **kwargs):
-        with cli_app() as app:
-            current = db.current_revision(_engine(app))
+        with cli_runtime() as runtime:
+            current = db.current_revision(runtime.engine)
             if current != db.head_revision():
                 action = "initialise it" if current is None else "upgrade it"
-                raise click.ClickException(f"The database at {safe_url(app.config['DATABASE_URL'])} is not ready: "
+                raise click.ClickException(f"The database at {safe_url(runtime.config['DATABASE_URL'])} is not ready: "
                                            f"run `canvass init` to {action}.")
-            return command(app, *args, **kwargs)
+            return command(runtime, *args, **kwargs)
 
     return wrapped
 
@@ -82,11 +98,11 @@ def main() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def init(as_json: bool) -> None:
     """Create the database, or upgrade it to this version keeping all data."""
-    with cli_app() as app:
-        before, after = db.upgrade(_engine(app))
+    with cli_runtime() as runtime:
+        before, after = db.upgrade(runtime.engine)
     verb = "Created" if before is None else ("Upgraded" if before != after else "Already up to date:")
-    emit({"database": safe_url(app.config["DATABASE_URL"]), "before": before, "after": after}, as_json,
-         f"{verb} {safe_url(app.config['DATABASE_URL'])} (schema {after}).")
+    emit({"database": safe_url(runtime.config["DATABASE_URL"]), "before": before, "after": after}, as_json,
+         f"{verb} {safe_url(runtime.config['DATABASE_URL'])} (schema {after}).")
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -106,14 +122,14 @@ def user() -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input instead of a prompt.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @needs_schema
-def user_add(app, email: str, role: str, name: str, language: str, password_stdin: bool, as_json: bool) -> None:
+def user_add(runtime, email: str, role: str, name: str, language: str, password_stdin: bool, as_json: bool) -> None:
     """Create an account with a password (from a prompt, or --password-stdin)."""
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        with db.write_session(_engine(app)) as session:
+        with db.write_session(runtime.engine) as session:
             created = accounts.create_user(session, email, role, password=password, name=name, language=language)
             result = {"id": created.id, "email": created.email, "role": created.role}
     except accounts.AccountError as exc:
@@ -128,32 +144,32 @@ def user_add(app, email: str, role: str, name: str, language: str, password_stdi
 @click.option("--base-url", default="http://127.0.0.1:5000", show_default=True, help="Where the app is reached.")
 @click.option("--json", "as_json", is_flag=True)
 @needs_schema
-def user_invite(app, email: str, role: str, name: str, base_url: str, as_json: bool) -> None:
+def user_invite(runtime, email: str, role: str, name: str, base_url: str, as_json: bool) -> None:
     """Create an account without a password and print its invite link."""
     from canvass.models import User
 
     try:
-        with db.write_session(_engine(app)) as session:
+        with db.write_session(runtime.engine) as session:
             system = User(email="cli@localhost", role=Role.admin)  # the CLI acts with admin rights
             issued = accounts.invite_user(session, system, email, role, name=name,
-                                          hours=app.config["INVITE_HOURS"])
+                                          hours=runtime.config["INVITE_HOURS"])
             link = f"{base_url.rstrip('/')}/invite/{issued.token}"
     except accounts.AccountError as exc:
         raise click.ClickException(str(exc)) from exc
     emit({"email": email.lower(), "role": role, "link": link}, as_json,
-         f"Invite link (valid {app.config['INVITE_HOURS']} hours): {link}")
+         f"Invite link (valid {runtime.config['INVITE_HOURS']} hours): {link}")
 
 
 @user.command("list")
 @click.option("--json", "as_json", is_flag=True)
 @needs_schema
-def user_list(app, as_json: bool) -> None:
+def user_list(runtime, as_json: bool) -> None:
     """List accounts."""
     from sqlmodel import Session, select
 
     from canvass.models import User
 
-    with Session(_engine(app)) as session:
+    with Session(runtime.engine) as session:
         users = [{"id": u.id, "email": u.email, "role": u.role, "active": u.is_active, "joined": u.password_hash is not None}
                  for u in session.exec(select(User).order_by(User.role, User.email))]
     lines = [f"{u['role']:<10} {u['email']}{'' if u['active'] else ' (inactive)'}" for u in users]
@@ -174,10 +190,10 @@ def campaign() -> None:
 @click.option("--slug", default=None, help="Short name used in commands and links (made from NAME if omitted).")
 @click.option("--json", "as_json", is_flag=True)
 @needs_schema
-def campaign_add(app, name: str, slug: str | None, as_json: bool) -> None:
+def campaign_add(runtime, name: str, slug: str | None, as_json: bool) -> None:
     """Create a campaign with the default result codes."""
     try:
-        with db.write_session(_engine(app)) as session:
+        with db.write_session(runtime.engine) as session:
             created = campaigns.create_campaign(session, name, slug)
             result = {"id": created.id, "name": created.name, "slug": created.slug}
     except campaigns.CampaignError as exc:
@@ -188,13 +204,13 @@ def campaign_add(app, name: str, slug: str | None, as_json: bool) -> None:
 @campaign.command("list")
 @click.option("--json", "as_json", is_flag=True)
 @needs_schema
-def campaign_list(app, as_json: bool) -> None:
+def campaign_list(runtime, as_json: bool) -> None:
     """List campaigns with their counts of people, doors and contacts."""
     from sqlmodel import Session
 
     from canvass.overview import campaign_rows
 
-    with Session(_engine(app)) as session:
+    with Session(runtime.engine) as session:
         rows = [{"id": r["campaign"].id, "name": r["campaign"].name, "slug": r["campaign"].slug,
                  "people": r["people"], "doors": r["doors"], "turfs": r["turfs"], "contacts": r["contacts"]}
                 for r in campaign_rows(session)]
@@ -215,7 +231,7 @@ def campaign_list(app, as_json: bool) -> None:
 @click.option("--problems", "problems_file", type=click.Path(dir_okay=False), help="Write the row problems to this CSV.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON (last line).")
 @needs_schema
-def import_command(app, file: str, slug: str, mapping_file: str | None, dry_run: bool, problems_file: str | None,
+def import_command(runtime, file: str, slug: str, mapping_file: str | None, dry_run: bool, problems_file: str | None,
                    as_json: bool) -> None:
     """Import a voter file or contact list (CSV, TSV, pipe, fixed width, XLSX/XLS/ODS, or a zip of one).
 
@@ -226,7 +242,7 @@ def import_command(app, file: str, slug: str, mapping_file: str | None, dry_run:
     mapping = _read_mapping(mapping_file) if mapping_file else None
     progress, finish = _progress_bar(enabled=not as_json and sys.stderr.isatty())
     try:
-        with db.write_session(_engine(app)) as session:
+        with db.write_session(runtime.engine) as session:
             campaign = campaigns.require_campaign(session, slug)
             if dry_run:
                 report = importing.check_file(session, campaign, file, mapping=mapping, progress=progress)
@@ -378,19 +394,19 @@ def turf() -> None:
 @universe_options
 @click.option("--json", "as_json", is_flag=True)
 @needs_schema
-def turf_cut(app, slug, by, doors, as_json, **filters) -> None:
+def turf_cut(runtime, slug, by, doors, as_json, **filters) -> None:
     """Cut the campaign's doors that are in no turf yet into turfs of about --doors doors."""
     from canvass import turfs
 
     universe = universe_from(filters)
     try:
-        with db.write_session(_engine(app)) as session:
+        with db.write_session(runtime.engine) as session:
             campaign = campaigns.require_campaign(session, slug)
             counts = turfs.universe_counts(session, campaign, universe)
             ids = turfs.cut_turfs(session, campaign, universe, by=by, target=doors)
     except (turfs.TurfError, campaigns.CampaignError) as exc:
         raise click.ClickException(str(exc)) from exc
-    turfs.route_new_turfs(lambda *_: None, _engine(app), ids)
+    turfs.route_new_turfs(lambda *_: None, runtime.engine, ids)
     emit({"turfs": len(ids), "doors": counts["doors"], "people": counts["people"], "ids": ids}, as_json,
          f"Cut {counts['doors']:,} doors ({counts['people']:,} people) into {len(ids):,} turfs.")
 
@@ -399,14 +415,14 @@ def turf_cut(app, slug, by, doors, as_json, **filters) -> None:
 @click.option("--campaign", "slug", required=True)
 @click.option("--json", "as_json", is_flag=True)
 @needs_schema
-def turf_list(app, slug: str, as_json: bool) -> None:
+def turf_list(runtime, slug: str, as_json: bool) -> None:
     """List the campaign's turfs with their doors, people and volunteers."""
     from sqlmodel import Session
 
     from canvass import turfs
 
     try:
-        with Session(_engine(app)) as session:
+        with Session(runtime.engine) as session:
             rows = turfs.turf_summaries(session, campaigns.require_campaign(session, slug))
     except campaigns.CampaignError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -421,12 +437,12 @@ def turf_list(app, slug: str, as_json: bool) -> None:
 @click.option("--campaign", "slug", default=None, help="Needed when TURF is a name rather than an id.")
 @click.option("--json", "as_json", is_flag=True)
 @needs_schema
-def turf_assign(app, turf_ref: str, email: str, slug: str | None, as_json: bool) -> None:
+def turf_assign(runtime, turf_ref: str, email: str, slug: str | None, as_json: bool) -> None:
     """Assign TURF (id or name) to the account EMAIL."""
     from canvass import turfs
 
     try:
-        with db.write_session(_engine(app)) as session:
+        with db.write_session(runtime.engine) as session:
             campaign = campaigns.require_campaign(session, slug) if slug else None
             target = turfs.find_turf(session, campaign, turf_ref)
             user = accounts.get_user_by_email(session, email)
@@ -455,12 +471,12 @@ def calllist() -> None:
 @universe_options
 @click.option("--json", "as_json", is_flag=True)
 @needs_schema
-def calllist_create(app, slug: str, name: str, open_to_all: bool, as_json: bool, **filters) -> None:
+def calllist_create(runtime, slug: str, name: str, open_to_all: bool, as_json: bool, **filters) -> None:
     """Create a call list of everyone callable in the campaign matching the filters (cell phones first)."""
     from canvass import phonebank
 
     try:
-        with db.write_session(_engine(app)) as session:
+        with db.write_session(runtime.engine) as session:
             campaign = campaigns.require_campaign(session, slug)
             call_list = phonebank.create_call_list(session, campaign, name, universe_from(filters),
                                                    open_to_all=open_to_all)
@@ -487,7 +503,7 @@ def calllist_create(app, slug: str, name: str, open_to_all: bool, as_json: bool,
 @click.option("--van", is_flag=True, help="A CSV of results and survey responses for VoteBuilder's bulk upload.")
 @click.option("--json", "as_json", is_flag=True)
 @needs_schema
-def export_command(app, slug: str, out: str, since, until, sheet: str, van: bool, as_json: bool) -> None:
+def export_command(runtime, slug: str, out: str, since, until, sheet: str, van: bool, as_json: bool) -> None:
     """Export contact results and tallies to XLSX or CSV (formula-safe; written to the audit log)."""
     import time
     from pathlib import Path
@@ -497,10 +513,10 @@ def export_command(app, slug: str, out: str, since, until, sheet: str, van: bool
     started = time.perf_counter()
     filters = exports.Filters(since=since.date() if since else None, until=until.date() if until else None)
     try:
-        with db.read_session(_engine(app)) as session:
+        with db.read_session(runtime.engine) as session:
             campaign = campaigns.require_campaign(session, slug)
-        result = exports.make_export(_engine(app), campaign.id, filters, path=Path(out),
-                                     timezone=app.config["TIMEZONE"], sheet=sheet, van=van)
+        result = exports.make_export(runtime.engine, campaign.id, filters, path=Path(out),
+                                     timezone=runtime.config["TIMEZONE"], sheet=sheet, van=van)
     except (exports.ExportError, campaigns.CampaignError) as exc:
         raise click.ClickException(str(exc)) from exc
     result = {"path": result["path"], "rows": result["rows"], "kind": result["kind"],
@@ -521,8 +537,8 @@ def backup_command(path: str, as_json: bool) -> None:
 
     from canvass import backups
 
-    with cli_app() as app:
-        url = app.config["DATABASE_URL"]
+    with cli_runtime() as runtime:
+        url = runtime.config["DATABASE_URL"]
         try:
             written = backups.backup(url, Path(path))
         except backups.BackupError as exc:
@@ -543,12 +559,12 @@ def restore_command(path: str, yes: bool) -> None:
     if not yes:
         raise click.ClickException("This replaces everything in the database with the backup. Stop the app, then "
                                    "run again with --yes.")
-    with cli_app() as app:
+    with cli_runtime() as runtime:
         try:
-            backups.restore(app.config["DATABASE_URL"], Path(path))
+            backups.restore(runtime.config["DATABASE_URL"], Path(path))
         except backups.BackupError as exc:
             raise click.ClickException(str(exc)) from exc
-        click.echo(f"Restored {safe_url(app.config['DATABASE_URL'])} from {path}. Run `canvass init` if the backup "
+        click.echo(f"Restored {safe_url(runtime.config['DATABASE_URL'])} from {path}. Run `canvass init` if the backup "
                    "is from an older version.")
 
 
@@ -562,8 +578,8 @@ def restore_command(path: str, yes: bool) -> None:
 def serve(host: str, port: int) -> None:
     """Run the development server (for a laptop). In production use gunicorn, see the README."""
     os.environ.setdefault("CANVASS_MODE", "development")
-    app = _app(cli=False)
-    if db.current_revision(_engine(app)) != db.head_revision():
+    app = _web_app()
+    if db.current_revision(app.extensions["canvass.engine"]) != db.head_revision():
         raise click.ClickException("The database is not ready: run `canvass init` first.")
     click.echo(f"canvass on http://{host}:{port}/  database {safe_url(app.config['DATABASE_URL'])}")
     app.run(host=host, port=port, debug=False, threaded=True)
@@ -585,8 +601,8 @@ def demo(database_url: str | None, people: int, seed: int, no_serve: bool, host:
     from canvass import demo as demo_module
 
     os.environ.setdefault("CANVASS_MODE", "development")
-    with cli_app() as probe:
-        url = database_url or f"sqlite:///{os.path.join(probe.instance_path, 'demo.db')}"
+    with cli_runtime() as probe:
+        url = database_url or f"sqlite:///{probe.instance_path / 'demo.db'}"
     try:
         logins = demo_module.build_demo(url, people=people, seed=seed)
     except demo_module.NotADemoDatabase as exc:
@@ -598,7 +614,7 @@ def demo(database_url: str | None, people: int, seed: int, no_serve: bool, host:
               "logins": [{"role": r, "email": e} for r, e in logins]}, as_json, "\n".join(lines))
         return
     click.echo("\n".join(lines))
-    app = _app({"DATABASE_URL": url}, cli=False)
+    app = _web_app({"DATABASE_URL": url})
     click.echo(f"Open http://{host}:{port}/ and log in (Ctrl+C stops the server).")
     app.run(host=host, port=port, debug=False, threaded=True)
 

@@ -170,3 +170,16 @@ def test_each_demo_login_lands_on_its_page(run, tmp_path):
         assert response.headers["Location"] == homes[login["role"]]
         assert client.get(homes[login["role"]]).status_code == 200
     app.extensions["canvass.engine"].dispose()
+
+
+def test_commands_open_the_database_without_building_the_web_app(run, tmp_path, monkeypatch):
+    import canvass.app
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a command built the web app")
+
+    monkeypatch.setattr(canvass.app, "create_app", refuse)
+    url = f"sqlite:///{tmp_path / 'plain.db'}"
+    assert run("init", database_url=url).exit_code == 0
+    assert run("campaign", "add", "Fall GOTV", "--slug", "fall", database_url=url).exit_code == 0
+    assert last_json(run("campaign", "list", "--json", database_url=url))["campaigns"][0]["slug"] == "fall"
