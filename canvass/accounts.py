@@ -212,11 +212,13 @@ def redeem_token(session: Session, token: str, purpose: str, password: str) -> U
 def invite_user(session: Session, inviter: User, email: str, role: Role | str, *, name: str = "",
                 language: str = "en", hours: int = 72) -> IssuedToken:
     """Creates an account without a password and returns its invite token. Leads may invite volunteers only."""
+    from canvass import access
+
     role = Role(role)
-    if inviter.role == Role.lead and role != Role.volunteer:
-        raise AccountError(N_("Field leads can invite volunteers; ask an admin for other roles."))
-    if inviter.role not in (Role.admin, Role.lead):
+    if not access.invitable_roles(inviter):
         raise AccountError(N_("Only admins and field leads can invite people."))
+    if role not in access.invitable_roles(inviter):
+        raise AccountError(N_("Field leads can invite volunteers; ask an admin for other roles."))
     existing = get_user_by_email(session, email)
     if existing is not None and existing.password_hash is None:
         if inviter.role != Role.admin and existing.role != role:

@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, Session, SQLModel, select
 
+from canvass.access import may_work_turf
 from canvass.i18n import N_, UserError
 from canvass.models import (
     CallList,
@@ -40,7 +41,6 @@ from canvass.models import (
     User,
     utcnow,
 )
-from canvass.turfs import may_work_turf
 
 MAX_NOTES = 2000
 CLOCK_SKEW = timedelta(minutes=5)  # a phone's clock may run a little fast; never accept a contact from the future

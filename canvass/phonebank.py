@@ -115,15 +115,6 @@ def set_status(session: Session, call_list: CallList, status: str) -> None:
     session.add(call_list)
 
 
-def may_call(session: Session, call_list: CallList, user: User) -> bool:
-    """Assigned callers, anyone when the list is open to all callers, and leads."""
-    if user.role in (Role.admin, Role.lead):
-        return True
-    if session.get(CallListAssignment, (call_list.id, user.id)) is not None:
-        return True
-    return call_list.open_to_all and user.role == Role.volunteer and user.is_active
-
-
 def assign(session: Session, call_list: CallList, user: User) -> None:
     if session.get(CallListAssignment, (call_list.id, user.id)) is None:
         session.add(CallListAssignment(call_list_id=call_list.id, user_id=user.id))

@@ -599,63 +599,6 @@ def join_by_code(session: Session, code: str, user: User, *, now: datetime | Non
     return turf, assign_turf(session, turf, user, status=status)
 
 
-STAFF_ROLES = (Role.admin, Role.lead, Role.data)
-
-
-def _only_if_visible(query, *, staff: bool):
-    """``query`` (which selects from ``turf``) narrowed to the turf ``:turf_id`` if user ``:user_id`` may open it:
-    staff see every turf, volunteers only active turfs actively assigned to them (``_worked_by``).
-
-    Built with bound parameters, so each form is built once and the sync API does not rebuild it per request."""
-    query = query.where(Turf.id == sa.bindparam("turf_id"))
-    return query if staff else query.where(_worked_by(sa.bindparam("user_id")))
-
-
-def _worked_by(user_id) -> sa.ColumnElement[bool]:
-    """The turf in the query's FROM is open and actively assigned to ``user_id`` (an SQL expression). With
-    ``may_open_turf``, the one place the rule of who may open a turf lives."""
-    assigned = sa.exists().where(TurfAssignment.turf_id == Turf.id, TurfAssignment.user_id == user_id,
-                                 TurfAssignment.status == AssignmentStatus.active)
-    return sa.and_(Turf.status == TurfStatus.active, assigned)
-
-
-def may_open_turf(user_id, role) -> sa.ColumnElement[bool]:
-    """SQL: the user whose id and role are these SQL expressions may open the turf in the query's FROM (the rule of
-    ``_only_if_visible``, for a statement that reads the user itself)."""
-    return sa.or_(role.in_([r.value for r in STAFF_ROLES]), _worked_by(user_id))
-
-
-#: Who may log contacts on a turf, check in to it and add people at its doors: the volunteer (of any role) it is
-#: assigned to, and leads and admins, who supervise. Data staff see every turf and enter paper results, but do not
-#: knock doors unless a turf is assigned to them.
-FIELD_ROLES = (Role.admin, Role.lead)
-
-
-def may_work_turf(user_id, role) -> sa.ColumnElement[bool]:
-    """SQL: the user whose id and role are these SQL expressions may log contacts on the turf in the query's FROM."""
-    return sa.or_(role.in_([r.value for r in FIELD_ROLES]), _worked_by(user_id))
-
-
-def works_turf(session: Session, turf: Turf, user: User) -> bool:
-    """Whether ``user`` may log contacts on ``turf`` (see ``may_work_turf``)."""
-    if user.role in FIELD_ROLES:
-        return True
-    return session.exec(select(sa.literal(True)).select_from(Turf).where(Turf.id == turf.id, _worked_by(user.id))
-                        ).first() is not None
-
-
-def _is_staff(user: User) -> bool:
-    return user.role in STAFF_ROLES
-
-
-_VISIBLE_TURF = {staff: _only_if_visible(select(Turf), staff=staff) for staff in (True, False)}
-
-
-def visible_turf(session: Session, turf_id: int, user: User) -> Turf | None:
-    """The turf if ``user`` may open it (see ``_only_if_visible``)."""
-    return session.exec(_VISIBLE_TURF[_is_staff(user)], params={"turf_id": turf_id, "user_id": user.id}).first()
-
-
 # ------------------------------------------------------------------------------------------------------------------
 # The board and language match
 

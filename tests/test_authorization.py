@@ -8,51 +8,34 @@ below fails the test, so a new route cannot skip this check.
 import pytest
 from sqlmodel import select
 
-from canvass import importing, jobs, phonebank, turfs
-from canvass.models import CallEntry, JobStatus, Person, SurveyQuestion, Turf, TurfDoor
+from canvass import access, importing, jobs, phonebank, turfs
+from canvass.models import CallEntry, JobStatus, Person, Role, SurveyQuestion, Turf, TurfDoor
 from canvass.turfs import Universe
 from tests.conftest import make_user
 
 ANON, OWNER, STRANGER, DATA, LEAD, ADMIN = "anon", "owner", "stranger", "data", "lead", "admin"
-EVERYONE = {ANON, OWNER, STRANGER, DATA, LEAD, ADMIN}
-LOGGED_IN = EVERYONE - {ANON}
-STAFF = {DATA, LEAD, ADMIN}
-LEADS = {LEAD, ADMIN}
-ON_TURF = STAFF | {OWNER}  # a turf's pages: staff, and the volunteer it is assigned to
-ON_LIST = LEADS | {OWNER}  # a call list: leads, and its callers
-WORKS_TURF = LEADS | {OWNER}  # logging at its doors: the volunteer it is assigned to, and leads (not data staff)
+
+
+def visitors(rule: access.Rule) -> set[str]:
+    """The test's six visitors a rule of ``access.PAGES`` lets in: the table is the access module's, not a copy."""
+    if rule.public:
+        return {ANON, OWNER, STRANGER, DATA, LEAD, ADMIN}
+    allowed = {who for who, role in ((DATA, Role.data), (LEAD, Role.lead), (ADMIN, Role.admin)) if role in rule.roles}
+    if rule.scope == access.Scope.turf_work:
+        allowed.discard(DATA)  # data staff look at turfs, but log only on a turf assigned to them
+    if Role.volunteer in rule.roles:
+        allowed |= {OWNER} if rule.scope != access.Scope.none else {OWNER, STRANGER}
+    if rule.scope == access.Scope.call_list:
+        allowed.discard(DATA)  # a call list is for its callers and leads
+    return allowed
+
 
 #: endpoint -> who may use it (everyone else is refused)
-ALLOWED = {
-    "auth.login": EVERYONE, "auth.logout": EVERYONE, "auth.choose_language": EVERYONE,
-    "auth.accept_invite": EVERYONE, "auth.reset_password": EVERYONE, "home.health": EVERYONE,
-    "home.service_worker": EVERYONE, "home.index": EVERYONE, "api.openapi": EVERYONE, "static": EVERYONE,
-    "home.volunteer": LOGGED_IN, "api.me": LOGGED_IN, "api.post_contacts": LOGGED_IN, "turfs.join": LOGGED_IN,
-    "home.admin": {ADMIN}, "home.lead": LEADS, "home.data": STAFF,
-    "api.turf": ON_TURF, "canvassing.walk": ON_TURF, "canvassing.door": ON_TURF, "canvassing.log": WORKS_TURF,
-    "canvassing.next_door": ON_TURF, "canvassing.nobody_home": WORKS_TURF, "canvassing.undo": WORKS_TURF,
-    "canvassing.add_person": WORKS_TURF, "canvassing.check_in": WORKS_TURF, "canvassing.check_out": WORKS_TURF,
-    "turfs.show": ON_TURF, "turfs.print_list": ON_TURF, "turfs.entry": ON_TURF,
-    "turfs.board": STAFF, "turfs.cut": LEADS, "turfs.rename": LEADS, "turfs.split": LEADS, "turfs.merge": LEADS,
-    "turfs.move": LEADS, "turfs.delete": LEADS, "turfs.assign": LEADS, "turfs.unassign": LEADS,
-    "turfs.approve": LEADS, "turfs.approval": LEADS,
-    "calling.caller": ON_LIST, "calling.next_call": ON_LIST, "calling.result": ON_LIST, "calling.skip": ON_LIST,
-    "calling.index": LEADS, "calling.create": LEADS, "calling.set_status": LEADS, "calling.assign": LEADS,
-    "campaigns.index": STAFF, "campaigns.create": LEADS, "campaigns.setup": LEADS, "campaigns.set_script": LEADS,
-    "campaigns.add_question": LEADS, "campaigns.question_active": LEADS, "campaigns.save_code": LEADS,
-    "campaigns.add_tag": LEADS, "campaigns.save_settings": LEADS,
-    "importing.index": STAFF, "importing.upload": STAFF, "importing.show": STAFF, "importing.remap": STAFF,
-    "importing.confirm": STAFF, "importing.discard": STAFF, "importing.problems_csv": STAFF,
-    "exports.index": STAFF, "exports.create": STAFF, "exports.show": STAFF, "exports.download": STAFF,
-    "exports.dashboard": LEADS,
-    "people.index": STAFF, "people.show": STAFF, "people.set_flags": STAFF,
-    "users.index": LEADS, "users.invite": LEADS, "users.reset_link": LEADS, "users.change_role": {ADMIN},
-    "users.toggle_active": {ADMIN},
-}
+ALLOWED = {endpoint: visitors(rule) for endpoint, rule in access.PAGES.items()}
 #: routes that remove their object: the next allowed visitor finds it gone
 REMOVES_OBJECT = {"turfs.delete"}
 #: routes about a turf or call list: a volunteer who does not have it gets 404, not 403
-OBJECT_SCOPED = {endpoint for endpoint, roles in ALLOWED.items() if roles in (ON_TURF, ON_LIST, WORKS_TURF)}
+OBJECT_SCOPED = {endpoint for endpoint, rule in access.PAGES.items() if rule.scope != access.Scope.none}
 
 
 def all_rules():

@@ -10,15 +10,14 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import format_time
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlmodel import select
 
-from canvass import audit, canvassing, contacts, phonebank, turfs
+from canvass import access, audit, canvassing, contacts, phonebank, turfs
 from canvass.models import CallList, Campaign, Channel, Role, Tag, User
 from canvass.web.background import now
 from canvass.web.database import db, form_object
 from canvass.web.language import page_language
-from canvass.web.security import LEADS, role_required
 from canvass.web.turfs import _universe_from, get_campaign_or_first
 
 bp = Blueprint("calling", __name__)
@@ -27,13 +26,12 @@ bp = Blueprint("calling", __name__)
 def get_call_list(list_id: int) -> CallList:
     """The call list if the current user may call from it (or run it, for leads); otherwise 404."""
     call_list = db().get(CallList, list_id)
-    if call_list is None or not phonebank.may_call(db(), call_list, current_user):
+    if call_list is None or not access.may_call(db(), call_list, current_user):
         abort(404)
     return call_list
 
 
 @bp.get("/calllists/")
-@role_required(*LEADS)
 def index():
     campaign = get_campaign_or_first(request.args.get("campaign", type=int))
     if campaign is None:
@@ -53,7 +51,6 @@ def index():
 
 
 @bp.post("/calllists/")
-@role_required(*LEADS)
 def create():
     campaign = form_object(Campaign, "campaign_id")
     try:
@@ -71,7 +68,6 @@ def create():
 
 
 @bp.post("/calllists/<int:list_id>/status")
-@role_required(*LEADS)
 def set_status(list_id: int):
     call_list = db().get(CallList, list_id) or abort(404)
     status = request.form.get("status", "")
@@ -86,7 +82,6 @@ def set_status(list_id: int):
 
 
 @bp.post("/calllists/<int:list_id>/assign")
-@role_required(*LEADS)
 def assign(list_id: int):
     call_list = db().get(CallList, list_id) or abort(404)
     user = form_object(User, "user_id")
@@ -107,7 +102,6 @@ def _tz() -> str:
 
 
 @bp.get("/call/<int:list_id>")
-@login_required
 def caller(list_id: int):
     call_list = get_call_list(list_id)
     campaign = db().get(Campaign, call_list.campaign_id)
@@ -159,13 +153,11 @@ def _claim_and_return(call_list: CallList):
 
 
 @bp.post("/call/<int:list_id>/next")
-@login_required
 def next_call(list_id: int):
     return _claim_and_return(get_call_list(list_id))
 
 
 @bp.post("/call/<int:list_id>/entry/<int:entry_id>/result")
-@login_required
 def result(list_id: int, entry_id: int):
     call_list = get_call_list(list_id)
     campaign = db().get(Campaign, call_list.campaign_id)
@@ -203,7 +195,6 @@ def _callback_time(text: str) -> datetime | None:
 
 
 @bp.post("/call/<int:list_id>/entry/<int:entry_id>/skip")
-@login_required
 def skip(list_id: int, entry_id: int):
     call_list = get_call_list(list_id)
     try:

@@ -14,7 +14,6 @@ from canvass import audit, campaigns
 from canvass.models import Campaign
 from canvass.overview import campaign_rows
 from canvass.web.database import db
-from canvass.web.security import LEADS, STAFF, role_required
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
 
@@ -32,13 +31,11 @@ def get_campaign(slug: str) -> Campaign:
 
 
 @bp.get("/")
-@role_required(*STAFF)
 def index():
     return render_template("campaigns/index.html", rows=campaign_rows(db()), form=CampaignForm())
 
 
 @bp.post("/")
-@role_required(*LEADS)
 def create():
     form = CampaignForm()
     if form.validate_on_submit():
@@ -66,7 +63,6 @@ def _setup_url(campaign: Campaign, anchor: str = "") -> str:
 
 
 @bp.get("/<slug>/setup")
-@role_required(*LEADS)
 def setup(slug: str):
     from sqlmodel import select
 
@@ -103,7 +99,6 @@ def _apply(campaign: Campaign, anchor: str, change, message: str):
 
 
 @bp.post("/<slug>/setup/script")
-@role_required(*LEADS)
 def set_script(slug: str):
     campaign = get_campaign(slug)
     return _apply(campaign, "#scripts", lambda: campaigns.set_script(
@@ -112,7 +107,6 @@ def set_script(slug: str):
 
 
 @bp.post("/<slug>/setup/question")
-@role_required(*LEADS)
 def add_question(slug: str):
     campaign = get_campaign(slug)
     translations = {lang: request.form.get(f"text_{lang}", "") for lang in campaigns.LANGUAGE_CODES if lang != "en"}
@@ -123,7 +117,6 @@ def add_question(slug: str):
 
 
 @bp.post("/<slug>/setup/question/<int:question_id>/active")
-@role_required(*LEADS)
 def question_active(slug: str, question_id: int):
     campaign = get_campaign(slug)
     active = request.form.get("active") == "1"
@@ -132,7 +125,6 @@ def question_active(slug: str, question_id: int):
 
 
 @bp.post("/<slug>/setup/code")
-@role_required(*LEADS)
 def save_code(slug: str):
     campaign = get_campaign(slug)
     form = request.form
@@ -150,7 +142,6 @@ def save_code(slug: str):
 
 
 @bp.post("/<slug>/setup/tag")
-@role_required(*LEADS)
 def add_tag(slug: str):
     campaign = get_campaign(slug)
     translations = {lang: request.form.get(f"name_{lang}", "") for lang in ("es", "vi")}
@@ -160,7 +151,6 @@ def add_tag(slug: str):
 
 
 @bp.post("/<slug>/setup/settings")
-@role_required(*LEADS)
 def save_settings(slug: str):
     campaign = get_campaign(slug)
     form = request.form

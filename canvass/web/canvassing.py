@@ -6,7 +6,7 @@ import uuid
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlmodel import select
 
 from canvass import audit, canvassing, contacts, turfs
@@ -30,7 +30,6 @@ def _language() -> str:
 
 
 @bp.get("/<int:turf_id>")
-@login_required
 def walk(turf_id: int):
     turf = get_my_turf(turf_id)
     campaign = db().get(Campaign, turf.campaign_id)
@@ -54,7 +53,6 @@ def _searchable(view: dict) -> str:
 
 
 @bp.get("/<int:turf_id>/door/<int:household_id>")
-@login_required
 def door(turf_id: int, household_id: int):
     turf = get_my_turf(turf_id)
     household = get_my_door(turf, household_id)
@@ -97,7 +95,6 @@ def _may_contact(allowed_household: int):
 
 
 @bp.post("/<int:turf_id>/door/<int:household_id>/log")
-@login_required
 def log(turf_id: int, household_id: int):
     turf = get_turf_to_work(turf_id)
     household = get_my_door(turf, household_id)
@@ -139,7 +136,6 @@ def _after_logging(turf: Turf, household: Household, person_id: int | None):
 
 
 @bp.post("/<int:turf_id>/door/<int:household_id>/nobody-home")
-@login_required
 def nobody_home(turf_id: int, household_id: int):
     """One tap for the whole door: "Not home" for everyone at it (or for the door itself when nobody is listed)."""
     turf = get_turf_to_work(turf_id)
@@ -164,7 +160,6 @@ def nobody_home(turf_id: int, household_id: int):
 
 
 @bp.get("/<int:turf_id>/next")
-@login_required
 def next_door(turf_id: int):
     turf = get_my_turf(turf_id)
     doors = turfs.turf_doors(db(), turf)
@@ -177,7 +172,6 @@ def next_door(turf_id: int):
 
 
 @bp.post("/<int:turf_id>/undo")
-@login_required
 def undo(turf_id: int):
     turf = get_turf_to_work(turf_id)
     last = _last_entry(turf)
@@ -198,7 +192,6 @@ def undo(turf_id: int):
 
 
 @bp.post("/<int:turf_id>/door/<int:household_id>/person")
-@login_required
 def add_person(turf_id: int, household_id: int):
     turf = get_turf_to_work(turf_id)
     household = get_my_door(turf, household_id)
@@ -217,7 +210,6 @@ def add_person(turf_id: int, household_id: int):
 
 
 @bp.post("/<int:turf_id>/check-in")
-@login_required
 def check_in(turf_id: int):
     turf = get_turf_to_work(turf_id)
     canvassing.check_in(db(), current_user, turf)
@@ -227,7 +219,6 @@ def check_in(turf_id: int):
 
 
 @bp.post("/<int:turf_id>/check-out")
-@login_required
 def check_out(turf_id: int):
     turf = get_turf_to_work(turf_id)
     canvassing.check_out(db(), current_user, turf)

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import hmac
 from datetime import timedelta
-from functools import wraps
 from urllib.parse import urlsplit
 
 from flask import Flask, abort, current_app, request, session, url_for
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 
+from canvass import access
 from canvass.models import Role, User
 from canvass.web.database import db
 
@@ -57,6 +57,7 @@ def init_security(app: Flask) -> None:
     # "basic": a phone moving from wifi to cellular keeps its session; "strong" would log volunteers out mid-turf.
     login_manager.session_protection = "basic"
     login_manager.user_loader(_load_user)
+    app.before_request(enforce_page_rules)
     app.after_request(_security_headers)
 
 
@@ -119,25 +120,20 @@ def safe_next(target: str | None) -> str | None:
     return None if parts.scheme or parts.netloc or "\\" in target or any(ord(c) < 32 for c in target) else target
 
 
-def role_required(*roles: Role):
-    """Lets only these roles through (403 for the rest; anonymous users go to the login page)."""
-
-    def decorator(view):
-        @wraps(view)
-        def wrapped(*args, **kwargs):
-            if not current_user.is_authenticated:
-                return current_app.login_manager.unauthorized()
-            if current_user.role not in roles:
-                abort(403)
-            return view(*args, **kwargs)
-
-        return wrapped
-
-    return decorator
-
-
-STAFF = (Role.admin, Role.lead, Role.data)
-LEADS = (Role.admin, Role.lead)
+def enforce_page_rules():
+    """Every request, before its page: the role rule of ``access.PAGES`` (403, or the login page when signed out).
+    Objects (a turf, a call list) are checked by each page's load helper, which answers 404."""
+    if request.endpoint is None:  # no such page: the router answers 404
+        return None
+    rule = access.PAGES.get(request.endpoint)
+    if rule is not None and (rule.public or rule.checked_by_the_page):
+        return None  # without loading the user: static files, the health check, the sync API's own check
+    allowed = access.may_use(request.endpoint, current_user)
+    if allowed is None:
+        return current_app.login_manager.unauthorized()
+    if not allowed:
+        abort(403)
+    return None
 
 
 def refuse_nul_characters():

@@ -6,10 +6,10 @@ import uuid
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlmodel import select
 
-from canvass import audit, contacts, maps, turfs
+from canvass import access, audit, contacts, maps, turfs
 from canvass.models import (
     AssignmentStatus,
     Campaign,
@@ -25,7 +25,7 @@ from canvass.models import (
 )
 from canvass.web.background import start_job
 from canvass.web.database import db, form_object
-from canvass.web.security import LEADS, STAFF, role_required, safe_next
+from canvass.web.security import safe_next
 
 bp = Blueprint("turfs", __name__)
 
@@ -38,7 +38,7 @@ def get_campaign_or_first(campaign_id: int | None) -> Campaign | None:
 
 def get_my_turf(turf_id: int) -> Turf:
     """The turf if the current user may open it (a volunteer's own turf, or any turf for staff); otherwise 404."""
-    turf = turfs.visible_turf(db(), turf_id, current_user)
+    turf = access.visible_turf(db(), turf_id, current_user)
     if turf is None:
         abort(404)
     return turf
@@ -48,7 +48,7 @@ def get_turf_to_work(turf_id: int) -> Turf:
     """The turf if the current user may log contacts on it: 404 when they may not even open it, 403 when they may
     look but not knock (data staff without the turf assigned)."""
     turf = get_my_turf(turf_id)
-    if not turfs.works_turf(db(), turf, current_user):
+    if not access.works_turf(db(), turf, current_user):
         abort(403)
     return turf
 
@@ -72,7 +72,6 @@ def _universe_from(form) -> turfs.Universe:
 
 
 @bp.get("/turfs/")
-@role_required(*STAFF)
 def board():
     campaign = get_campaign_or_first(request.args.get("campaign", type=int))
     if campaign is None:
@@ -97,7 +96,6 @@ def board():
 
 
 @bp.post("/turfs/cut")
-@role_required(*LEADS)
 def cut():
     campaign = form_object(Campaign, "campaign_id")
     target = request.form.get("doors", type=int) or 0
@@ -117,7 +115,6 @@ def cut():
 
 
 @bp.get("/turfs/<int:turf_id>")
-@login_required
 def show(turf_id: int):
     turf = get_my_turf(turf_id)
     doors = turfs.turf_doors(db(), turf)
@@ -157,7 +154,6 @@ def _back(turf: Turf, anchor: str = ""):
 
 
 @bp.post("/turfs/<int:turf_id>/rename")
-@role_required(*LEADS)
 def rename(turf_id: int):
     turf = get_lead_turf(turf_id)
     try:
@@ -171,7 +167,6 @@ def rename(turf_id: int):
 
 
 @bp.post("/turfs/<int:turf_id>/split")
-@role_required(*LEADS)
 def split(turf_id: int):
     turf = get_lead_turf(turf_id)
     try:
@@ -186,7 +181,6 @@ def split(turf_id: int):
 
 
 @bp.post("/turfs/<int:turf_id>/merge")
-@role_required(*LEADS)
 def merge(turf_id: int):
     turf = get_lead_turf(turf_id)
     other = db().get(Turf, request.form.get("other", type=int) or 0)
@@ -201,7 +195,6 @@ def merge(turf_id: int):
 
 
 @bp.post("/turfs/<int:turf_id>/move")
-@role_required(*LEADS)
 def move(turf_id: int):
     turf = get_lead_turf(turf_id)
     target = db().get(Turf, request.form.get("target", type=int) or 0)
@@ -216,7 +209,6 @@ def move(turf_id: int):
 
 
 @bp.post("/turfs/<int:turf_id>/delete")
-@role_required(*LEADS)
 def delete(turf_id: int):
     turf = get_lead_turf(turf_id)
     campaign_id = turf.campaign_id
@@ -228,7 +220,6 @@ def delete(turf_id: int):
 
 
 @bp.post("/turfs/<int:turf_id>/assign")
-@role_required(*LEADS)
 def assign(turf_id: int):
     turf = get_lead_turf(turf_id)
     user = db().get(User, request.form.get("user_id", type=int) or 0)
@@ -243,7 +234,6 @@ def assign(turf_id: int):
 
 
 @bp.post("/turfs/<int:turf_id>/unassign/<int:user_id>")
-@role_required(*LEADS)
 def unassign(turf_id: int, user_id: int):
     turf = get_lead_turf(turf_id)
     user = db().get(User, user_id) or abort(404)
@@ -255,7 +245,6 @@ def unassign(turf_id: int, user_id: int):
 
 
 @bp.post("/turfs/<int:turf_id>/approve/<int:user_id>")
-@role_required(*LEADS)
 def approve(turf_id: int, user_id: int):
     turf = get_lead_turf(turf_id)
     user = db().get(User, user_id) or abort(404)
@@ -266,7 +255,6 @@ def approve(turf_id: int, user_id: int):
 
 
 @bp.post("/turfs/<int:turf_id>/approval")
-@role_required(*LEADS)
 def approval(turf_id: int):
     turf = get_lead_turf(turf_id)
     turf.join_requires_approval = request.form.get("required") == "1"
@@ -289,7 +277,6 @@ def _survey(campaign_id: int):
 
 
 @bp.get("/turfs/<int:turf_id>/print")
-@login_required
 def print_list(turf_id: int):
     turf = get_my_turf(turf_id)
     doors = turfs.turf_doors(db(), turf)
@@ -305,7 +292,6 @@ def print_list(turf_id: int):
 
 
 @bp.route("/turfs/<int:turf_id>/entry", methods=["GET", "POST"])
-@login_required
 def entry(turf_id: int):
     turf = get_my_turf(turf_id)
     campaign = db().get(Campaign, turf.campaign_id)
@@ -350,7 +336,6 @@ def _entry_items(turf: Turf, doors, survey) -> list[contacts.ContactIn]:
 
 
 @bp.route("/join/<code>", methods=["GET", "POST"])
-@login_required
 def join(code: str):
     """The page a turf's QR code opens. Showing it looks nothing up, so it tells nobody whether a code exists; the
     POST does, and counts the codes that matched nothing (see ``turfs.join_by_code``)."""

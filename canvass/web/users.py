@@ -11,12 +11,11 @@ from sqlmodel import select
 from wtforms import EmailField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
-from canvass import accounts, audit
+from canvass import access, accounts, audit
 from canvass.models import LANGUAGE_NAMES, Role, User
 from canvass.overview import pending_invites
 from canvass.web.database import db
 from canvass.web.language import said
-from canvass.web.security import LEADS, role_required
 
 bp = Blueprint("users", __name__, url_prefix="/users")
 
@@ -32,14 +31,10 @@ class RoleForm(FlaskForm):
     role = SelectField(_l("Role"), choices=[SelectChoice(r.value, r.value) for r in Role])
 
 
-def _invitable_roles() -> list[Role]:
-    return list(Role) if current_user.role == Role.admin else [Role.volunteer]
-
-
 def get_managed_user(user_id: int) -> User:
-    """The user, if the current user may manage them (admins: anyone; leads: volunteers); otherwise 404."""
+    """The user, if the current user may manage them (see ``access.may_manage``); otherwise 404."""
     user = db().get(User, user_id)
-    if user is None or (current_user.role != Role.admin and user.role != Role.volunteer):
+    if user is None or not access.may_manage(current_user, user):
         abort(404)
     return user
 
@@ -51,7 +46,6 @@ def _link(purpose: str, token: str) -> str:
 
 
 @bp.get("/")
-@role_required(*LEADS)
 def index():
     query = select(User).order_by(User.role, User.name, User.email)
     if current_user.role != Role.admin:
@@ -65,12 +59,11 @@ def index():
 
 def _role_choices() -> list[SelectChoice]:
     """The roles this user may invite, volunteer first, named as the reader says them."""
-    roles = sorted(_invitable_roles(), key=lambda role: role != Role.volunteer)
+    roles = sorted(access.invitable_roles(current_user), key=lambda role: role != Role.volunteer)
     return [SelectChoice(r.value, said(r)) for r in roles]
 
 
 @bp.post("/invite")
-@role_required(*LEADS)
 def invite():
     form = InviteForm()
     form.role.choices = _role_choices()
@@ -94,7 +87,6 @@ def invite():
 
 
 @bp.post("/<int:user_id>/role")
-@role_required(Role.admin)
 def change_role(user_id: int):
     user = get_managed_user(user_id)
     form = RoleForm()
@@ -110,7 +102,6 @@ def change_role(user_id: int):
 
 
 @bp.post("/<int:user_id>/active")
-@role_required(Role.admin)
 def toggle_active(user_id: int):
     user = get_managed_user(user_id)
     if user.id == current_user.id:
@@ -126,7 +117,6 @@ def toggle_active(user_id: int):
 
 
 @bp.post("/<int:user_id>/reset-link")
-@role_required(*LEADS)
 def reset_link(user_id: int):
     user = get_managed_user(user_id)
     purpose = "invite" if user.password_hash is None else "reset"
