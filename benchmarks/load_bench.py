@@ -74,7 +74,7 @@ def build_world(url: str, volunteers: int) -> list[str]:
 
     from canvass import accounts, campaigns, db, importing, turfs
     from canvass.models import Turf
-    from canvass.turfs import Universe
+    from canvass.universe import Universe
 
     engine = db.make_engine(url)
     SQLModel.metadata.drop_all(engine)

@@ -22,8 +22,9 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from canvass import bulk, campaigns, db, routing, turfs  # noqa: E402
+from canvass import bulk, campaigns, cutting, db, routing, turfs  # noqa: E402
 from canvass.models import Household  # noqa: E402
+from canvass.universe import Universe  # noqa: E402
 
 SANFORD = Path(__file__).resolve().parents[1] / "imports" / "addr_osm_sanford_nc.csv"
 
@@ -62,7 +63,7 @@ def bench_cut(count: int, target: int) -> dict:
             bulk.insert_frame(session, Household.__table__, frame)
             session.commit()
             started = time.perf_counter()
-            ids = turfs.cut_turfs(session, campaign, turfs.Universe(), by="geo", target=target)
+            ids = turfs.cut_turfs(session, campaign, Universe(), by="geo", target=target)
             session.commit()
             seconds = time.perf_counter() - started
             sizes = pd.Series(dict(session.execute(
@@ -81,11 +82,11 @@ def bench_routes(target: int) -> dict:
         "building_key": raw["House number"] + " " + raw["Street name"].str.upper(), "unit": "", "precinct": "",
         "zip5": raw["Postal code"].str[:5], "lat": raw["Latitude"].astype(float),
         "lon": raw["Longitude"].astype(float)})
-    labels = turfs.cut(doors, "geo", target)
+    labels = cutting.cut(doors, "geo", target)
     ratios, times = [], []
     for label in sorted(labels.unique()):
         part = doors[labels == label]
-        route_doors = [routing.Door(id=int(r.id), street=r.street, house_number=None if pd.isna(r.house_number_int)
+        route_doors = [routing.Place(id=int(r.id), street=r.street, house_number=None if pd.isna(r.house_number_int)
                                     else int(r.house_number_int), building=r.building_key, lat=r.lat, lon=r.lon)
                        for r in part.itertuples()]
         started = time.perf_counter()

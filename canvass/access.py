@@ -157,9 +157,10 @@ def works_turf(session: Session, turf: Turf, user: User) -> bool:
                         ).first() is not None
 
 
-def logs_any_door(user: User) -> bool:
-    """Leads and admins may log at any door of a campaign (the sync API checks a volunteer's turfs instead)."""
-    return user.role in LEADS
+def turfs_to_log_on(user: User, turf_ids: set[int]) -> set[int] | None:
+    """The turfs whose doors ``user`` may log contacts at, of those a batch names (already checked to be turfs the
+    user may work): those turfs; or None for leads and admins, who may log at any door of the campaign."""
+    return None if user.role in LEADS else turf_ids
 
 
 def shown_at_a_door() -> sa.ColumnElement[bool]:
@@ -185,7 +186,11 @@ def invitable_roles(user: User) -> list[Role]:
     return list(Role) if user.role == ADMIN else [VOLUNTEER] if user.role == LEAD else []
 
 
-def may_manage(actor: User, user: User) -> bool:
-    """Whether ``actor`` may see and manage ``user``'s account (reset link, role, active): admins anyone, leads
+def managed_roles(actor: User) -> list[Role]:
+    """The roles of the accounts ``actor`` may see and manage (reset link, role, active): admins any, leads
     volunteers."""
-    return actor.role == ADMIN or (actor.role == LEAD and user.role == VOLUNTEER)
+    return list(Role) if actor.role == ADMIN else [VOLUNTEER] if actor.role == LEAD else []
+
+
+def may_manage(actor: User, user: User) -> bool:
+    return Role(user.role) in managed_roles(actor)

@@ -192,8 +192,10 @@ def find_token(session: Session, token: str, purpose: str, *, now: datetime | No
     return record
 
 
-def redeem_token(session: Session, token: str, purpose: str, password: str) -> User:
-    """Sets the password through an invite or reset link, which then stops working. Returns the user.
+def redeem_token(session: Session, token: str, purpose: str, password: str, *, name: str = "",
+                 language: str = "") -> User:
+    """Sets the password through an invite or reset link, which then stops working, and the name and language the
+    newcomer gave when they are given. Returns the user.
 
     The link is spent by one conditional UPDATE: of several requests racing with it, only one gets it."""
     record = find_token(session, token, purpose)
@@ -205,8 +207,47 @@ def redeem_token(session: Session, token: str, purpose: str, password: str) -> U
     if spent.rowcount != 1:
         raise AccountError(N_("This link is not valid or was already used. Ask for a new one."))
     set_password(user, password)
+    user.name = name.strip() or user.name
+    if language in LANGUAGE_NAMES:
+        user.language = language
     session.expire(record)
     return user
+
+
+def volunteers(session: Session, *, active_only: bool = True) -> list[User]:
+    """Volunteers by name, as the pickers list them (all of them, for filtering past results)."""
+    query = select(User).where(User.role == Role.volunteer).order_by(User.name, User.email)
+    if active_only:
+        query = query.where(User.is_active.is_(True))
+    return list(session.exec(query))
+
+
+def users_seen_by(session: Session, viewer: User) -> list[User]:
+    """The accounts ``viewer`` manages (see ``access.may_manage``), by role and name."""
+    from canvass import access
+
+    query = select(User).order_by(User.role, User.name, User.email)
+    if viewer.role != Role.admin:
+        query = query.where(User.role.in_(access.managed_roles(viewer)))
+    return list(session.exec(query))
+
+
+def change_role(actor: User, user: User, role: Role | str) -> None:
+    if user.id == actor.id:
+        raise AccountError(N_("You cannot change your own role."))
+    user.role = Role(role)
+
+
+def set_active(actor: User, user: User, active: bool) -> None:
+    """Lets the user sign in again, or stops them (their open sessions end at their next request)."""
+    if user.id == actor.id:
+        raise AccountError(N_("You cannot deactivate your own account."))
+    user.is_active = active
+
+
+def set_language(user: User, language: str) -> None:
+    if language in LANGUAGE_NAMES:
+        user.language = language
 
 
 def invite_user(session: Session, inviter: User, email: str, role: Role | str, *, name: str = "",

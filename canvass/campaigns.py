@@ -4,12 +4,27 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel import Session, select
 
 from canvass.i18n import N_, Phrase, UserError
-from canvass.models import LANGUAGE_NAMES, Campaign, CampaignMember, ResultCode, Suppression, User
+from canvass.models import (
+    LANGUAGE_NAMES,
+    Campaign,
+    CampaignMember,
+    Channel,
+    QuestionKind,
+    ResultCode,
+    Script,
+    Suppression,
+    SurveyOption,
+    SurveyQuestion,
+    Tag,
+    TagKind,
+    User,
+)
 
 LANGUAGE_CODES = tuple(LANGUAGE_NAMES)
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -112,10 +127,56 @@ def require_campaign(session: Session, slug: str) -> Campaign:
 
 
 def list_campaigns(session: Session, *, include_archived: bool = False) -> list[Campaign]:
-    query = select(Campaign).order_by(Campaign.created_at, Campaign.id)
+    """The campaigns people pick from, by name (archived ones only when asked)."""
+    query = select(Campaign).order_by(Campaign.name, Campaign.id)
     if not include_archived:
         query = query.where(Campaign.archived.is_(False))
     return list(session.exec(query))
+
+
+def first_campaign(session: Session) -> Campaign | None:
+    """The campaign a page opens on when none is chosen: the first one the picker lists."""
+    return session.exec(select(Campaign).where(Campaign.archived.is_(False)).order_by(Campaign.name, Campaign.id)
+                        ).first()
+
+
+def campaign_tags(session: Session, campaign_id: int) -> list[Tag]:
+    """The campaign's tags and follow-ups, as the filters and the setup page list them."""
+    return list(session.exec(select(Tag).where(Tag.campaign_id == campaign_id).order_by(Tag.kind, Tag.name)))
+
+
+def active_survey(session: Session, campaign_id: int) -> list[tuple[SurveyQuestion, list[SurveyOption]]]:
+    """The questions volunteers ask now, in order, each with its options in order."""
+    return [(q, options) for q, options in _survey(session, campaign_id) if q.active]
+
+
+@dataclass
+class Setup:
+    """Everything the campaign's setup page shows."""
+    scripts: dict[tuple[str, str], str]  # (channel, language) -> text
+    survey: list[tuple[SurveyQuestion, list[SurveyOption]]]  # every question, asked now or not
+    codes: list[ResultCode]
+    tags: list[Tag]
+    settings: dict[str, Any]
+
+
+def setup_of(session: Session, campaign: Campaign) -> Setup:
+    scripts = {(s.channel, s.language): s.body
+               for s in session.exec(select(Script).where(Script.campaign_id == campaign.id))}
+    codes = session.exec(select(ResultCode).where(ResultCode.campaign_id == campaign.id).order_by(ResultCode.position))
+    return Setup(scripts=scripts, survey=_survey(session, campaign.id), codes=list(codes),
+                 tags=campaign_tags(session, campaign.id), settings={**DEFAULT_SETTINGS, **(campaign.settings or {})})
+
+
+def _survey(session: Session, campaign_id: int) -> list[tuple[SurveyQuestion, list[SurveyOption]]]:
+    questions = list(session.exec(select(SurveyQuestion).where(SurveyQuestion.campaign_id == campaign_id)
+                                  .order_by(SurveyQuestion.position)))
+    options = session.exec(select(SurveyOption).where(SurveyOption.question_id.in_([q.id for q in questions]))
+                           .order_by(SurveyOption.position))
+    by_question: dict[int, list[SurveyOption]] = {q.id: [] for q in questions}
+    for option in options:
+        by_question[option.question_id].append(option)
+    return [(q, by_question[q.id]) for q in questions]
 
 
 def setting(campaign: Campaign, key: str) -> Any:
@@ -133,8 +194,6 @@ def add_member(session: Session, campaign: Campaign, user: User) -> None:
 
 def set_script(session: Session, campaign: Campaign, channel: str, language: str, body: str) -> None:
     """Sets (or, when ``body`` is empty, removes) the script for a channel in one language."""
-    from canvass.models import Channel, Script
-
     if language not in LANGUAGE_CODES:
         raise CampaignError(N_("Unknown language %(language)s."), language=language)
     channel = Channel(channel)
@@ -168,8 +227,6 @@ def parse_options(text: str) -> list[tuple[str, str]]:
 def add_question(session: Session, campaign: Campaign, *, code: str, text: str, kind: str, options: str = "",
                  translations: dict[str, str] | None = None):
     """Adds a survey question; scale and yes/no questions get their usual options when none are given."""
-    from canvass.models import QuestionKind, SurveyOption, SurveyQuestion
-
     code = re.sub(r"[^A-Z0-9_]", "", code.strip().upper())[:32]
     if not code or not text.strip():
         raise CampaignError(N_("A question needs a short code (SUPPORT) and its text."))
@@ -196,8 +253,6 @@ def add_question(session: Session, campaign: Campaign, *, code: str, text: str, 
 
 
 def set_question_active(session: Session, campaign: Campaign, question_id: int, active: bool) -> None:
-    from canvass.models import SurveyQuestion
-
     question = session.get(SurveyQuestion, question_id)
     if question is None or question.campaign_id != campaign.id:
         raise CampaignError(N_("No such question in this campaign."))
@@ -232,8 +287,6 @@ def update_result_code(session: Session, campaign: Campaign, code: str, *, label
 
 
 def add_tag(session: Session, campaign: Campaign, name: str, kind: str = "tag", translations: dict | None = None):
-    from canvass.models import Tag, TagKind
-
     name = name.strip()
     if not name:
         raise CampaignError(N_("Give the tag a name."))

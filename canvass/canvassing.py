@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from canvass import campaigns, contacts, turfs
+from canvass import campaigns, contacts, walk_lists
 from canvass.i18n import N_, UserError
 from canvass.models import (
     Campaign,
@@ -114,7 +114,7 @@ def person_view(person: Person, campaign: Campaign) -> dict[str, Any]:
     return view
 
 
-def door_view(door: turfs.DoorRow, campaign: Campaign, last_results: dict[int, str]) -> dict[str, Any]:
+def door_view(door: walk_lists.Door, campaign: Campaign, last_results: dict[int, str]) -> dict[str, Any]:
     household = door.household
     return {"id": household.id, "position": door.position, "address": household.address, "unit": household.unit,
             "city": household.city, "lat": household.lat, "lon": household.lon, "floor": door.floor,
@@ -165,7 +165,7 @@ def last_results(session: Session, person_ids: list[int]) -> dict[int, str]:
 def turf_package(session: Session, turf: Turf, user: User) -> dict[str, Any]:
     """Everything the phone keeps for working the turf offline."""
     campaign = session.get(Campaign, turf.campaign_id)
-    doors = turfs.turf_doors(session, turf)
+    doors = walk_lists.turf_doors(session, turf)
     results = last_results(session, [p.id for d in doors for p in d.people])
     language = user.language or "en"
     scripts = {s.language: s.body for s in session.exec(select(Script).where(

@@ -365,11 +365,11 @@ def universe_options(command):
 
 def universe_from(filters: dict[str, Any]):
     """The universe the options describe; a wrong value stops the command with its sentence."""
-    from canvass.turfs import TurfError, Universe
+    from canvass.universe import Universe, UniverseError
 
     try:
         return _universe(Universe, filters)
-    except TurfError as exc:
+    except UniverseError as exc:
         raise click.BadParameter(str(exc)) from exc
 
 
@@ -396,17 +396,18 @@ def turf() -> None:
 @needs_schema
 def turf_cut(runtime, slug, by, doors, as_json, **filters) -> None:
     """Cut the campaign's doors that are in no turf yet into turfs of about --doors doors."""
-    from canvass import turfs
+    from canvass import turfs, walk_lists
+    from canvass.universe import universe_counts
 
     universe = universe_from(filters)
     try:
         with db.write_session(runtime.engine) as session:
             campaign = campaigns.require_campaign(session, slug)
-            counts = turfs.universe_counts(session, campaign, universe)
+            counts = universe_counts(session, campaign, universe)
             ids = turfs.cut_turfs(session, campaign, universe, by=by, target=doors)
     except (turfs.TurfError, campaigns.CampaignError) as exc:
         raise click.ClickException(str(exc)) from exc
-    turfs.route_new_turfs(lambda *_: None, runtime.engine, ids)
+    walk_lists.route_new_turfs(lambda *_: None, runtime.engine, ids)
     emit({"turfs": len(ids), "doors": counts["doors"], "people": counts["people"], "ids": ids}, as_json,
          f"Cut {counts['doors']:,} doors ({counts['people']:,} people) into {len(ids):,} turfs.")
 

@@ -133,12 +133,12 @@ def result_codes(session: Session, campaign_id: int, channel: Channel | None = N
 
 
 def log_contacts(session: Session, user: User, campaign: Campaign, items: list[ContactIn], *,
-                 may_contact=lambda person, household: True, on_turfs: set[int] | None = None,
+                 on_turfs: set[int] | None = None,
                  read: SyncRead | None = None, now: datetime | None = None) -> list[ItemResult]:
     """Stores each new contact once and applies its result code's rules; returns a status per item, in order.
 
-    ``may_contact(person, household)`` says whether ``user`` may log for that door or person (ownership). With
-    ``on_turfs``, only doors on one of those turfs may be logged (checked in the same query that reads the doors).
+    With ``on_turfs``, only doors on one of those turfs may be logged, checked in the same query that reads the doors
+    (``access.turfs_to_log_on`` says which turfs a user's batch may log on; None: any door of the campaign).
     ``campaign`` needs only ``id`` and ``codes_stamp``. ``read`` is the batch's people and doors when the caller has
     read them already (``read_for_sync``).
 
@@ -159,7 +159,7 @@ def log_contacts(session: Session, user: User, campaign: Campaign, items: list[C
             repeats.append(index)  # the same UUID twice in one batch: answered after the first is stored
             continue
         try:
-            ready[item.client_uuid] = (index, _check(context, user, item, may_contact, now))
+            ready[item.client_uuid] = (index, _check(context, user, item, now))
         except ContactRejected as exc:
             rejected.append((index, exc))
     inserted = _insert_new(session, [checked.values for _index, checked in ready.values()])
@@ -403,7 +403,7 @@ class _Checked:
     answers: list[dict[str, Any]]  # survey_response rows, without their contact id yet
 
 
-def _check(context: _BatchContext, user: User, item: ContactIn, may_contact, now: datetime) -> _Checked:
+def _check(context: _BatchContext, user: User, item: ContactIn, now: datetime) -> _Checked:
     """The row to store for ``item``, or ContactRejected saying why it cannot be stored. Writes nothing."""
     campaign = context.campaign
     code = context.codes.get(item.result_code)
@@ -424,8 +424,7 @@ def _check(context: _BatchContext, user: User, item: ContactIn, may_contact, now
     if item.call_list_id is not None and (item.channel == Channel.door or
                                           context.call_lists.get(item.call_list_id) != campaign.id):
         raise ContactRejected(N_("This call list is not in the campaign, or not for a knock at a door."))
-    off_turf = context.on_turfs is not None and (household is None or not household.turfs & context.on_turfs)
-    if off_turf or not may_contact(person, household):
+    if context.on_turfs is not None and (household is None or not household.turfs & context.on_turfs):
         raise ContactRejected(NOT_YOURS)
     phone = _phone(context, item, person)
     answers = _answer_rows(item.answers, context.survey)

@@ -172,3 +172,8 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | N
 
 def has_tables(engine: Engine) -> bool:
     return bool(sa.inspect(engine).get_table_names())
+
+
+def ping(session: Session) -> None:
+    """Raises when the database cannot be reached (for health checks)."""
+    session.execute(sa.text("SELECT 1"))

@@ -276,13 +276,15 @@ def _people(session: Session, campaign: Campaign, rng: random.Random, households
 def _turfs(session: Session, campaign: Campaign, households: list[dict], users: dict[str, User]) -> list[Turf]:
     """Compact turfs of about 45 doors cut from the map, two for each volunteer."""
     from canvass import turfs as turf_module
+    from canvass import walk_lists
+    from canvass.universe import Universe
 
     volunteers = [u for u in users.values() if u.role == Role.volunteer]
     lead = next(u for u in users.values() if u.role == Role.lead)
-    ids = turf_module.cut_turfs(session, campaign, turf_module.Universe(), by="geo", target=45, user=lead)
+    ids = turf_module.cut_turfs(session, campaign, Universe(), by="geo", target=45, user=lead)
     created = [session.get(Turf, turf_id) for turf_id in ids]
     for turf in created:
-        turf_module.route_turf(session, turf)
+        walk_lists.route_turf(session, turf)
     for index, turf in enumerate(created[: len(volunteers) * 2]):
         turf_module.assign_turf(session, turf, volunteers[index % len(volunteers)], by=lead)
     return created

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
 import numpy as np
@@ -12,26 +12,19 @@ import qrcode.image.svg
 
 from canvass.routing import project
 
+if TYPE_CHECKING:
+    from canvass.walk_lists import Door
+
 STATUS_COLOURS = {"todo": "#5f6b7a", "attempted": "#b45309", "contacted": "#15803d"}
 STATUS_SHAPES = {"todo": "circle", "attempted": "square", "contacted": "diamond"}  # not by colour alone
 
 
-@dataclass
-class MapDoor:
-    lat: float | None
-    lon: float | None
-    label: str  # shown on hover and to screen readers: "12 Main St"
-    status: str  # todo | attempted | contacted
-    number: int  # place in the walk order, from 1
-    street: str = ""  # the street's name as people read it ("N Lacy St")
-    house_number: int | None = None
-
-
-def turf_svg(doors: list[MapDoor], *, width: int = 640, height: int = 480, title: str = "Turf map") -> str:
+def turf_svg(doors: list[Door], *, width: int = 640, height: int = 480, title: str = "Turf map",
+             status_words: dict[str, str] | None = None) -> str:
     """The turf drawn to scale from its own doors, with no tile server: each street as a line through its doors in
     house-number order, with its name; the walking route; the doors. Doors without coordinates are left out (the page
     lists them). The SVG carries how it maps degrees to its points (``data-*``), so the page can put the volunteer's
-    own position on it."""
+    own position on it. ``status_words`` names each door's status for screen readers, in the reader's language."""
     located = [d for d in doors if d.lat is not None and d.lon is not None]
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" class="turf-map" role="img" '
              f'aria-labelledby="map-title"{{frame}}><title id="map-title">{escape(title)}</title>',
@@ -47,7 +40,7 @@ def turf_svg(doors: list[MapDoor], *, width: int = 640, height: int = 480, title
         parts.append(f'<polyline points="{path}" fill="none" stroke="#1d4ed8" stroke-width="2.5" '
                      f'stroke-linejoin="round" stroke-opacity="0.75"/>')
         for (x, y), door in zip(xy, located, strict=True):
-            parts.append(_marker(x, y, door))
+            parts.append(_marker(x, y, door, (status_words or {}).get(door.status, door.status)))
         start = xy[0]
         parts.append(f'<text x="{start[0] + 9:.1f}" y="{start[1] - 9:.1f}" class="map-start" font-size="22" '
                      f'font-weight="700" fill="#111">▶ 1</text>')
@@ -57,13 +50,13 @@ def turf_svg(doors: list[MapDoor], *, width: int = 640, height: int = 480, title
     return "".join(parts).replace("{frame}", frame, 1)
 
 
-def _streets(doors: list[MapDoor], xy: np.ndarray) -> list[str]:
+def _streets(doors: list[Door], xy: np.ndarray) -> list[str]:
     """Each street with two doors or more: a grey road through its doors in house-number order, and its name set
     along the road's middle stretch (turned so that it never reads upside down)."""
     by_street: dict[str, list[tuple[int, np.ndarray]]] = {}
     for door, point in zip(doors, xy, strict=True):
-        if door.street:
-            by_street.setdefault(door.street, []).append((door.house_number or 0, point))
+        if door.street_name:
+            by_street.setdefault(door.street_name, []).append((door.household.house_number_int or 0, point))
     roads, names = [], []
     for street, stops in sorted(by_street.items()):
         if len(stops) < 2:
@@ -95,9 +88,9 @@ def _fit(points: np.ndarray, width: int, height: int, margin: int = 24
     return xy, (float(low[0]), float(low[1]), float(scale), float(offset[0]), float(offset[1]))
 
 
-def _marker(x: float, y: float, door: MapDoor) -> str:
+def _marker(x: float, y: float, door: Door, status: str) -> str:
     colour, shape, r = STATUS_COLOURS.get(door.status, "#5f6b7a"), STATUS_SHAPES.get(door.status, "circle"), 7
-    label = f"<title>{door.number}. {escape(door.label)} ({door.status})</title>"
+    label = f"<title>{door.position + 1}. {escape(door.label)} ({escape(status)})</title>"
     if shape == "square":
         body = f'<rect x="{x - r:.1f}" y="{y - r:.1f}" width="{2 * r}" height="{2 * r}"'
     elif shape == "diamond":

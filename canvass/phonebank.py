@@ -40,7 +40,7 @@ from canvass.models import (
     User,
     utcnow,
 )
-from canvass.turfs import Universe
+from canvass.universe import Universe
 
 PHONE_PRIORITY = {"cell": 0, "unknown": 1, "landline": 2}
 
@@ -110,8 +110,14 @@ def create_call_list(session: Session, campaign: Campaign, name: str, universe: 
     return call_list
 
 
-def set_status(session: Session, call_list: CallList, status: str) -> None:
-    call_list.status = CallListStatus(status)
+def set_status(session: Session, call_list: CallList, status: str, *, open_to_all: bool | None = None) -> None:
+    """Runs, pauses or closes the list, and opens it to every caller or only its own (None leaves that as it is)."""
+    try:
+        call_list.status = CallListStatus(status)
+    except ValueError:
+        raise CallingError(N_("Choose whether the list runs, pauses or closes.")) from None
+    if open_to_all is not None:
+        call_list.open_to_all = open_to_all
     session.add(call_list)
 
 
@@ -282,9 +288,7 @@ def record_call(session: Session, user: User, entry: CallEntry, item: contacts.C
         raise CallingError(N_("Choose when to call back."))
     item = item.model_copy(update={"person_id": entry.person_id, "call_list_id": call_list.id,
                                    "channel": Channel.phone, "turf_id": None})
-    [result] = contacts.log_contacts(session, user, campaign, [item],
-                                     may_contact=lambda person, household: person is not None and
-                                     person.id == entry.person_id)
+    [result] = contacts.log_contacts(session, user, campaign, [item])  # its person is the entry's, checked above
     if result.status != "created":
         return result  # a retry of a call already recorded changes nothing more
     session.flush()

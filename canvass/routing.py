@@ -20,7 +20,7 @@ CROSSING_PENALTY_M = 25.0  # what crossing a street costs on foot (traffic, wait
 
 
 @dataclass(frozen=True)
-class Door:
+class Place:
     id: int
     street: str = ""
     house_number: int | None = None
@@ -47,17 +47,17 @@ def unit_floor(unit: str) -> int:
     return unit_sort_key(unit)[0]
 
 
-def _stops(doors: list[Door]) -> list[list[Door]]:
+def _stops(doors: list[Place]) -> list[list[Place]]:
     """Doors grouped into stops: a building's units together (by floor and unit), a house alone."""
-    groups: dict[str, list[Door]] = {}
+    groups: dict[str, list[Place]] = {}
     for door in doors:
         groups.setdefault(door.building or f"door:{door.id}", []).append(door)
     return [sorted(units, key=lambda d: unit_sort_key(d.unit)) for units in groups.values()]
 
 
-def street_order(doors: list[Door]) -> list[int]:
+def street_order(doors: list[Place]) -> list[int]:
     """Street by street; on each, the odd side up and the even side back down; units by floor."""
-    def key(stop: list[Door]):
+    def key(stop: list[Place]):
         first = stop[0]
         number = first.house_number if first.house_number is not None else 0
         odd = number % 2 == 1
@@ -66,7 +66,7 @@ def street_order(doors: list[Door]) -> list[int]:
     return [door.id for stop in sorted(_stops(doors), key=key) for door in stop]
 
 
-def plain_street_order(doors: list[Door]) -> list[int]:
+def plain_street_order(doors: list[Place]) -> list[int]:
     """The naive order (street, then house number, sides interleaved): the baseline a route must beat."""
     return [d.id for d in sorted(doors, key=lambda d: (d.street, d.house_number or 0, unit_sort_key(d.unit)))]
 
@@ -84,7 +84,7 @@ def path_length(points: np.ndarray, order: list[int] | np.ndarray) -> float:
     return float(np.sqrt(((path[1:] - path[:-1]) ** 2).sum(axis=1)).sum())
 
 
-def walking_route(doors: list[Door]) -> list[int]:
+def walking_route(doors: list[Place]) -> list[int]:
     """The doors in a short walking order. Doors without coordinates follow, in street order."""
     located = [d for d in doors if d.lat is not None and d.lon is not None]
     unlocated = [d for d in doors if d.lat is None or d.lon is None]
@@ -98,7 +98,7 @@ def walking_route(doors: list[Door]) -> list[int]:
     return [door.id for index in order for door in stops[index]] + street_order(unlocated)
 
 
-def _cost_matrix(points: np.ndarray, stops: list[list[Door]]) -> np.ndarray:
+def _cost_matrix(points: np.ndarray, stops: list[list[Place]]) -> np.ndarray:
     distance = np.sqrt(((points[:, None, :] - points[None, :, :]) ** 2).sum(axis=2))
     streets = np.array([s[0].street for s in stops])
     sides = np.array([(s[0].house_number or 0) % 2 for s in stops])

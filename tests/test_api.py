@@ -12,6 +12,7 @@ from sqlmodel import select
 
 from canvass import accounts, importing, turfs
 from canvass.models import ContactAttempt, Person, SurveyResponse, Turf
+from canvass.universe import Universe
 from tests.conftest import make_user
 
 SPEC = json.loads((Path(__file__).resolve().parents[1] / "canvass" / "openapi.json").read_text())
@@ -34,7 +35,7 @@ def turf(session, campaign, tmp_path, volunteer):
     session.add(question)
     session.flush()
     session.add_all([SurveyOption(question_id=question.id, code=str(n), label=str(n), position=n) for n in range(1, 6)])
-    turf = session.get(Turf, turfs.cut_turfs(session, campaign, turfs.Universe(), by="street", target=10)[0])
+    turf = session.get(Turf, turfs.cut_turfs(session, campaign, Universe(), by="street", target=10)[0])
     turfs.assign_turf(session, turf, volunteer)
     session.commit()
     return turf

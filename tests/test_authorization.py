@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from canvass import access, importing, jobs, phonebank, turfs
 from canvass.models import CallEntry, JobStatus, Person, Role, SurveyQuestion, Turf, TurfDoor
-from canvass.turfs import Universe
+from canvass.universe import Universe
 from tests.conftest import make_user
 
 ANON, OWNER, STRANGER, DATA, LEAD, ADMIN = "anon", "owner", "stranger", "data", "lead", "admin"

@@ -22,6 +22,7 @@ from canvass.models import (
     SurveyQuestion,
     Turf,
 )
+from canvass.universe import Universe
 from tests.conftest import make_user
 
 PEOPLE = ("voter_id,first,last,address,zip,language,party,phone,birth_year\n"
@@ -34,7 +35,7 @@ def turf(session, campaign, tmp_path, volunteer):
     path = tmp_path / "people.csv"
     path.write_text(PEOPLE)
     importing.import_file(session, campaign, path)
-    turf = session.get(Turf, turfs.cut_turfs(session, campaign, turfs.Universe(), by="street", target=10)[0])
+    turf = session.get(Turf, turfs.cut_turfs(session, campaign, Universe(), by="street", target=10)[0])
     turfs.assign_turf(session, turf, volunteer)
     session.commit()
     return turf

@@ -19,6 +19,7 @@ from sqlmodel import select
 from canvass import campaigns, contacts, exports, importing, turfs
 from canvass.cli import main
 from canvass.models import AuditLog, Person, Turf
+from canvass.universe import Universe
 from tests.conftest import make_user
 
 TZ = "America/New_York"
@@ -36,7 +37,7 @@ def history(session, campaign, tmp_path):
     importing.import_file(session, campaign, path)
     campaigns.add_question(session, campaign, code="SUPPORT", text="Support?", kind="scale")
     campaigns.add_question(session, campaign, code="ISSUES", text="Issues?", kind="multi", options="RENT = Rent\nWAGE = Wages")
-    first, second = turfs.cut_turfs(session, campaign, turfs.Universe(), by="zip", target=10)
+    first, second = turfs.cut_turfs(session, campaign, Universe(), by="zip", target=10)
     ana = make_user(session, "volunteer", "ana@example.org", name="Ana V")
     bo = make_user(session, "volunteer", "bo@example.org", name="Bo V")
     for user in (ana, bo):

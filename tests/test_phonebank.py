@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from canvass import campaigns, contacts, db, importing, phonebank
 from canvass.models import CallEntry, CallEntryStatus, CallList, Person, Phone, PhoneStatus, User
-from canvass.turfs import Universe
+from canvass.universe import Universe
 from tests.conftest import make_user, set_clock
 
 TZ = "America/New_York"

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 from sqlmodel import select
 
-from canvass import importing, routing, turfs
+from canvass import accounts, cutting, importing, routing, turfs, walk_lists
 from canvass.cli import main
 from canvass.models import (
     AssignmentStatus,
@@ -26,6 +26,7 @@ from canvass.models import (
     TurfAssignment,
     TurfDoor,
 )
+from canvass.universe import Universe, universe_counts, universe_frame
 from tests.conftest import SHARED_DATA, make_user
 
 SANFORD = SHARED_DATA / "addr_osm_sanford_nc.csv"
@@ -41,8 +42,8 @@ def sanford_doors() -> pd.DataFrame:
         "lat": raw["Latitude"].astype(float), "lon": raw["Longitude"].astype(float)})
 
 
-def as_route_doors(frame: pd.DataFrame) -> list[routing.Door]:
-    return [routing.Door(id=int(r.id), street=r.street, house_number=None if pd.isna(r.house_number_int) else
+def as_route_doors(frame: pd.DataFrame) -> list[routing.Place]:
+    return [routing.Place(id=int(r.id), street=r.street, house_number=None if pd.isna(r.house_number_int) else
                          int(r.house_number_int), building=r.building_key, unit=r.unit, lat=r.lat, lon=r.lon)
             for r in frame.itertuples()]
 
@@ -53,7 +54,7 @@ def as_route_doors(frame: pd.DataFrame) -> list[routing.Door]:
 
 def test_geo_cut_is_balanced_and_loses_or_doubles_no_door():
     doors = sanford_doors()
-    labels = turfs.cut(doors, "geo", 60)
+    labels = cutting.cut(doors, "geo", 60)
     assert (labels >= 0).all() and len(labels) == len(doors)  # every door in exactly one turf
     sizes = doors.groupby("building_key").size().groupby(labels.groupby(doors["building_key"]).first()).sum()
     within = ((sizes - 60).abs() <= 12).mean()
@@ -66,7 +67,7 @@ def test_buildings_are_never_split():
                           "unit": [f"{f}0{u}" for f in (1, 2, 3) for u in range(10)] + [""] * 10,
                           "precinct": "", "zip5": "27701", "city": "", "lat": 35.0, "lon": -79.0})
     doors.loc[30:, "lat"] = 35.0 + np.arange(10) * 0.0005
-    labels = turfs.cut(doors, "geo", 10)
+    labels = cutting.cut(doors, "geo", 10)
     assert labels[:30].nunique() == 1
 
 
@@ -74,7 +75,7 @@ def test_buildings_are_never_split():
 def test_other_cuts_follow_their_boundaries(by):
     doors = sanford_doors()
     doors["precinct"] = np.where(doors["lat"] > doors["lat"].median(), "P1", "P2")
-    labels = turfs.cut(doors, by, 60)
+    labels = cutting.cut(doors, by, 60)
     assert (labels >= 0).all()
     column = {"precinct": "precinct", "zip": "zip5", "street": None}[by]
     if column:
@@ -89,7 +90,7 @@ def test_other_cuts_follow_their_boundaries(by):
 def test_doors_without_coordinates_fall_back_to_streets_and_are_kept():
     doors = sanford_doors().head(300).copy()
     doors.loc[doors.index[:100], ["lat", "lon"]] = np.nan
-    labels = turfs.cut(doors, "geo", 50)
+    labels = cutting.cut(doors, "geo", 50)
     assert (labels >= 0).all()
     unlocated, located = set(labels[:100]), set(labels[100:])
     assert not unlocated & located  # no turf mixes map doors with street doors
@@ -97,19 +98,19 @@ def test_doors_without_coordinates_fall_back_to_streets_and_are_kept():
 
 def test_turf_names_are_readable_and_unique():
     doors = sanford_doors()
-    labels = turfs.cut(doors, "geo", 60)
-    names = turfs.turf_names(doors, labels, "geo")
+    labels = cutting.cut(doors, "geo", 60)
+    names = cutting.turf_names(doors, labels, "geo")
     assert len(set(names.values())) == len(names)
     assert all(re.match(r"^[A-Z0-9]", n) for n in names.values())
     assert sum(" & " in n for n in names.values()) > len(names) / 2  # named after their two main streets
     for label, name in names.items():  # each named after streets its own doors are on
-        streets = {turfs.display_street(street) for street in doors.loc[labels == label, "street"]}
+        streets = {cutting.display_street(street) for street in doors.loc[labels == label, "street"]}
         assert set(re.sub(r" \(\d+\)$", "", name).split(" & ")) <= streets, (name, streets)
 
 
 def test_routes_on_real_address_points_are_much_shorter_than_street_order():
     doors = sanford_doors()
-    labels = turfs.cut(doors, "geo", 60)
+    labels = cutting.cut(doors, "geo", 60)
     ratios = []
     for label in sorted(labels.unique()):
         part = doors[labels == label]
@@ -123,9 +124,9 @@ def test_routes_on_real_address_points_are_much_shorter_than_street_order():
 
 
 def test_units_of_a_building_are_listed_by_floor():
-    doors = [routing.Door(id=i, street="OAK ST", house_number=5, building="5 OAK ST", unit=u, lat=35.0, lon=-79.0)
+    doors = [routing.Place(id=i, street="OAK ST", house_number=5, building="5 OAK ST", unit=u, lat=35.0, lon=-79.0)
              for i, u in enumerate(["Apt 302", "Apt 101", "#2B", "Apt 1A", "Unit 201"])]
-    doors.append(routing.Door(id=9, street="OAK ST", house_number=7, building="7 OAK ST", lat=35.0002, lon=-79.0))
+    doors.append(routing.Place(id=9, street="OAK ST", house_number=7, building="7 OAK ST", lat=35.0002, lon=-79.0))
     route = routing.walking_route(doors)
     floors = [routing.unit_floor(doors[i].unit) for i in route if i != 9]
     assert floors == [1, 1, 2, 2, 3]
@@ -133,7 +134,7 @@ def test_units_of_a_building_are_listed_by_floor():
 
 
 def test_street_order_walks_one_side_up_and_the_other_back():
-    doors = [routing.Door(id=n, street="ELM ST", house_number=n, building=f"{n}") for n in (1, 2, 3, 4, 5, 6)]
+    doors = [routing.Place(id=n, street="ELM ST", house_number=n, building=f"{n}") for n in (1, 2, 3, 4, 5, 6)]
     assert routing.street_order(doors) == [1, 3, 5, 6, 4, 2]
 
 
@@ -153,14 +154,14 @@ def door_ids(session, turf_id):
 
 
 def test_cut_turfs_puts_every_door_in_one_turf_and_a_second_cut_finds_none(session, sanford):
-    ids = turfs.cut_turfs(session, sanford, turfs.Universe(), by="geo", target=60)
+    ids = turfs.cut_turfs(session, sanford, Universe(), by="geo", target=60)
     session.commit()
     sizes = [len(door_ids(session, turf_id)) for turf_id in ids]
     assert min(sizes) >= 1 and sum(sizes) / len(sizes) == pytest.approx(60, rel=0.25)  # about 60 doors each
     total, distinct = session.execute(sa.text("SELECT count(*), count(DISTINCT household_id) FROM turf_door")).one()
     assert total == distinct == session.exec(select(sa.func.count()).select_from(Household)).one()
     with pytest.raises(turfs.TurfError, match="No doors match"):
-        turfs.cut_turfs(session, sanford, turfs.Universe(), by="geo", target=60)
+        turfs.cut_turfs(session, sanford, Universe(), by="geo", target=60)
 
 
 def write(tmp_path, text):
@@ -185,8 +186,8 @@ PEOPLE = ("voter_id,first,last,address,zip,party,language,birth_year,union\n"
 def test_universe_filters(session, campaign, tmp_path, universe, expected):
     importing.import_file(session, campaign, write(tmp_path, PEOPLE))
     session.commit()
-    chosen = dataclasses.replace(turfs.Universe.from_dict(universe), today=date(2026, 11, 3))  # ages on that day
-    frame = turfs.universe_frame(session, campaign, chosen)
+    chosen = dataclasses.replace(Universe.from_dict(universe), today=date(2026, 11, 3))  # ages on that day
+    frame = universe_frame(session, campaign, chosen)
     addresses = set(session.exec(select(Household.address).where(Household.id.in_(frame["id"].tolist()))).all())
     assert addresses == expected
 
@@ -209,13 +210,13 @@ def test_universe_leaves_out_do_not_contact_deceased_and_reached_doors(session, 
                                household_id=people["Cy"].household_id, channel="door", result_code="TK",
                                is_contact=True, user_id=volunteer.id))
     session.commit()
-    assert turfs.universe_counts(session, campaign, turfs.Universe()) == {"doors": 2, "people": 2}
-    assert turfs.universe_counts(session, campaign, turfs.Universe(not_reached=True)) == {"doors": 1, "people": 1}
-    assert turfs.universe_counts(session, campaign, turfs.Universe(tag_ids=[tag.id])) == {"doors": 1, "people": 1}
+    assert universe_counts(session, campaign, Universe()) == {"doors": 2, "people": 2}
+    assert universe_counts(session, campaign, Universe(not_reached=True)) == {"doors": 1, "people": 1}
+    assert universe_counts(session, campaign, Universe(tag_ids=[tag.id])) == {"doors": 1, "people": 1}
 
 
 def test_rename_split_merge_move_and_delete(session, sanford, volunteer):
-    first, second = turfs.cut_turfs(session, sanford, turfs.Universe(), by="geo", target=60)[:2]
+    first, second = turfs.cut_turfs(session, sanford, Universe(), by="geo", target=60)[:2]
     a, b = session.get(Turf, first), session.get(Turf, second)
     size = len(door_ids(session, a.id))
     turfs.rename_turf(session, a, "Downtown A")
@@ -223,7 +224,7 @@ def test_rename_split_merge_move_and_delete(session, sanford, volunteer):
     assert len(door_ids(session, a.id)) + len(door_ids(session, new.id)) == size
     assert abs(len(door_ids(session, a.id)) - len(door_ids(session, new.id))) <= 6
     moved = door_ids(session, b.id)[:5]
-    assert turfs.move_doors(session, moved, a) == 5
+    assert turfs.move_doors(session, moved, a, campaign_id=a.campaign_id) == 5
     assert set(moved) <= set(door_ids(session, a.id)) and not set(moved) & set(door_ids(session, b.id))
     turfs.assign_turf(session, new, volunteer)
     turfs.merge_turfs(session, a, [new])
@@ -238,22 +239,22 @@ def test_rename_split_merge_move_and_delete(session, sanford, volunteer):
     turfs.delete_turf(session, a)
     session.commit()
     assert session.exec(select(sa.func.count()).select_from(ContactAttempt)).one() == 1  # contacts stay
-    assert turfs.universe_counts(session, sanford, turfs.Universe())["doors"] == size + 5  # doors back in the pool
+    assert universe_counts(session, sanford, Universe())["doors"] == size + 5  # doors back in the pool
 
 
 def test_route_is_shown_before_it_is_stored_and_stored_again_after_changes(session, engine, sanford):
-    turf = session.get(Turf, turfs.cut_turfs(session, sanford, turfs.Universe(), by="geo", target=60)[0])
+    turf = session.get(Turf, turfs.cut_turfs(session, sanford, Universe(), by="geo", target=60)[0])
     session.commit()
     assert turf.routed_at is None
-    shown = [d.household.id for d in turfs.turf_doors(session, turf)]  # worked out for the page, not stored
+    shown = [d.household.id for d in walk_lists.turf_doors(session, turf)]  # worked out for the page, not stored
     assert not session.dirty and turf.routed_at is None
-    assert shown == turfs.walk_order(session, turf)
+    assert shown == walk_lists.walk_order(session, turf)
     turf_id = turf.id
     session.rollback()  # no snapshot held across the job's commits
-    assert turfs.route_new_turfs(lambda *_: None, engine, [turf_id]) == {"routed": 1}
+    assert walk_lists.route_new_turfs(lambda *_: None, engine, [turf_id]) == {"routed": 1}
     turf = session.get(Turf, turf_id)
     assert turf.routed_at is not None
-    assert [d.household.id for d in turfs.turf_doors(session, turf)] == shown == turfs.walk_order(session, turf)
+    assert [d.household.id for d in walk_lists.turf_doors(session, turf)] == shown == walk_lists.walk_order(session, turf)
     routed_at = turf.routed_at
     new = turfs.split_turf(session, turf)
     assert turf.routed_at > routed_at and new.routed_at is not None  # the change that moved doors routes them
@@ -265,7 +266,7 @@ def test_route_is_shown_before_it_is_stored_and_stored_again_after_changes(sessi
 
 @pytest.fixture
 def two_turfs(session, sanford):
-    ids = turfs.cut_turfs(session, sanford, turfs.Universe(), by="geo", target=60)[:2]
+    ids = turfs.cut_turfs(session, sanford, Universe(), by="geo", target=60)[:2]
     session.commit()
     return [session.get(Turf, i) for i in ids]
 
@@ -359,16 +360,16 @@ def test_turf_languages_suggest_volunteers_who_speak_them(session, campaign, tmp
     make_user(session, Role.volunteer, "hoa@example.org", languages_spoken=["vi", "en"])
     make_user(session, Role.volunteer, "eng@example.org", languages_spoken=["en"])
     session.commit()
-    turf = session.get(Turf, turfs.cut_turfs(session, campaign, turfs.Universe(), by="geo", target=10)[0])
+    turf = session.get(Turf, turfs.cut_turfs(session, campaign, Universe(), by="geo", target=10)[0])
     languages = turfs.turf_languages(session, [turf.id])[turf.id]
     assert languages == {"es": 1, "ko": 1, "vi": 1}
-    assert [u.email for u in turfs.suggest_volunteers(session, languages)] == ["hoa@example.org"]
+    assert [u.email for u in turfs.suggest_volunteers(languages, accounts.volunteers(session))] == ["hoa@example.org"]
 
 
 def test_paper_results_are_entered_once_even_if_sent_twice(app, session, campaign, tmp_path, volunteer):
     importing.import_file(session, campaign, write(tmp_path, PEOPLE))
     session.commit()
-    turf = session.get(Turf, turfs.cut_turfs(session, campaign, turfs.Universe(), by="street", target=10)[0])
+    turf = session.get(Turf, turfs.cut_turfs(session, campaign, Universe(), by="street", target=10)[0])
     turfs.assign_turf(session, turf, volunteer)
     session.commit()
     client = app.test_client(user=volunteer)
@@ -385,7 +386,7 @@ def test_paper_results_are_entered_once_even_if_sent_twice(app, session, campaig
 def test_printable_list_has_a_qr_code_opening_each_persons_form(app, session, campaign, tmp_path, lead, monkeypatch):
     importing.import_file(session, campaign, write(tmp_path, PEOPLE))
     session.commit()
-    turf = session.get(Turf, turfs.cut_turfs(session, campaign, turfs.Universe(), by="street", target=10)[0])
+    turf = session.get(Turf, turfs.cut_turfs(session, campaign, Universe(), by="street", target=10)[0])
     session.commit()
     encoded = []
     from canvass import maps
@@ -439,18 +440,22 @@ def test_a_lead_approves_a_join_request_from_the_home_page_in_one_tap(app, sessi
 def test_the_map_draws_each_street_through_its_doors_in_house_number_order_with_its_name():
     from canvass import maps
 
-    doors = [maps.MapDoor(35.0 + n * 0.0001, -78.0, f"{n} Oak St", "todo", i + 1, street="Oak St", house_number=n)
-             for i, n in enumerate((30, 10, 20))]
-    doors += [maps.MapDoor(35.001, -78.0 + n * 0.0001, f"{n} Elm Ave", "todo", 4 + n, street="Elm Ave",
-                           house_number=n) for n in (1, 3)]
-    doors.append(maps.MapDoor(None, None, "1 Nowhere Rd", "todo", 9, street="Nowhere Rd", house_number=1))
-    svg = maps.turf_svg(doors)
+    def door(position: int, lat, lon, number: int, street: str) -> walk_lists.Door:
+        household = Household(id=position, campaign_id=1, address=f"{number} {street.title()}", street=street,
+                              house_number_int=number, lat=lat, lon=lon)
+        return walk_lists.Door(household, position, [])
+
+    doors = [door(i, 35.0 + n * 0.0001, -78.0, n, "OAK ST") for i, n in enumerate((30, 10, 20))]
+    doors += [door(3 + n, 35.001, -78.0 + n * 0.0001, n, "ELM AVE") for n in (1, 3)]
+    doors.append(door(8, None, None, 1, "NOWHERE RD"))
+    svg = maps.turf_svg(doors, status_words={"todo": "not knocked yet"})
     roads = re.findall(r'<polyline points="([^"]+)" fill="none" stroke="#cfc8b8"', svg)
     assert len(roads) == 2  # one per street of two doors or more
     oak = [tuple(map(float, p.split(","))) for p in roads[1].split()]
     assert [y for _x, y in oak] == sorted((y for _x, y in oak), reverse=True)  # 10, 20, 30: north, up the page
     assert ">Oak St</text>" in svg and ">Elm Ave</text>" in svg and "Nowhere" not in svg
     assert 'data-scale="' in svg and 'class="me"' in svg  # so the page can place the volunteer on it
+    assert "<title>2. 10 Oak St (not knocked yet)</title>" in svg  # screen readers hear words, not status codes
 
 
 def test_doors_without_coordinates_are_listed_under_the_map_in_a_sentence(app, session, campaign, tmp_path,
@@ -459,7 +464,7 @@ def test_doors_without_coordinates_are_listed_under_the_map_in_a_sentence(app, s
     path.write_text("first,last,address,zip,lat,lon\nAna,Diaz,1 Oak St,27701,35.99,-78.90\n"
                     "Bo,Kim,3 Oak St,27701,35.9901,-78.90\nCy,Lo,5 Oak St,27701,,\n")
     importing.import_file(session, campaign, path)
-    turf = session.get(Turf, turfs.cut_turfs(session, campaign, turfs.Universe(), by="street", target=10)[0])
+    turf = session.get(Turf, turfs.cut_turfs(session, campaign, Universe(), by="street", target=10)[0])
     turfs.assign_turf(session, turf, volunteer)
     session.commit()
     page = app.test_client(user=volunteer).get(f"/turfs/{turf.id}").get_data(as_text=True)

@@ -10,9 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from pydantic import ValidationError
 
-from canvass import canvassing, contacts
-from canvass.access import visible_turf
-from canvass.models import Role
+from canvass import access, canvassing, contacts
 from canvass.web.database import db
 from canvass.web.language import page_language
 from canvass.web.security import signed_in_claim, signed_in_user
@@ -40,7 +38,7 @@ def me():
 
 @bp.get("/turfs/<int:turf_id>")
 def turf(turf_id: int):
-    found = visible_turf(db(), turf_id, current_user)
+    found = access.visible_turf(db(), turf_id, current_user)
     if found is None:
         abort(404)
     package = canvassing.turf_package(db(), found, current_user)
@@ -88,7 +86,8 @@ def post_contacts():
     _answer_not_yours(results, not_yours)
     for campaign, group in by_campaign.values():
         logged = contacts.log_contacts(db(), user, campaign, [item for _i, item in group],
-                                       on_turfs=_door_turfs(user, group), read=read)
+                                       on_turfs=access.turfs_to_log_on(user, {item.turf_id for _i, item in group}),
+                                       read=read)
         for (index, _item), result in zip(group, logged, strict=True):
             results[index] = result.as_dict(_)
     db().commit()
@@ -122,14 +121,6 @@ def _answer_not_yours(results: list, items: list[tuple[int, contacts.ContactIn]]
 def _first_error(exc: ValidationError) -> str:
     error = exc.errors()[0]
     return f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"
-
-
-def _door_turfs(user, group) -> set[int] | None:
-    """The turfs whose doors the batch may log: for volunteers, the turfs it names (which the user may open, or
-    they would not be in ``group``); leads and admins (None) may log any door of the campaign."""
-    if user.role in (Role.admin, Role.lead):
-        return None
-    return {item.turf_id for _i, item in group}
 
 
 def schema() -> dict:

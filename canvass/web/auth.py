@@ -101,14 +101,13 @@ def _set_password_from_link(token: str, purpose: str):
     form = SetPasswordForm(obj=user)
     if form.validate_on_submit():
         try:
-            user = accounts.redeem_token(db(), token, purpose, form.password.data)
+            user = accounts.redeem_token(db(), token, purpose, form.password.data,
+                                         **({"name": form.name.data, "language": form.language.data}
+                                            if purpose == "invite" else {}))
         except accounts.AccountError as exc:  # spent meanwhile (a second tap, another device) or deactivated
             db().rollback()
             return render_template("auth/link_invalid.html", message=exc.in_language(_)), 410
         else:
-            if purpose == "invite":
-                user.name = form.name.data.strip() or user.name
-                user.language = form.language.data
             audit.record(db(), user, f"user.{purpose}_accepted", object_type="user", object_id=user.id)
             db().commit()
             _start_session(user)
@@ -123,7 +122,6 @@ def choose_language():
     if lang in current_app.config["LANGUAGES"]:
         session["lang"] = lang
         if current_user.is_authenticated:
-            current_user.language = lang
-            db().add(current_user)
+            accounts.set_language(current_user, lang)
             db().commit()
     return redirect(safe_next(request.form.get("next")) or home_url())

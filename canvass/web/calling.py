@@ -7,28 +7,21 @@ import uuid
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import format_time
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlmodel import select
 
-from canvass import access, audit, canvassing, contacts, phonebank, turfs
-from canvass.models import CallList, Campaign, Channel, Role, Tag, User
+from canvass import accounts, audit, campaigns, canvassing, contacts, phonebank
+from canvass.models import CallList, Campaign, Channel, User
+from canvass.universe import Universe, UniverseError
 from canvass.web.background import now
-from canvass.web.database import db, form_object
+from canvass.web.database import db
 from canvass.web.language import page_language
-from canvass.web.turfs import _universe_from, get_campaign_or_first
+from canvass.web.lookups import form_object, get_call_list, get_campaign_or_first, get_lead_call_list
+from canvass.web.universe import universe_from
 
 bp = Blueprint("calling", __name__)
-
-
-def get_call_list(list_id: int) -> CallList:
-    """The call list if the current user may call from it (or run it, for leads); otherwise 404."""
-    call_list = db().get(CallList, list_id)
-    if call_list is None or not access.may_call(db(), call_list, current_user):
-        abort(404)
-    return call_list
 
 
 @bp.get("/calllists/")
@@ -37,17 +30,14 @@ def index():
     if campaign is None:
         return redirect(url_for("campaigns.index"))
     try:
-        universe = _universe_from(request.args)
-    except turfs.TurfError as exc:
+        universe = universe_from(request.args)
+    except UniverseError as exc:
         flash(exc.in_language(_), "error")
-        universe = turfs.Universe()
-    volunteers = db().exec(select(User).where(User.role == Role.volunteer, User.is_active.is_(True))
-                           .order_by(User.name, User.email)).all()
+        universe = Universe()
     return render_template("calling/index.html", campaign=campaign, rows=phonebank.summary(db(), campaign),
                            count=phonebank.count_callable(db(), campaign, universe), filters=request.args,
-                           volunteers=volunteers,
-                           campaigns=db().exec(select(Campaign).where(Campaign.archived.is_(False))).all(),
-                           tags=db().exec(select(Tag).where(Tag.campaign_id == campaign.id)).all())
+                           volunteers=accounts.volunteers(db()), campaigns=campaigns.list_campaigns(db()),
+                           tags=campaigns.campaign_tags(db(), campaign.id))
 
 
 @bp.post("/calllists/")
@@ -55,9 +45,9 @@ def create():
     campaign = form_object(Campaign, "campaign_id")
     try:
         call_list = phonebank.create_call_list(db(), campaign, request.form.get("name", ""),
-                                               _universe_from(request.form),
+                                               universe_from(request.form),
                                                open_to_all=request.form.get("open_to_all") == "1", user=current_user)
-    except (phonebank.CallingError, turfs.TurfError) as exc:
+    except (phonebank.CallingError, UniverseError) as exc:
         db().rollback()
         flash(exc.in_language(_), "error")
         return redirect(url_for("calling.index", campaign=campaign.id))
@@ -69,13 +59,14 @@ def create():
 
 @bp.post("/calllists/<int:list_id>/status")
 def set_status(list_id: int):
-    call_list = db().get(CallList, list_id) or abort(404)
+    call_list = get_lead_call_list(list_id)
     status = request.form.get("status", "")
-    if status not in ("active", "paused", "closed"):
-        abort(400)
-    phonebank.set_status(db(), call_list, status)
-    if "open_to_all" in request.form:
-        call_list.open_to_all = request.form["open_to_all"] == "1"
+    try:
+        phonebank.set_status(db(), call_list, status, open_to_all=request.form["open_to_all"] == "1"
+                             if "open_to_all" in request.form else None)
+    except phonebank.CallingError as exc:
+        flash(exc.in_language(_), "error")
+        return redirect(url_for("calling.index", campaign=call_list.campaign_id) + f"#list-{call_list.id}")
     audit.record(db(), current_user, f"calllist.{status}", object_type="call_list", object_id=call_list.id)
     db().commit()
     return redirect(url_for("calling.index", campaign=call_list.campaign_id) + f"#list-{call_list.id}")
@@ -83,7 +74,7 @@ def set_status(list_id: int):
 
 @bp.post("/calllists/<int:list_id>/assign")
 def assign(list_id: int):
-    call_list = db().get(CallList, list_id) or abort(404)
+    call_list = get_lead_call_list(list_id)
     user = form_object(User, "user_id")
     if request.form.get("remove") == "1":
         phonebank.unassign(db(), call_list, user)

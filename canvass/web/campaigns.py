@@ -11,7 +11,7 @@ from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
 from canvass import audit, campaigns
-from canvass.models import Campaign
+from canvass.models import Campaign, Suppression
 from canvass.overview import campaign_rows
 from canvass.web.database import db
 
@@ -64,23 +64,12 @@ def _setup_url(campaign: Campaign, anchor: str = "") -> str:
 
 @bp.get("/<slug>/setup")
 def setup(slug: str):
-    from sqlmodel import select
-
-    from canvass.models import ResultCode, Script, Suppression, SurveyOption, SurveyQuestion, Tag
-
     campaign = get_campaign(slug)
-    scripts = {(s.channel, s.language): s.body for s in db().exec(select(Script).where(Script.campaign_id == campaign.id))}
-    questions = db().exec(select(SurveyQuestion).where(SurveyQuestion.campaign_id == campaign.id)
-                          .order_by(SurveyQuestion.position)).all()
-    options = db().exec(select(SurveyOption).where(SurveyOption.question_id.in_([q.id for q in questions]))
-                        .order_by(SurveyOption.position)).all()
+    setup = campaigns.setup_of(db(), campaign)
     return render_template(
-        "campaigns/setup.html", campaign=campaign, scripts=scripts, questions=questions,
-        options={q.id: [o for o in options if o.question_id == q.id] for q in questions},
-        codes=db().exec(select(ResultCode).where(ResultCode.campaign_id == campaign.id)
-                        .order_by(ResultCode.position)).all(),
-        tags=db().exec(select(Tag).where(Tag.campaign_id == campaign.id).order_by(Tag.kind, Tag.name)).all(),
-        suppressions=list(Suppression), settings={**campaigns.DEFAULT_SETTINGS, **(campaign.settings or {})})
+        "campaigns/setup.html", campaign=campaign, scripts=setup.scripts, questions=[q for q, _o in setup.survey],
+        options={q.id: options for q, options in setup.survey}, codes=setup.codes, tags=setup.tags,
+        suppressions=list(Suppression), settings=setup.settings)
 
 
 def _apply(campaign: Campaign, anchor: str, change, message: str):

@@ -4,25 +4,17 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlmodel import select
 
-from canvass import audit, canvassing, contacts, turfs
-from canvass.models import Campaign, Channel, ContactAttempt, Household, Person, Turf, TurfDoor
+from canvass import audit, canvassing, contacts, walk_lists
+from canvass.models import Campaign, Channel, ContactAttempt, Household, Turf
 from canvass.web.database import db
 from canvass.web.language import page_language
-from canvass.web.turfs import get_my_turf, get_turf_to_work
+from canvass.web.lookups import get_my_door, get_my_turf, get_turf_to_work
 
 bp = Blueprint("canvassing", __name__, url_prefix="/walk")
-
-
-def get_my_door(turf: Turf, household_id: int) -> Household:
-    """A door of this turf; anything else is a 404 (the turf was already checked to be the user's)."""
-    if db().get(TurfDoor, (turf.id, household_id)) is None:
-        abort(404)
-    return db().get(Household, household_id)
 
 
 def _language() -> str:
@@ -33,7 +25,7 @@ def _language() -> str:
 def walk(turf_id: int):
     turf = get_my_turf(turf_id)
     campaign = db().get(Campaign, turf.campaign_id)
-    doors = turfs.turf_doors(db(), turf)
+    doors = walk_lists.turf_doors(db(), turf)
     results = canvassing.last_results(db(), [p.id for d in doors for p in d.people])
     views = [canvassing.door_view(d, campaign, results) for d in doors]
     query = request.args.get("q", "").strip().lower()
@@ -61,13 +53,11 @@ def door(turf_id: int, household_id: int):
 
 def _render_door(turf: Turf, household: Household, *, confirm: dict | None = None):
     campaign = db().get(Campaign, turf.campaign_id)
-    people = db().exec(select(Person).where(Person.household_id == household.id, Person.deceased.is_(False),
-                                            Person.is_protected.is_(False))
-                       .order_by(Person.last_name, Person.first_name)).all()
+    people = walk_lists.people_at(db(), household)
     results = canvassing.last_results(db(), [p.id for p in people])
     language = _language()
     resident = next((p.language for p in people if p.language and p.language != language), "")
-    order = turfs.walk_order(db(), turf)
+    order = walk_lists.walk_order(db(), turf)
     position = order.index(household.id)
     neighbours = {"previous": order[position - 1] if position > 0 else None,
                   "next": order[position + 1] if position + 1 < len(order) else None}
@@ -88,10 +78,6 @@ def _render_door(turf: Turf, household: Household, *, confirm: dict | None = Non
 
 def _last_entry(turf: Turf) -> ContactAttempt | None:
     return canvassing.last_entry(db(), current_user.id, turf.id)
-
-
-def _may_contact(allowed_household: int):
-    return lambda person, household: household is not None and household.id == allowed_household
 
 
 @bp.post("/<int:turf_id>/door/<int:household_id>/log")
@@ -115,7 +101,7 @@ def log(turf_id: int, household_id: int):
     except ValueError:
         flash(_("That result could not be read. Tap it again."), "error")
         return redirect(url_for("canvassing.door", turf_id=turf.id, household_id=household.id))
-    [result] = contacts.log_contacts(db(), current_user, campaign, [item], may_contact=_may_contact(household.id))
+    [result] = contacts.log_contacts(db(), current_user, campaign, [item], on_turfs={turf.id})
     db().commit()
     if result.status == "rejected":
         flash(result.error_in(_), "error")
@@ -125,9 +111,8 @@ def log(turf_id: int, household_id: int):
 
 def _after_logging(turf: Turf, household: Household, person_id: int | None):
     """Next person at this door if someone is left, else the next door not knocked yet."""
-    people = db().exec(select(Person.id).where(Person.household_id == household.id, Person.deceased.is_(False),
-                                               Person.is_protected.is_(False))).all()
-    done = canvassing.last_results(db(), list(people))
+    people = [person.id for person in walk_lists.people_at(db(), household)]
+    done = canvassing.last_results(db(), people)
     waiting = [pid for pid in people if pid not in done]
     if waiting:
         return redirect(url_for("canvassing.door", turf_id=turf.id, household_id=household.id) +
@@ -142,14 +127,13 @@ def nobody_home(turf_id: int, household_id: int):
     household = get_my_door(turf, household_id)
     campaign = db().get(Campaign, turf.campaign_id)
     code = request.form.get("result", "NH")
-    people = db().exec(select(Person.id).where(Person.household_id == household.id, Person.deceased.is_(False),
-                                               Person.is_protected.is_(False))).all()
+    people = [person.id for person in walk_lists.people_at(db(), household)]
     uuids = request.form.getlist("client_uuid")
     targets = list(people) or [None]
     items = [contacts.ContactIn(client_uuid=uuids[i] if i < len(uuids) else uuid.uuid4(), person_id=pid,
                                 household_id=household.id, turf_id=turf.id, channel=Channel.door, result_code=code)
              for i, pid in enumerate(targets)]
-    results = contacts.log_contacts(db(), current_user, campaign, items, may_contact=_may_contact(household.id))
+    results = contacts.log_contacts(db(), current_user, campaign, items, on_turfs={turf.id})
     db().commit()
     rejected = [r.error_in(_) for r in results if r.status == "rejected"]
     if rejected:
@@ -162,8 +146,7 @@ def nobody_home(turf_id: int, household_id: int):
 @bp.get("/<int:turf_id>/next")
 def next_door(turf_id: int):
     turf = get_my_turf(turf_id)
-    doors = turfs.turf_doors(db(), turf)
-    db().commit()
+    doors = walk_lists.turf_doors(db(), turf)
     waiting = next((d for d in doors if not d.attempted), None)
     if waiting is None:
         flash(_("Every door of this turf has been knocked. Thank you!"), "ok")

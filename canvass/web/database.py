@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, abort, current_app, g, has_request_context, request
-from flask_babel import gettext as _
+from flask import Flask, current_app, g, has_request_context, request
 from sqlmodel import Session
 
 from canvass.db import make_engine, reader, writer
@@ -29,11 +28,3 @@ def db() -> Session:
         reads_only = not has_request_context() or request.method in ("GET", "HEAD", "OPTIONS")
         g.db_session = Session(reader(engine()) if reads_only else writer(engine()), expire_on_commit=False)
     return g.db_session
-
-
-def form_object(model, field: str):
-    """The row a form field names by id: 400 when the field is missing or not a number, 404 when no such row."""
-    object_id = request.form.get(field, type=int)
-    if object_id is None:
-        abort(400, description=_("The form is missing “%(field)s”.", field=field))
-    return db().get(model, object_id) or abort(404)

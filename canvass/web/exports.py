@@ -8,15 +8,14 @@ from pathlib import Path
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlmodel import select
 
-from canvass import canvassing, charts, exports, jobs, turfs
-from canvass.models import Campaign, Job, JobStatus, Role, User
+from canvass import accounts, campaigns, canvassing, charts, exports, jobs, turfs
+from canvass.models import Campaign, Job, JobStatus
 from canvass.web.background import now, start_job
-from canvass.web.database import db, form_object
+from canvass.web.database import db
 from canvass.web.language import page_language
+from canvass.web.lookups import form_object, get_campaign_or_first
 from canvass.web.templating import local_time
-from canvass.web.turfs import get_campaign_or_first
 
 bp = Blueprint("exports", __name__)
 
@@ -30,12 +29,10 @@ def index():
     campaign = get_campaign_or_first(request.args.get("campaign", type=int))
     if campaign is None:
         return redirect(url_for("campaigns.index"))
-    recent = [jobs.job_view(db(), job) for job in db().exec(
-        select(Job).where(Job.kind == "export").order_by(Job.id.desc()).limit(15))]
-    return render_template("exports/index.html", campaign=campaign, recent=recent,
-                           campaigns=db().exec(select(Campaign).where(Campaign.archived.is_(False))).all(),
+    return render_template("exports/index.html", campaign=campaign, recent=jobs.latest_jobs(db(), "export", limit=15),
+                           campaigns=campaigns.list_campaigns(db()),
                            turfs=[row["turf"] for row in turfs.board(db(), campaign)],
-                           volunteers=db().exec(select(User).where(User.role == Role.volunteer).order_by(User.name)).all(),
+                           volunteers=accounts.volunteers(db(), active_only=False),
                            sheets=exports.SHEET_TITLES)
 
 
@@ -108,10 +105,8 @@ def dashboard():
             [(options.get(answer, answer), count) for answer, count in zip(part["Answer"], part["Count"], strict=True)],
             title=title)))
     results = sorted(((labels.get(code, code), count) for code, count in data["results"]), key=lambda item: -item[1])
-    from canvass.canvassing import volunteers_out
-
     return render_template(
         "exports/dashboard.html", campaign=campaign, data=data, board=turfs.board(db(), campaign),
         results_chart=charts.bar_chart(results, title=_("Results")), survey_charts=survey_charts,
-        out=volunteers_out(db(), campaign), now=local_time(now()),
-        campaigns=db().exec(select(Campaign).where(Campaign.archived.is_(False))).all())
+        out=canvassing.volunteers_out(db(), campaign), now=local_time(now()),
+        campaigns=campaigns.list_campaigns(db()))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template
 from flask_login import current_user
 
+from canvass import db as database
 from canvass import overview
 from canvass.web.database import db
 from canvass.web.security import home_url
@@ -20,9 +21,7 @@ def index():
 @bp.get("/healthz")
 def health():
     """For load balancers and process managers: the app answers and the database is reachable."""
-    from sqlalchemy import text
-
-    db().execute(text("SELECT 1"))
+    database.ping(db())
     return {"status": "ok"}
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
-from sqlmodel import select
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
 
-from canvass import people
-from canvass.models import Campaign
+from canvass import audit, campaigns, people
+from canvass.models import Person
 from canvass.web.database import db
 
 bp = Blueprint("people", __name__, url_prefix="/people")
@@ -14,11 +15,11 @@ bp = Blueprint("people", __name__, url_prefix="/people")
 
 @bp.get("/")
 def index():
-    campaigns = db().exec(select(Campaign).where(Campaign.archived.is_(False)).order_by(Campaign.name)).all()
-    campaign_id = request.args.get("campaign", type=int) or (campaigns[0].id if campaigns else None)
+    choices = campaigns.list_campaigns(db())
+    campaign_id = request.args.get("campaign", type=int) or (choices[0].id if choices else None)
     query = request.args.get("q", "").strip()
     results = people.search_people(db(), campaign_id, query) if campaign_id and query else []
-    return render_template("people/index.html", campaigns=campaigns, campaign_id=campaign_id, query=query,
+    return render_template("people/index.html", campaigns=choices, campaign_id=campaign_id, query=query,
                            results=results, full_name=people.full_name)
 
 
@@ -33,17 +34,9 @@ def show(person_id: int):
 @bp.post("/<int:person_id>/flags")
 def set_flags(person_id: int):
     """Do-not-contact and do-not-call, set or lifted by staff (a re-import never lifts them)."""
-    from flask import flash, redirect, url_for
-    from flask_babel import gettext as _
-    from flask_login import current_user
-
-    from canvass import audit
-    from canvass.models import Person
-
     person = db().get(Person, person_id) or abort(404)
-    for flag in ("do_not_contact", "do_not_call"):
-        if flag in request.form:
-            setattr(person, flag, request.form[flag] == "1")
+    people.set_flags(person, **{flag: request.form[flag] == "1" for flag in ("do_not_contact", "do_not_call")
+                                if flag in request.form})
     audit.record(db(), current_user, "person.flags", object_type="person", object_id=person.id,
                  do_not_contact=person.do_not_contact, do_not_call=person.do_not_call)
     db().commit()

@@ -7,7 +7,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlmodel import select
 from wtforms import EmailField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
@@ -47,13 +46,11 @@ def _link(purpose: str, token: str) -> str:
 
 @bp.get("/")
 def index():
-    query = select(User).order_by(User.role, User.name, User.email)
-    if current_user.role != Role.admin:
-        query = query.where(User.role == Role.volunteer)
     form = InviteForm(role=Role.volunteer.value)  # the safe default: a slip never makes another admin
     form.role.choices = _role_choices()
-    invites = [(u, t) for u, t in pending_invites(db()) if current_user.role == Role.admin or u.role == Role.volunteer]
-    return render_template("users/index.html", users=db().exec(query).all(), form=form, invites=invites,
+    invites = [(u, t) for u, t in pending_invites(db()) if access.may_manage(current_user, u)]
+    return render_template("users/index.html", users=accounts.users_seen_by(db(), current_user), form=form,
+                           invites=invites,
                            role_form=RoleForm())
 
 
@@ -90,24 +87,30 @@ def invite():
 def change_role(user_id: int):
     user = get_managed_user(user_id)
     form = RoleForm()
-    if form.validate_on_submit() and user.id != current_user.id:
-        audit.record(db(), current_user, "user.role_changed", object_type="user", object_id=user.id,
-                     before=user.role, after=form.role.data)
-        user.role = Role(form.role.data)
-        db().commit()
-        flash(_("%(email)s is now %(role)s.", email=user.email, role=user.role), "ok")
-    else:
-        flash(_("You cannot change your own role."), "error")
+    if not form.validate_on_submit():
+        flash(_("Choose one of the roles listed."), "error")
+        return redirect(url_for("users.index") + f"#user-{user.id}")
+    before = user.role
+    try:
+        accounts.change_role(current_user, user, form.role.data)
+    except accounts.AccountError as exc:
+        flash(exc.in_language(_), "error")
+        return redirect(url_for("users.index") + f"#user-{user.id}")
+    audit.record(db(), current_user, "user.role_changed", object_type="user", object_id=user.id, before=before,
+                 after=user.role)
+    db().commit()
+    flash(_("%(email)s is now %(role)s.", email=user.email, role=said(user.role)), "ok")
     return redirect(url_for("users.index") + f"#user-{user.id}")
 
 
 @bp.post("/<int:user_id>/active")
 def toggle_active(user_id: int):
     user = get_managed_user(user_id)
-    if user.id == current_user.id:
-        flash(_("You cannot deactivate your own account."), "error")
+    try:
+        accounts.set_active(current_user, user, request.form.get("active") == "1")
+    except accounts.AccountError as exc:
+        flash(exc.in_language(_), "error")
         return redirect(url_for("users.index"))
-    user.is_active = request.form.get("active") == "1"
     audit.record(db(), current_user, "user.activated" if user.is_active else "user.deactivated", object_type="user",
                  object_id=user.id)
     db().commit()

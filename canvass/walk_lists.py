@@ -1,0 +1,152 @@
+"""A turf's doors in walk order, with who lives there and whether they were knocked; and the stored walking route,
+written by the changes that make it stale (and by a job after a cut), so that reading a turf never writes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from canvass import access, routing
+from canvass.cutting import display_street
+from canvass.db import write_session
+from canvass.i18n import N_
+from canvass.models import ContactAttempt, Household, Person, Turf, TurfDoor, utcnow
+
+
+@dataclass
+class Door:
+    """A door of a turf as volunteers, maps and paper lists show it."""
+
+    household: Household
+    position: int  # in walk order, from 0
+    people: list[Person]  # those shown at a door (see ``access.shown_at_a_door``)
+    attempted: bool = False  # knocked (any result not undone)
+    contacted: bool = False  # somebody talked
+    floor: int = 0
+
+    @property
+    def status(self) -> str:
+        return "contacted" if self.contacted else "attempted" if self.attempted else "todo"
+
+    @property
+    def label(self) -> str:
+        """The address as people read it: "12 Main St, Apt 3"."""
+        return f"{self.household.address}{', ' + self.household.unit if self.household.unit else ''}"
+
+    @property
+    def street_name(self) -> str:
+        """The street as people read it ("N Lacy St")."""
+        return display_street(self.household.street or "")
+
+    @property
+    def lat(self) -> float | None:
+        return self.household.lat
+
+    @property
+    def lon(self) -> float | None:
+        return self.household.lon
+
+
+def turf_doors(session: Session, turf: Turf) -> list[Door]:
+    """The turf's doors in walk order, with their people and whether they were knocked (one query each). Reads only:
+    a turf whose route is not stored yet (a job stores it after a cut) is put in route order here, not saved."""
+    households = _in_walk_order(turf, session.execute(
+        select(Household).join(TurfDoor, TurfDoor.household_id == Household.id)
+        .where(TurfDoor.turf_id == turf.id).order_by(TurfDoor.position)).scalars().all())
+    ids = [h.id for h in households]
+    people: dict[int, list[Person]] = {}
+    for person in session.exec(select(Person).where(Person.household_id.in_(ids), access.shown_at_a_door())
+                               .order_by(Person.last_name, Person.first_name)):
+        people.setdefault(person.household_id, []).append(person)
+    status = _door_status(session, ids)
+    return [Door(h, pos, people.get(h.id, []), *status.get(h.id, (False, False)), floor=routing.unit_floor(h.unit))
+            for pos, h in enumerate(households)]
+
+
+def door_of(session: Session, turf: Turf, household_id: int) -> Household | None:
+    """The door if it is on this turf; None otherwise, whether or not it exists."""
+    return session.exec(select(Household).join(TurfDoor, TurfDoor.household_id == Household.id)
+                        .where(TurfDoor.turf_id == turf.id, Household.id == household_id)).first()
+
+
+def people_at(session: Session, household: Household) -> list[Person]:
+    """Who a door page shows at this door (see ``access.shown_at_a_door``), by name."""
+    return list(session.exec(select(Person).where(Person.household_id == household.id, access.shown_at_a_door())
+                             .order_by(Person.last_name, Person.first_name)))
+
+
+def walk_order(session: Session, turf: Turf) -> list[int]:
+    """The turf's door (household) ids in walk order. Reads only, like ``turf_doors``."""
+    if turf.routed_at is not None:
+        return list(session.exec(select(TurfDoor.household_id).where(TurfDoor.turf_id == turf.id)
+                                 .order_by(TurfDoor.position)))
+    return [h.id for h in _in_walk_order(turf, session.execute(
+        select(Household).join(TurfDoor, TurfDoor.household_id == Household.id)
+        .where(TurfDoor.turf_id == turf.id).order_by(TurfDoor.position)).scalars().all())]
+
+
+def _in_walk_order(turf: Turf, households: Sequence[Household]) -> list[Household]:
+    """The doors (given in stored order) in walk order: as stored once routed, else worked out now."""
+    if turf.routed_at is not None:
+        return list(households)
+    by_id = {h.id: h for h in households}
+    return [by_id[hid] for hid in route(households)]
+
+
+def route(households: Sequence[Household]) -> list[int]:
+    """The walking route over these doors (by their coordinates; by street where none have any)."""
+    doors = [routing.Place(id=h.id, street=h.street, house_number=h.house_number_int, building=h.building_key,
+                           unit=h.unit, lat=h.lat, lon=h.lon) for h in households]
+    return routing.walking_route(doors) if any(d.lat is not None for d in doors) else routing.street_order(doors)
+
+
+def _door_status(session: Session, household_ids: list[int]) -> dict[int, tuple[bool, bool]]:
+    if not household_ids:
+        return {}
+    rows = session.execute(
+        select(ContactAttempt.household_id, sa.func.count(), sa.func.max(sa.case((ContactAttempt.is_contact, 1),
+                                                                                 else_=0)))
+        .where(ContactAttempt.household_id.in_(household_ids), ContactAttempt.undone_at.is_(None))
+        .group_by(ContactAttempt.household_id)).all()
+    return {hid: (count > 0, bool(contacted)) for hid, count, contacted in rows}
+
+
+def route_turf(session: Session, turf: Turf) -> None:
+    """Works out the turf's walking route and stores it. Called by every change to a turf's doors, and by
+    ``route_new_turfs`` after a cut, so that reading a turf never has to write."""
+    households = session.execute(select(Household).join(TurfDoor, TurfDoor.household_id == Household.id)
+                                 .where(TurfDoor.turf_id == turf.id).order_by(TurfDoor.position)).scalars().all()
+    _set_positions(session, turf, route(households))
+    turf.routed_at = utcnow()
+    session.add(turf)
+    session.flush()
+
+
+ROUTES_PER_TRANSACTION = 20  # ~20 ms each: a short hold of the write lock between volunteers' syncs
+
+
+def route_new_turfs(progress, engine: Engine, turf_ids: list[int]) -> dict[str, int]:
+    """Job after a cut: stores the walking route of each turf not routed yet, a few turfs per short transaction."""
+    done = 0
+    for start in range(0, len(turf_ids), ROUTES_PER_TRANSACTION):
+        with write_session(engine) as session:
+            for turf_id in turf_ids[start:start + ROUTES_PER_TRANSACTION]:
+                turf = session.get(Turf, turf_id)
+                if turf is not None and turf.routed_at is None:
+                    route_turf(session, turf)
+                    done += 1
+        progress((start + ROUTES_PER_TRANSACTION) / max(len(turf_ids), 1), N_("Working out walking routes"))
+    return {"routed": done}
+
+
+def _set_positions(session: Session, turf: Turf, household_ids: list[int]) -> None:
+    if not household_ids:
+        return
+    table = TurfDoor.__table__
+    session.connection().execute(
+        table.update().where(table.c.turf_id == turf.id, table.c.household_id == sa.bindparam("h"))
+        .values(position=sa.bindparam("p")), [{"h": hid, "p": position} for position, hid in enumerate(household_ids)])

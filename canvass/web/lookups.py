@@ -1,0 +1,79 @@
+"""The object a URL or a form names, loaded for the current user or refused: the load-or-404 helpers the blueprints
+share. Another user's turf, door or call list is a 404, so its existence is not revealed (see ``canvass.access``)."""
+
+from __future__ import annotations
+
+from flask import abort, request
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from canvass import access, campaigns, walk_lists
+from canvass.models import CallList, Campaign, Household, Turf, User
+from canvass.web.database import db
+
+
+def form_object(model, field: str):
+    """The row a form field names by id: 400 when the field is missing or not a number, 404 when no such row."""
+    object_id = request.form.get(field, type=int)
+    if object_id is None:
+        abort(400, description=_("The form is missing “%(field)s”.", field=field))
+    return db().get(model, object_id) or abort(404)
+
+
+def chosen_object(model, field: str):
+    """The row a form's drop-down names by id, or None when nothing (or nothing that exists) was chosen: the page
+    asks again."""
+    object_id = request.form.get(field, type=int)
+    return db().get(model, object_id) if object_id else None
+
+
+def get_campaign_or_first(campaign_id: int | None) -> Campaign | None:
+    """The campaign asked for (404 if there is none), else the first one the picker lists, else None."""
+    if campaign_id:
+        return db().get(Campaign, campaign_id) or abort(404)
+    return campaigns.first_campaign(db())
+
+
+def get_my_turf(turf_id: int) -> Turf:
+    """The turf if the current user may open it (a volunteer's own turf, or any turf for staff); otherwise 404."""
+    turf = access.visible_turf(db(), turf_id, current_user)
+    if turf is None:
+        abort(404)
+    return turf
+
+
+def get_turf_to_work(turf_id: int) -> Turf:
+    """The turf if the current user may log contacts on it: 404 when they may not even open it, 403 when they may
+    look but not knock (data staff without the turf assigned)."""
+    turf = get_my_turf(turf_id)
+    if not access.works_turf(db(), turf, current_user):
+        abort(403)
+    return turf
+
+
+def get_lead_turf(turf_id: int) -> Turf:
+    """Any turf, for the leads who run the board (the page's rule lets only them here)."""
+    return db().get(Turf, turf_id) or abort(404)
+
+
+def get_my_door(turf: Turf, household_id: int) -> Household:
+    """A door of this turf (the turf was already checked to be the user's); anything else is a 404."""
+    return walk_lists.door_of(db(), turf, household_id) or abort(404)
+
+
+def get_user(user_id: int) -> User:
+    """Any account, for the leads who assign turf (the page's rule lets only them here)."""
+    return db().get(User, user_id) or abort(404)
+
+
+def get_call_list(list_id: int) -> CallList:
+    """The call list if the current user may call from it (or run it, for leads); otherwise 404."""
+    call_list = db().get(CallList, list_id)
+    if call_list is None or not access.may_call(db(), call_list, current_user):
+        abort(404)
+    return call_list
+
+
+def get_lead_call_list(list_id: int) -> CallList:
+    """Any call list, for the leads who run phone banks (the page's rule lets only them here)."""
+    return db().get(CallList, list_id) or abort(404)
