@@ -13,8 +13,10 @@ from hypothesis import strategies as st
 
 from canvass.importing.fields import CUSTOM, HISTORY, SKIP, guess_field, map_columns
 from canvass.importing.layouts import MI_COLSPECS, layout_mapping
-from canvass.importing.normalize import normalize, parse_street_line, phone_e164
+from canvass.importing.normalize import normalize
+from canvass.importing.phones import phone_e164
 from canvass.importing.reading import UnreadableFile, read_file
+from canvass.importing.streets import parse_street_line
 from tests.conftest import SHARED_DATA
 
 
@@ -253,7 +255,7 @@ def test_birth_dates_as_excel_serial_numbers_or_bare_years(tmp_path):
     ("12 Broadway New York NY 10001", ("", "", "", "")),  # no street type: the line cannot be told from the city
 ])
 def test_a_whole_address_typed_without_commas_is_split(written, parts):
-    from canvass.importing.normalize import split_run_on_address
+    from canvass.importing.streets import split_run_on_address
 
     assert split_run_on_address(written) == parts
 
@@ -518,7 +520,7 @@ def test_the_ways_people_type_a_whole_address_are_split(tmp_path, written):
     ("Le Roy Smith", ("Le", "Roy", "Smith", "")), ("Jean-Benoît Lê", ("Jean-Benoît", "", "Lê", "")),
 ])
 def test_a_whole_name_is_split_into_its_parts(written, parts):
-    from canvass.importing.normalize import split_full_name
+    from canvass.importing.names import split_full_name
 
     assert split_full_name(written) == parts
 
@@ -592,28 +594,27 @@ _LINE_TOKENS = ["12", "5B", "12-14", "1/2", "#4", "#", "A", "Main", "ST", "st.",
                 max_size=6))
 def test_street_lines_split_on_whole_columns_as_one_by_one(pairs):
     """Plain lines are split by column-wide string operations: they must give exactly what parse_line_parts gives."""
-    import importlib
+    from canvass.importing.columns import per_unique_parts
+    from canvass.importing.streets import LINE_PARTS, parse_line_parts, parse_lines
 
-    module = importlib.import_module("canvass.importing.normalize")
     text = "".join(token + space for token, space in pairs)
     lines = pd.Series([text, text.strip(), f"{len(pairs) + 1} {text}", "9 Oak St", "12  Main St Apt 4B", "3 Unit St",
                        "10 NO 5", "7 O'Neil-Smith Rd ", "#4 125 Main St", "12 1/2 Elm", "12 Main Apt. 4"], dtype="str",
                       index=[3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 377])
-    fast = module._parse_lines(lines)
-    slow = module.per_unique_parts(lines, module.parse_line_parts, module.LINE_PARTS)
+    fast = parse_lines(lines)
+    slow = per_unique_parts(lines, parse_line_parts, LINE_PARTS)
     assert fast.to_dict("index") == slow.to_dict("index")
 
 
 def test_whitespace_spelled_out_for_pyarrow_is_exactly_pythons():
     """Column-wide patterns spell out \\s (pyarrow's engine and Python's disagree on it): every character either
     engine takes for a space must be the one Python's \\s takes, so a no-break space still separates words."""
-    import importlib
     import re
 
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    spaces = importlib.import_module("canvass.importing.normalize")._S  # the package's normalize is the function
+    from canvass.importing.columns import SPACE as spaces
     chars = [chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000]
     python = [bool(re.fullmatch(r"\s", c)) for c in chars]
     assert [bool(re.fullmatch(spaces, c)) for c in chars] == python
@@ -653,7 +654,7 @@ def test_florida_protected_records_are_kept_flagged_and_without_address(tmp_path
 
 
 def test_languages_are_coded():
-    from canvass.importing.normalize import language_code
+    from canvass.importing.details import language_code
 
     assert [language_code(v) for v in ["Spanish", "SPA", "Español", "Vietnamese", "한국어", "Mandarin", "Tagalog",
                                        "Klingon", ""]] == ["es", "es", "es", "vi", "ko", "zh", "tl", "klingon", ""]

@@ -13,7 +13,7 @@ Create Date: 2026-11-23
 from alembic import op
 import sqlalchemy as sa
 
-from canvass.importing.normalize import name_key
+from canvass.importing.names import name_key
 
 revision = '0007'
 down_revision = '0006'
