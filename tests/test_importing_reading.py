@@ -253,6 +253,13 @@ def test_birth_dates_as_excel_serial_numbers_or_bare_years(tmp_path):
     ("77 Lake Park Dr Lake Park NC 27601", ("77 Lake Park Dr", "Lake Park", "NC", "27601")),
     ("5 Main St #4 Durham NC 27701", ("5 Main St #4", "Durham", "NC", "27701")),
     ("12 Broadway New York NY 10001", ("", "", "", "")),  # no street type: the line cannot be told from the city
+    # found by checking against usaddress (tests/test_parsing_oracle.py)
+    ("3816 Northview Pl Saint Louis MO 63104", ("3816 Northview Pl", "Saint Louis", "MO", "63104")),
+    ("78 Grasskamp Pass Fort Myers FL 33906", ("78 Grasskamp Pass", "Fort Myers", "FL", "33906")),
+    ("68902 SE North Junction Boston MA 02216", ("68902 SE North Junction", "Boston", "MA", "02216")),
+    ("22 Morning Park Birmingham AL 35236", ("22 Morning Park", "Birmingham", "AL", "35236")),
+    ("9 Elm Ct NW Apt 2 Washington DC 20001", ("9 Elm Ct NW Apt 2", "Washington", "DC", "20001")),
+    ("12 Main St E Lansing MI 48823", ("12 Main St", "E Lansing", "MI", "48823")),
 ])
 def test_a_whole_address_typed_without_commas_is_split(written, parts):
     from canvass.importing.streets import split_run_on_address
@@ -438,6 +445,10 @@ def test_nc_ncvoter_layout_maps_county_numbers_and_confidential_flag():
     ("7 Main St, Unit 3", ("7", "Main St", "UNIT", "3")),
     ("55 1/2 ELM ST", ("55 1/2", "ELM ST", "", "")),
     ("3101-305 Oak Dr", ("3101-305", "Oak Dr", "", "")),
+    # found by checking against usaddress (tests/test_parsing_oracle.py): duplexes and Washington's fractions
+    ("313-B Charlotte Avenue", ("313-B", "Charlotte Avenue", "", "")),
+    ("40 3/4 NW Elgar Court", ("40 3/4", "NW Elgar Court", "", "")), ("418 1/3 Trailsway Alley NW Apt 2",
+                                                                       ("418 1/3", "Trailsway Alley NW", "APT", "2")),
     ("12 PARKING LOT RD", ("12", "PARKING LOT RD", "", "")),
     ("PO BOX 12", ("", "PO BOX 12", "", "")),
     # the unit written before the street line
@@ -509,6 +520,9 @@ def test_the_ways_people_type_a_whole_address_are_split(tmp_path, written):
     ("Doe Jr, Jane", ("Jane", "", "Doe", "Jr")),
     ("Sra. Rosa María López", ("Rosa", "María", "López", "")),
     ("John Smith III", ("John", "", "Smith", "III")),
+    # degrees in the suffix, as Florida's extract writes them (found by checking against probablepeople)
+    ("LAUREN WU MD", ("LAUREN", "", "WU", "MD")), ("GROSS MD, ANTHONY DAVID", ("ANTHONY", "DAVID", "GROSS", "MD")),
+    ("Beth Kristina Lee PhD", ("Beth", "Kristina", "Lee", "PhD")),
     ("Ana", ("Ana", "", "", "")),
     ("김민준", ("김민준", "", "", "")), ("김 민준", ("김 민준", "", "", "")), ("王小明", ("王小明", "", "", "")),
     # Vietnamese names written family name first, as voter files split them (last Nguyễn, first An)...
@@ -585,7 +599,7 @@ def test_an_irregular_file_is_left_to_pandas_which_keeps_row_numbers(tmp_path, t
     assert table.frame.loc[2, "name"] == "Ana" and table.frame.loc[4, "name"] == "Cy"
 
 
-_LINE_TOKENS = ["12", "5B", "12-14", "1/2", "#4", "#", "A", "Main", "ST", "st.", "Apt", "apt.", "UNIT", "unit", "no",
+_LINE_TOKENS = ["12", "5B", "12-14", "313-B", "1/2", "3/4", "#4", "#", "A", "Main", "ST", "st.", "Apt", "apt.", "UNIT", "unit", "no",
                 "PH", "Ste", "4B", "O'Neil", "Smith-Jones", "North", "BOX", "Ñandú", "Đặng", "rd,", "Lot", "1st"]
 
 

@@ -31,7 +31,8 @@ def fill_names(out: pd.DataFrame, column) -> None:
 _EAST_ASIAN_LETTERS = "\u1100-\u11ff\u3130-\u318f\uac00-\ud7af\u3400-\u4dbf\u4e00-\u9fff"  # Hangul, CJK
 _EAST_ASIAN_NAME = re.compile(rf"[{_EAST_ASIAN_LETTERS} ]+")
 _HONORIFICS = {"MR", "MRS", "MS", "MISS", "MX", "DR", "REV", "SRA", "SRTA", "SR"}
-_SUFFIXES = {"JR", "SR", "II", "III", "IV"}
+# Generations, and the degrees voter files keep in the suffix column (Florida: "GROSS MD, ANTHONY DAVID").
+_SUFFIXES = {"JR", "SR", "II", "III", "IV", "MD", "DDS", "DVM", "PHD", "ESQ"}
 
 
 def split_full_name(full: str) -> tuple[str, str, str, str]:

@@ -40,7 +40,9 @@ def street_key(street: str) -> str:
 
 UNIT_TYPES = set(UNIT_WORDS.split("|"))
 STREET_TOKENS = set(STREET_WORDS) | set(STREET_WORDS.values())
-_HOUSE_TOKEN = re.compile(r"^\d+[A-Z]?(?:-\d+[A-Z]?)?$", re.IGNORECASE)
+# 12, 5B, 12-14, and 313-B (a letter for the house of a duplex, as NC addresses write it).
+_HOUSE_TOKEN = re.compile(r"^\d+[A-Z]?(?:-(?:\d+[A-Z]?|[A-Z]))?$", re.IGNORECASE)
+_FRACTION = re.compile(r"^\d/\d{1,2}$")  # 12 1/2, and Washington's 40 3/4 and 418 1/3
 
 
 def parse_street_line(line: str) -> tuple[str, str, str, str]:
@@ -64,8 +66,8 @@ def parse_street_line(line: str) -> tuple[str, str, str, str]:
     house = ""
     if len(tokens) >= 2 and _HOUSE_TOKEN.match(tokens[0]):
         house, tokens = tokens[0], tokens[1:]
-        if len(tokens) >= 2 and tokens[0] == "1/2":
-            house, tokens = f"{house} 1/2", tokens[1:]
+        if len(tokens) >= 2 and _FRACTION.match(tokens[0]):
+            house, tokens = f"{house} {tokens[0]}", tokens[1:]
     return house, " ".join(tokens), utype, unit
 
 
@@ -105,7 +107,7 @@ def parse_line_parts(line: str) -> tuple[str, str, str, str, str, str]:
 # A plain street line: a house number, then words of letters, digits, ' and -, spaces between (no unit word, no #, no
 # dot, comma or slash). Most lines of a voter file; what parse_street_line makes of them is plain too, so they are
 # split on whole columns, and only the other lines go through it one distinct line at a time.
-_PLAIN_LINE = "[0-9]+[A-Za-z]?(?:-[0-9]+[A-Za-z]?)?(?: +[A-Za-z0-9'-]+)+"
+_PLAIN_LINE = "[0-9]+[A-Za-z]?(?:-(?:[0-9]+[A-Za-z]?|[A-Za-z]))?(?: +[A-Za-z0-9'-]+)+"
 _UNIT_WORD = f"(?i)(?:^| )(?:{UNIT_WORDS})(?: |$)"
 
 
@@ -129,7 +131,18 @@ def parse_lines(line: pd.Series) -> pd.DataFrame:
 # A whole address without commas ("123 Main St Apt 4 Durham NC 27701") ends in a state and a ZIP.
 RUN_ON_TAIL = f"{SPACE}[A-Za-z]{{2}}\\.?{SPACE}+[0-9]{{5}}(?:-?[0-9]{{4}})?$"
 _COMMON_TYPES = {"ST", "AVE", "RD", "DR", "LN", "CT", "BLVD", "WAY", "PL", "CIR", "PKWY", "HWY", "TER", "TRL", "LOOP"}
-_STREET_TYPES = set(STREET_WORDS.values())
+# Words that shorten like street types but begin names ("Saint Louis", "Fort Myers", "North Bend"): no street line
+# ends with them.
+_NAME_WORDS = {"SAINT", "MOUNT", "FORT", "NORTH", "SOUTH", "EAST", "WEST", "NORTHEAST", "NORTHWEST", "SOUTHEAST",
+               "SOUTHWEST"}
+_STREET_TYPES = {STREET_WORDS[word] for word in STREET_WORDS if word not in _NAME_WORDS} - \
+    {"N", "S", "E", "W", "NE", "NW", "SE", "SW"}
+# Street types that also end many a city's name ("Chapel Hill", "College Park"): looked for last, and only here (the
+# street key keeps them as written).
+_CITY_LIKE_TYPES = {"PARK", "HILL", "CENTER", "CTR", "PLAZA", "PLZ", "PASS", "JUNCTION", "JCT"}
+# "Elm St NW Seattle": a two-letter direction after the street type is the street's. A single letter is left to the
+# city, which it more often begins ("E Lansing").
+_AFTER_DIRECTIONS = {"NE", "NW", "SE", "SW"}
 
 
 def split_run_on_address(text: str) -> tuple[str, str, str, str]:
@@ -139,12 +152,14 @@ def split_run_on_address(text: str) -> tuple[str, str, str, str]:
     state, zip_code, words = tokens[-2].rstrip(".").upper(), tokens[-1], tokens[:-2]
     if not words or not _HOUSE_TOKEN.match(words[0]):
         return "", "", "", ""
-    kinds = [STREET_WORDS.get(w.upper().rstrip("."), w.upper().rstrip(".")) for w in words]
+    kinds = [w if w in _NAME_WORDS else STREET_WORDS.get(w, w) for w in (word.upper().rstrip(".") for word in words)]
     # The last street type that leaves a city after it; the common ones first ("Lake Park Dr Lake Park").
-    for wanted in (_COMMON_TYPES, _STREET_TYPES):
+    for wanted in (_COMMON_TYPES, _STREET_TYPES, _CITY_LIKE_TYPES):
         ends = [i for i in range(2, len(words) - 1) if kinds[i] in wanted]
         if ends:
             end = ends[-1] + 1
+            if end + 1 < len(words) and kinds[end] in _AFTER_DIRECTIONS:
+                end += 1
             if end + 1 < len(words) and words[end].upper().rstrip(".#") in UNIT_TYPES and _is_unit_value(words[end + 1]):
                 end += 2  # "Apt 4" belongs to the line
             elif end < len(words) and words[end].startswith("#") and len(words[end]) > 1:
