@@ -1064,3 +1064,33 @@ def test_a_copy_that_fails_in_a_later_chunk_stops_and_changes_nothing(session, c
         bulk.insert_frame(session, Person.__table__, frame, created={})
     session.rollback()
     assert count(session, Person) == 0
+
+
+def test_a_batch_waits_for_confirmation_only_once_its_check_is_done_and_found_no_error(session, campaign, tmp_path,
+                                                                                        data_staff):
+    from canvass.models import JobStatus
+
+    batch = importing.create_batch(session, campaign, "v.csv", tmp_path / "v.csv", data_staff)
+    assert importing.is_open(batch) and not importing.waits_for_confirmation(session, batch)  # not checked yet
+    job = importing.start_batch_job(session, batch, "import-check", data_staff.id)
+    batch.summary = {"check": {"rows": 3, "mapping": {"Name": "full_name"}, "error": ""}}
+    assert batch.job_id == job.id and not importing.waits_for_confirmation(session, batch)  # the check still runs
+    job.status = JobStatus.done
+    assert importing.waits_for_confirmation(session, batch)
+    batch.summary = {"check": {"rows": 3, "error": "canvass found no name, ID or address column in this file."}}
+    assert importing.is_open(batch) and not importing.waits_for_confirmation(session, batch)
+    batch.summary = {"check": {"rows": 3, "mapping": {"Name": "full_name"}, "error": ""}}
+    importing.confirm_batch(batch)
+    assert batch.mapping == {"Name": "full_name"} and batch.status == ImportStatus.running
+    assert not importing.is_open(batch) and not importing.waits_for_confirmation(session, batch)
+
+
+def test_a_discarded_batch_loses_its_file_and_cannot_be_confirmed(session, campaign, tmp_path, data_staff):
+    folder = tmp_path / "upload"
+    folder.mkdir()
+    stored = folder / "v.csv"
+    stored.write_text("Name\nAna Diaz\n")
+    batch = importing.receive_upload(session, campaign, "v.csv", stored, data_staff)
+    importing.discard_batch(session, batch)
+    session.commit()
+    assert not folder.exists() and batch.status == ImportStatus.cancelled and not importing.is_open(batch)

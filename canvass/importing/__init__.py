@@ -6,7 +6,6 @@ background jobs behind the web flow, keeping their results on the ``ImportBatch`
 
 from __future__ import annotations
 
-import contextlib
 import json
 import time
 from dataclasses import dataclass, field
@@ -16,22 +15,28 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from canvass import audit, bulk
 from canvass.bulk import take_write_lock
 from canvass.db import begin_write, is_sqlite, read_session, write_session
 from canvass.i18n import N_
 from canvass.importing import loading
-from canvass.importing.fields import (
-    CUSTOM,
-    FIELDS,
-    HISTORY,
-    SKIP,
-    header_signature,
-    map_columns,
-    validate_mapping,
+from canvass.importing.batches import (
+    BatchProgress,
+    batch_progress,
+    choose_mapping,
+    confirm_batch,
+    create_batch,
+    discard_batch,
+    discard_upload,
+    is_open,
+    latest_batches,
+    receive_upload,
+    start_batch_job,
+    waits_for_confirmation,
 )
+from canvass.importing.fields import header_signature, map_columns, validate_mapping
 from canvass.importing.layouts import layout_mapping
 from canvass.importing.loading import (
     NewPeopleWriter,
@@ -45,7 +50,11 @@ from canvass.importing.normalize import Normalized, joined, normalize
 from canvass.importing.reading import RawTable, UnreadableFile, read_file, trimmed_rows
 from canvass.models import Campaign, Household, ImportBatch, ImportStatus, Person, SavedMapping, User, utcnow
 
-__all__ = ["UnreadableFile", "MappingError", "CheckReport", "check_file", "import_file", "check_batch", "run_batch"]
+__all__ = ["UnreadableFile", "MappingError", "CheckReport", "check_file", "import_file", "check_batch", "run_batch",
+           # the web flow's batches
+           "BatchProgress", "batch_progress", "choose_mapping", "confirm_batch", "create_batch", "discard_batch",
+           "discard_upload", "is_open", "latest_batches", "receive_upload", "start_batch_job",
+           "waits_for_confirmation"]
 
 PREVIEW_ROWS = 10
 IDENTITY_FIELDS = {"first_name", "last_name", "full_name", "voter_id", "county_voter_id", "van_id", "vendor_id",
@@ -343,16 +352,7 @@ def remember_mapping(session: Session, headers: list[str], mapping: dict[str, st
 
 
 # ------------------------------------------------------------------------------------------------------------------
-# The web flow: a batch is checked, then confirmed and imported, each as a background job.
-
-
-def create_batch(session: Session, campaign: Campaign, filename: str, stored_path: Path, user: User | None
-                 ) -> ImportBatch:
-    batch = ImportBatch(campaign_id=campaign.id, created_by_id=user.id if user else None, filename=filename[:255],
-                        stored_path=str(stored_path), status=ImportStatus.checked)
-    session.add(batch)
-    session.flush()
-    return batch
+# The web flow's jobs: a batch (see ``batches``) is checked, then confirmed and imported, each as a background job.
 
 
 def check_batch(progress, engine: Engine, batch_id: int) -> dict[str, Any]:
@@ -415,20 +415,3 @@ def _fail_batch(engine: Engine, batch_id: int, exc: Exception) -> None:
         batch.status, batch.error, batch.finished_at = ImportStatus.failed, message, utcnow()
         session.add(batch)
 
-
-def discard_upload(stored_path: str) -> None:
-    """The uploaded file holds personal data: once imported it is deleted, not kept around."""
-    path = Path(stored_path)
-    if path.exists():
-        path.unlink()
-        with contextlib.suppress(OSError):
-            path.parent.rmdir()
-
-
-def mapping_fields() -> list[tuple[str, str]]:
-    return [(key, label) for key, (label, _) in FIELDS.items()] + [
-        (HISTORY, "Vote history"), (CUSTOM, "Custom field"), (SKIP, "Ignore")]
-
-
-def latest_batches(session: Session, limit: int = 30) -> list[ImportBatch]:
-    return list(session.exec(select(ImportBatch).order_by(ImportBatch.id.desc()).limit(limit)))

@@ -11,10 +11,10 @@ from flask_login import current_user
 from sqlmodel import select
 from werkzeug.utils import secure_filename
 
-from canvass import audit, importing, jobs
+from canvass import importing, jobs
 from canvass.importing.fields import CUSTOM, FIELDS, HISTORY, SKIP
 from canvass.importing.problems import problems_csv as problems_file
-from canvass.models import Campaign, ImportBatch, ImportStatus, Job, JobStatus
+from canvass.models import Campaign, ImportBatch
 from canvass.web.database import db, engine
 from canvass.web.language import translated
 
@@ -34,9 +34,7 @@ def _runner() -> jobs.JobRunner:
 
 
 def _start(batch: ImportBatch, kind: str, fn, *args) -> None:
-    job = jobs.create_job(db(), kind, user_id=current_user.id, campaign_id=batch.campaign_id)
-    batch.job_id = job.id
-    db().add(batch)
+    job = importing.start_batch_job(db(), batch, kind, current_user.id)
     db().commit()
     _runner().submit(job.id, fn, engine(), batch.id, *args)
 
@@ -61,9 +59,7 @@ def upload():
     folder.mkdir(parents=True)
     stored = folder / (secure_filename(upload_file.filename) or "upload")
     upload_file.save(stored)
-    batch = importing.create_batch(db(), campaign, upload_file.filename, stored, current_user)
-    audit.record(db(), current_user, "import.uploaded", object_type="import_batch", object_id=batch.id,
-                 campaign_id=campaign.id, bytes=stored.stat().st_size)
+    batch = importing.receive_upload(db(), campaign, upload_file.filename, stored, current_user)
     _start(batch, "import-check", importing.check_batch)
     return redirect(url_for("importing.show", batch_id=batch.id))
 
@@ -71,14 +67,9 @@ def upload():
 @bp.get("/<int:batch_id>")
 def show(batch_id: int):
     batch = get_batch(batch_id)
-    job = jobs.job_view(db(), db().get(Job, batch.job_id)) if batch.job_id else None
-    working = job is not None and job.status in (JobStatus.queued, JobStatus.running)
-    check_failed = job is not None and job.kind == "import-check" and "check" not in (batch.summary or {})
-    if job is not None and job.status == JobStatus.failed and (batch.status == ImportStatus.running or check_failed):
-        db().expunge(batch)  # shown as failed (a check that died says so, never "waiting for confirmation")
-        batch.status, batch.error = ImportStatus.failed, job.message
-    check = (batch.summary or {}).get("check")
-    return render_template("importing/batch.html", batch=batch, job=job, working=working, check=check,
+    progress = importing.batch_progress(db(), batch)
+    return render_template("importing/batch.html", batch=batch, job=progress.job, working=progress.working,
+                           check=progress.check,
                            campaign=db().get(Campaign, batch.campaign_id), field_choices=_field_choices(),
                            problems=(batch.problems or [])[:50])
 
@@ -98,11 +89,10 @@ def remap(batch_id: int):
     mapping = {header: request.form.get(f"map-{index}", CUSTOM) for index, header in enumerate(headers)}
     if not set(mapping.values()) <= allowed:
         abort(400)
-    problems = importing.fields.validate_mapping(mapping, headers)
+    problems = importing.choose_mapping(batch, mapping)
     if problems:
         flash(" ".join(problems), "error")
         return redirect(url_for("importing.show", batch_id=batch.id) + "#mapping")
-    batch.mapping = mapping
     _start(batch, "import-check", importing.check_batch)
     flash(_("Checking the file again with your column choices."), "ok")
     return redirect(url_for("importing.show", batch_id=batch.id))
@@ -111,9 +101,7 @@ def remap(batch_id: int):
 @bp.post("/<int:batch_id>/confirm")
 def confirm(batch_id: int):
     batch = _checked_batch(batch_id)
-    # The mapping shown on the check page is the one confirmed: it is remembered for files with the same header.
-    batch.mapping = batch.summary["check"]["mapping"]
-    batch.status = ImportStatus.running
+    importing.confirm_batch(batch)
     _start(batch, "import", importing.run_batch, current_user.id)
     return redirect(url_for("importing.show", batch_id=batch.id))
 
@@ -121,22 +109,16 @@ def confirm(batch_id: int):
 @bp.post("/<int:batch_id>/discard")
 def discard(batch_id: int):
     batch = _checked_batch(batch_id, allow_error=True)
-    importing.discard_upload(batch.stored_path)
-    batch.status = ImportStatus.cancelled
-    db().add(batch)
+    importing.discard_batch(db(), batch)
     db().commit()
     flash(_("The file was discarded; nothing was imported."), "ok")
     return redirect(url_for("importing.index"))
 
 
 def _checked_batch(batch_id: int, *, allow_error: bool = False) -> ImportBatch:
-    """The batch, if it waits for confirmation; otherwise back to its page with the reason."""
+    """The batch, if it waits for confirmation (``allow_error``: or its check found an error); otherwise 409."""
     batch = get_batch(batch_id)
-    job = db().get(Job, batch.job_id) if batch.job_id else None
-    check = (batch.summary or {}).get("check") or {}
-    ready = batch.status == ImportStatus.checked and check and not check.get("error") and \
-        (job is None or job.status == JobStatus.done)
-    if not ready and not (allow_error and batch.status == ImportStatus.checked):
+    if not (importing.is_open(batch) if allow_error else importing.waits_for_confirmation(db(), batch)):
         abort(409)
     return batch
 
