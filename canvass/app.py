@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from canvass import accounts, config, logs
+from canvass import accounts, allocators, config, logs
 from canvass.paths import PACKAGE_DIR, resource_dir
 from canvass.web import register_blueprints
 from canvass.web.background import init_clock, init_jobs
@@ -30,6 +30,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     if app.testing:
         accounts.use_fast_password_hashing_for_tests()
     logs.install(app.logger)  # before anything can log
+    allocators.tune_memory_for_bulk_work()  # before the job threads start: imports and exports run there
 
     init_database(app)
     init_clock(app)

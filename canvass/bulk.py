@@ -1,13 +1,12 @@
 """Bulk writes for the hot paths: DataFrames straight into tables, inside the caller's transaction.
 
 SQLite gets ``executemany`` on the raw connection; PostgreSQL gets ``COPY``. Both are tens of times faster than the
-ORM, which stays for one object at a time.
+ORM, which stays for one object at a time. They are fastest with the allocators that
+``canvass.allocators.tune_memory_for_bulk_work`` sets where a process starts.
 """
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import io
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -22,26 +21,6 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from canvass.models import UTCDateTime
-
-# Arrow's own allocator (mimalloc in the wheels) hands freed memory back to the system within milliseconds, so the
-# big short-lived arrays of an import are page-faulted in again and again: 4 s of system time per million rows,
-# against 1.3 s with the C library's allocator, on a machine whose two cores the database shares.
-if pa.default_memory_pool().backend_name != "system":
-    pa.set_memory_pool(pa.system_memory_pool())
-
-
-def _fewer_malloc_arenas() -> None:
-    """glibc gives each thread that allocates its own arena, and memory freed in one is not reused by another: with
-    the import's threads, a million-row import peaked at 1.9 GB instead of 1.5 GB. Two arenas are enough here."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.mallopt(M_ARENA_MAX, 2)
-    except (OSError, AttributeError):  # not glibc (macOS, musl): their allocators have no such setting
-        pass
-
-
-M_ARENA_MAX = -8  # from glibc's malloc.h
-_fewer_malloc_arenas()
 
 
 def dialect(session: Session) -> str:

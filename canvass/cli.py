@@ -15,7 +15,7 @@ from typing import Any
 import click
 from sqlalchemy.engine import Engine, make_url
 
-from canvass import accounts, campaigns, config, db
+from canvass import accounts, allocators, campaigns, config, db
 from canvass.models import Role
 
 
@@ -92,6 +92,7 @@ def main() -> None:
     Settings come from CANVASS_* environment variables (see the README); the database is CANVASS_DATABASE_URL,
     a SQLite file in ./instance by default.
     """
+    allocators.tune_memory_for_bulk_work()  # commands import and export files
 
 
 @main.command()

@@ -1066,6 +1066,35 @@ def test_a_copy_that_fails_in_a_later_chunk_stops_and_changes_nothing(session, c
     assert count(session, Person) == 0
 
 
+def test_importing_the_bulk_code_changes_no_process_setting_until_asked():
+    """Loading the importer leaves Arrow's allocator alone; ``tune_memory_for_bulk_work`` (the app factory and the
+    command line call it) sets it, whether Arrow is loaded before or after."""
+    script = """
+import os, sys
+os.environ.pop("ARROW_DEFAULT_MEMORY_POOL", None)
+import pyarrow as pa
+import canvass.importing
+from canvass.allocators import tune_memory_for_bulk_work
+before = pa.default_memory_pool().backend_name
+tune_memory_for_bulk_work()
+print(before, pa.default_memory_pool().backend_name)
+"""
+    loaded_first = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert loaded_first.stdout.split() == [arrow_default_backend(), "system"]
+    tuned_first = subprocess.run([sys.executable, "-c", "from canvass.allocators import tune_memory_for_bulk_work\n"
+                                  "tune_memory_for_bulk_work()\nimport pyarrow as pa, canvass.importing\n"
+                                  "print(pa.default_memory_pool().backend_name)"],
+                                 capture_output=True, text=True, check=True)
+    assert tuned_first.stdout.split() == ["system"]
+
+
+def arrow_default_backend() -> str:
+    """The allocator this pyarrow build uses when nobody chose one."""
+    environment = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    return subprocess.run([sys.executable, "-c", "import pyarrow as pa; print(pa.default_memory_pool().backend_name)"],
+                          capture_output=True, text=True, check=True, env=environment).stdout.strip()
+
+
 def test_a_batch_waits_for_confirmation_only_once_its_check_is_done_and_found_no_error(session, campaign, tmp_path,
                                                                                         data_staff):
     from canvass.models import JobStatus
