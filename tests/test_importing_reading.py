@@ -756,3 +756,34 @@ def test_a_phone_list_without_an_address_column_lists_no_row_for_it(tmp_path):
     data = b"first,last,phone\nAna,Diaz,9195551212\nBo,Kim,9195551213\n"
     _, norm = people(write(tmp_path, "calls.csv", data))
     assert len(norm.people) == 2 and not norm.problems
+
+
+@pytest.mark.parametrize(("address", "kept"), [
+    ("ana.diaz@example.org", True), ("o'neil+canvass@mail.example.com", True), ("josé@example.org", True),
+    ("ana@xn--80ak6aa92e.com", True), ("bo_kim@sub-domain.example.co.uk", True),
+    # what the old pattern let through and email-validator refuses
+    ("ana..diaz@example.org", False), (".ana@example.org", False), ("ana.@example.org", False),
+    ("ana@-example.org", False), ("ana@exam_ple.org", False), ("ana@ab--cd.org", False),
+    ("ana@example.test", False), ("ana@mail.invalid", False), ("ana@printer.local", False),
+    ("a" * 250 + "@example.org", False),
+])
+def test_emails_are_checked_as_email_validator_checks_them(tmp_path, address, kept):
+    data = f"First,Last,Email\nAna,Diaz,{address}\n".encode()
+    _, norm = people(write(tmp_path, "emails.csv", data))
+    assert norm.people["email"].tolist() == [address if kept else ""]
+    assert [p["message"] for p in norm.problems] == ([] if kept else ["This is not an email address; it was left out."])
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.lists(st.one_of(
+    st.from_regex(r"[a-z0-9_+'.-]{1,12}@[a-z0-9.-]{1,12}\.(?:[a-z]{2,4}|test|local)", fullmatch=True),
+    st.from_regex(r"[^@\s,;]{1,8}@[^@\s,;]{1,8}\.[a-z]{2,3}", fullmatch=True)), min_size=1, max_size=8))
+def test_plain_emails_recognised_on_the_whole_column_are_what_email_validator_accepts(addresses):
+    """Most addresses are accepted by a pattern on the whole column, without asking email-validator: it must accept
+    each one of those, and the verdict on every address must be email-validator's."""
+    from canvass.importing.emails import EMAIL_RE, is_email_address, valid_emails
+
+    values = pd.Series([a.lower() for a in addresses], dtype="str")
+    shaped = values.str.match(EMAIL_RE).tolist()
+    expected = [ok and is_email_address(value) for value, ok in zip(values, shaped, strict=True)]
+    assert valid_emails(values).tolist() == expected
