@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from canvass import campaigns, contacts, walk_lists
+from canvass import campaigns, conversation, walk_lists
 from canvass.i18n import N_, UserError
 from canvass.models import (
     Campaign,
@@ -19,14 +18,8 @@ from canvass.models import (
     ContactAttempt,
     Household,
     Person,
-    QuestionKind,
-    ResultCode,
     Script,
     Shift,
-    SurveyOption,
-    SurveyQuestion,
-    Tag,
-    TagKind,
     Turf,
     TurfAssignment,
     TurfStatus,
@@ -39,87 +32,13 @@ class CanvassError(UserError):
     """A canvassing request that cannot be done; the message says why."""
 
 
-def localized(text: str, translations: dict, language: str) -> str:
-    return (translations or {}).get(language) or text
-
-
-@dataclass
-class ScriptView:
-    volunteer_language: str
-    volunteer_text: str
-    resident_language: str = ""
-    resident_text: str = ""
-
-
-def script_for(session: Session, campaign_id: int, channel: Channel, volunteer_language: str,
-               resident_language: str = "") -> ScriptView | None:
-    """The script in the volunteer's language (else English), and beside it the resident's when that differs."""
-    scripts = {s.language: s.body for s in session.exec(select(Script).where(
-        Script.campaign_id == campaign_id, Script.channel == channel))}
-    if not scripts:
-        return None
-    own = volunteer_language if volunteer_language in scripts else ("en" if "en" in scripts else next(iter(scripts)))
-    view = ScriptView(own, scripts[own])
-    if resident_language and resident_language != own and resident_language in scripts:
-        view.resident_language, view.resident_text = resident_language, scripts[resident_language]
-    return view
-
-
-def survey_for(session: Session, campaign_id: int, language: str) -> list[dict[str, Any]]:
-    """The active survey questions with their options, labelled in ``language`` where a translation exists."""
-    questions = session.exec(select(SurveyQuestion).where(SurveyQuestion.campaign_id == campaign_id,
-                                                          SurveyQuestion.active.is_(True))
-                             .order_by(SurveyQuestion.position)).all()
-    options = session.exec(select(SurveyOption).where(SurveyOption.question_id.in_([q.id for q in questions]))
-                           .order_by(SurveyOption.position)).all()
-    return [{"id": q.id, "code": q.code, "kind": q.kind.value if hasattr(q.kind, "value") else q.kind,
-             "text": localized(q.text, q.translations, language),
-             "options": [{"code": o.code, "label": localized(o.label, o.translations, language)}
-                         for o in options if o.question_id == q.id]}
-            for q in questions]
-
-
-def result_codes_for(session: Session, campaign_id: int, channel: Channel, language: str) -> list[dict[str, Any]]:
-    return [{"code": c.code, "label": localized(c.label, c.translations, language), "is_contact": c.is_contact,
-             "is_final": c.is_final, "suppresses": str(c.suppresses),
-             "confirm": c.suppresses == "deceased"}
-            for c in contacts.result_codes(session, campaign_id, channel)]
-
-
-def door_buttons(codes: list[dict[str, Any]]) -> dict[str, Any]:
-    """A contact form's result buttons: "Talked" (the first code that is a contact; it opens the survey), beside it
-    the usual miss (the first code that tries again: not home, no answer) and the usual refusal (the next final
-    contact), and the rest behind "Other…"."""
-    talked = next((c for c in codes if c["is_contact"]), codes[0] if codes else None)
-    miss = next((c for c in codes if not c["is_contact"] and not c["is_final"] and c["suppresses"] == "none"), None)
-    refusal = next((c for c in codes if c["is_contact"] and c["is_final"] and c is not talked and not c["confirm"]),
-                   None)
-    quick = [c for c in (miss, refusal) if c is not None]
-    return {"talked": talked, "quick": quick, "others": [c for c in codes if c is not talked and c not in quick],
-            "not_home": miss or talked}
-
-
-def followup_tags(session: Session, campaign_id: int, language: str) -> list[dict[str, Any]]:
-    tags = session.exec(select(Tag).where(Tag.campaign_id == campaign_id, Tag.kind == TagKind.followup)
-                        .order_by(Tag.name)).all()
-    return [{"id": t.id, "name": localized(t.name, t.translations, language)} for t in tags]
-
-
-def person_view(person: Person, campaign: Campaign) -> dict[str, Any]:
-    """Only what a volunteer needs at the door: no birth date or IDs, and party only if the campaign uses it."""
-    view = {"id": person.id, "first_name": person.first_name, "last_name": person.last_name,
-            "language": person.language, "needs_language": person.needs_language, "moved": person.moved}
-    if campaigns.setting(campaign, "show_party"):
-        view["party"] = person.party
-    return view
-
-
 def door_view(door: walk_lists.Door, campaign: Campaign, last_results: dict[int, str]) -> dict[str, Any]:
     household = door.household
     return {"id": household.id, "position": door.position, "address": household.address, "unit": household.unit,
             "city": household.city, "lat": household.lat, "lon": household.lon, "floor": door.floor,
             "hostile_note": household.hostile_note, "attempted": door.attempted, "contacted": door.contacted,
-            "people": [{**person_view(p, campaign), "last_result": last_results.get(p.id, "")} for p in door.people]}
+            "people": [{**conversation.person_view(p, campaign), "last_result": last_results.get(p.id, "")}
+                       for p in door.people]}
 
 
 def last_entry(session: Session, user_id: int, turf_id: int) -> ContactAttempt | None:
@@ -139,15 +58,9 @@ def entry_view(session: Session, entry: ContactAttempt | None, campaign_id: int,
     household = session.get(Household, entry.household_id) if entry.household_id else None
     who = f"{person.first_name} {person.last_name}".strip() if person else \
         (household.address if household else "")
-    return {"who": who, "result": result_labels(session, campaign_id, language).get(entry.result_code,
-                                                                                   entry.result_code),
+    labels = conversation.result_labels(session, campaign_id, language)
+    return {"who": who, "result": labels.get(entry.result_code, entry.result_code),
             "household_id": entry.household_id, "person_id": entry.person_id, "at": entry.contacted_at}
-
-
-def result_labels(session: Session, campaign_id: int, language: str) -> dict[str, str]:
-    """Every result code of the campaign (retired ones too) -> its label in ``language``: people never read codes."""
-    return {c.code: localized(c.label, c.translations, language)
-            for c in session.exec(select(ResultCode).where(ResultCode.campaign_id == campaign_id))}
 
 
 def last_results(session: Session, person_ids: list[int]) -> dict[int, str]:
@@ -172,9 +85,9 @@ def turf_package(session: Session, turf: Turf, user: User) -> dict[str, Any]:
         Script.campaign_id == campaign.id, Script.channel == Channel.door))}
     return {"turf": {"id": turf.id, "name": turf.name, "campaign": campaign.name},
             "doors": [_versioned(door_view(d, campaign, results)) for d in doors],
-            "scripts": scripts, "survey": survey_for(session, campaign.id, language),
-            "result_codes": result_codes_for(session, campaign.id, Channel.door, language),
-            "followups": followup_tags(session, campaign.id, language)}
+            "scripts": scripts, "survey": conversation.survey_for(session, campaign.id, language),
+            "result_codes": conversation.result_codes_for(session, campaign.id, Channel.door, language),
+            "followups": conversation.followup_tags(session, campaign.id, language)}
 
 
 def _versioned(view: dict[str, Any]) -> dict[str, Any]:
@@ -254,16 +167,3 @@ def my_turf_ids(session: Session, user: User) -> list[int]:
     """The turfs the phone may keep (any other cached turf is wiped from it)."""
     return list(session.exec(select(TurfAssignment.turf_id).join(Turf, Turf.id == TurfAssignment.turf_id).where(
         TurfAssignment.user_id == user.id, TurfAssignment.status == "active", Turf.status == TurfStatus.active)))
-
-
-def answers_from_form(form, survey: list[dict[str, Any]], person_id: int) -> dict[str, Any]:
-    answers: dict[str, Any] = {}
-    for question in survey:
-        key = f"q-{person_id}-{question['code']}"
-        if question["kind"] == QuestionKind.multi.value:
-            picked = form.getlist(key)
-            if picked:
-                answers[question["code"]] = picked
-        elif form.get(key, "").strip():
-            answers[question["code"]] = form.get(key).strip()
-    return answers

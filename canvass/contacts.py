@@ -7,7 +7,7 @@ second device replaying a queue) is answered "duplicate" and stored nothing. The
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
@@ -17,27 +17,20 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, Session, SQLModel, select
 
-from canvass.access import may_work_turf
+from canvass import batch_reads, result_rules
 from canvass.i18n import N_, UserError
 from canvass.models import (
-    CallList,
     Campaign,
     Channel,
     ContactAttempt,
-    Household,
-    Person,
     PersonTag,
     Phone,
-    PhoneStatus,
     QuestionKind,
     ResultCode,
-    Suppression,
     SurveyOption,
     SurveyQuestion,
     SurveyResponse,
     Tag,
-    Turf,
-    TurfDoor,
     User,
     utcnow,
 )
@@ -134,13 +127,13 @@ def result_codes(session: Session, campaign_id: int, channel: Channel | None = N
 
 def log_contacts(session: Session, user: User, campaign: Campaign, items: list[ContactIn], *,
                  on_turfs: set[int] | None = None,
-                 read: SyncRead | None = None, now: datetime | None = None) -> list[ItemResult]:
+                 read: batch_reads.BatchRead | None = None, now: datetime | None = None) -> list[ItemResult]:
     """Stores each new contact once and applies its result code's rules; returns a status per item, in order.
 
     With ``on_turfs``, only doors on one of those turfs may be logged, checked in the same query that reads the doors
     (``access.turfs_to_log_on`` says which turfs a user's batch may log on; None: any door of the campaign).
-    ``campaign`` needs only ``id`` and ``codes_stamp``. ``read`` is the batch's people and doors when the caller has
-    read them already (``read_for_sync``).
+    ``campaign`` needs only ``id`` and ``codes_version``. ``read`` is the batch's people and doors when the caller has
+    read them already (``batch_reads.read_for_sync``).
 
     A batch costs a fixed handful of queries, whatever its size: the people and doors it names are read together,
     every item is checked before anything is written, and the new contacts go in as one
@@ -169,7 +162,8 @@ def log_contacts(session: Session, user: User, campaign: Campaign, items: list[C
         if contact_id is None:
             not_inserted.append(index)  # already stored: sent before, or by a concurrent request
             continue
-        effects = _apply_rules_if_any(session, checked, now)
+        effects = result_rules.apply_rules_if_any(session, checked.code, checked.item, checked.person,
+                                                   checked.household, checked.phone, now)
         if effects:
             session.execute(sa.update(ContactAttempt).where(ContactAttempt.id == contact_id).values(effects=effects))
         answers.extend({**row, "contact_id": contact_id} for row in checked.answers)
@@ -203,7 +197,7 @@ class _BatchContext:
     codes: dict[str, ResultCode]
     survey: dict[str, tuple[SurveyQuestion, dict[str, SurveyOption]]]
     people: dict[int, Any]
-    households: dict[int, Door]
+    households: dict[int, batch_reads.DoorOnTurfs]
     phones: dict[int, Any]
     tags: set[int]
     on_turfs: set[int] | None  # when set, only doors on one of these turfs may be logged
@@ -211,141 +205,20 @@ class _BatchContext:
 
     @classmethod
     def load(cls, session: Session, campaign: Campaign, items: list[ContactIn], on_turfs: set[int] | None = None,
-             read: SyncRead | None = None) -> _BatchContext:
+             read: batch_reads.BatchRead | None = None) -> _BatchContext:
         if read is None:
-            read = _read(session, _PEOPLE_AND_DOORS, _batch_params(items, on_turfs or set()))
+            read = batch_reads.read_batch(session, batch_reads.PEOPLE_AND_DOORS,
+                                          batch_reads.batch_params(items, on_turfs or set()))
         people, households = read.people, read.doors
         tag_ids = {tag for item in items for tag in item.followups}
         tags = set(session.exec(select(Tag.id).where(Tag.campaign_id == campaign.id, Tag.id.in_(tag_ids))).all()) \
             if tag_ids else set()
-        survey = _survey(session, campaign.id) if any(item.answers for item in items) else {}
-        return cls(campaign=campaign, codes=_code_rules(session, campaign),
+        survey = batch_reads.survey_of(session, campaign.id) if any(item.answers for item in items) else {}
+        return cls(campaign=campaign, codes=batch_reads.code_rules(session, campaign),
                    survey=survey, people=people, households=households,
-                   phones=_rows_by_id(session, [Phone.id, Phone.person_id],
+                   phones=batch_reads.rows_by_id(session, [Phone.id, Phone.person_id],
                                       {item.phone_id for item in items if item.phone_id}), tags=tags,
-                   on_turfs=on_turfs, call_lists=_call_list_campaigns(session, items))
-
-
-# The hot path of every sync request reads plain rows through the Core connection: no ORM objects to build.
-
-#: Result codes by ``Campaign.codes_stamp``, shared by the threads of a process; a new stamp is a miss.
-_CODES_BY_STAMP: dict[str, dict[str, Any]] = {}
-MAX_CACHED_CAMPAIGNS = 256
-
-
-def _code_rules(session: Session, campaign: Campaign) -> dict[str, Any]:
-    """The campaign's active result codes as rows with what logging and the rules need.
-
-    Kept in memory by the campaign's codes stamp, which is on the campaign row every request reads anyway: a code
-    edited in any process changes the stamp, so no process keeps using the old codes."""
-    stamp = campaign.codes_stamp
-    if stamp and stamp in _CODES_BY_STAMP:
-        return _CODES_BY_STAMP[stamp]
-    table = ResultCode.__table__
-    query = sa.select(table.c.code, table.c.label, table.c.channel, table.c.is_contact, table.c.suppresses) \
-        .where(table.c.campaign_id == campaign.id, table.c.active.is_(True))
-    codes = {row.code: row for row in session.connection().execute(query)}
-    if stamp:
-        if len(_CODES_BY_STAMP) >= MAX_CACHED_CAMPAIGNS:
-            _CODES_BY_STAMP.clear()
-        _CODES_BY_STAMP[stamp] = codes
-    return codes
-
-
-@dataclass
-class Door:
-    id: int
-    campaign_id: int
-    turfs: set[int]  # those of the batch's turfs (``:turf_ids``) this door is on
-
-
-@dataclass
-class CampaignRef:
-    """What logging needs of a campaign (see ``log_contacts``)."""
-
-    id: int
-    codes_stamp: str
-
-
-@dataclass
-class SyncRead:
-    """What a sync batch is checked against, read in one statement (one round trip) by ``read_for_sync``."""
-
-    user: Any = None  # row with id, role, active and stamp (the password hash), when asked for
-    campaigns: dict[int, CampaignRef] = field(default_factory=dict)  # turf id -> its campaign, if the user may open it
-    people: dict[int, Any] = field(default_factory=dict)  # rows with id, campaign_id, household_id
-    doors: dict[int, Door] = field(default_factory=dict)  # the doors named and the named people's doors
-
-
-def _people_and_doors_query(*, with_user: bool) -> sa.CompoundSelect:
-    """People ``:person_ids``, their doors and doors ``:household_ids``; a door comes once for each of turfs
-    ``:turf_ids`` it is on (once with no turf when none). ``with_user`` adds the row of user ``:user_id`` and, for each
-    of ``:turf_ids`` that user may work (log contacts on), its campaign. Built once per form: every sync request runs it."""
-    person, household, door, campaign, turf, user = (model.__table__ for model in (Person, Household, TurfDoor,
-                                                                                  Campaign, Turf, User))
-    person_ids, household_ids, turf_ids = (sa.bindparam(name, expanding=True)
-                                           for name in ("person_ids", "household_ids", "turf_ids"))
-    text, number, flag = sa.cast(sa.null(), sa.Text), sa.cast(sa.null(), sa.Integer), sa.cast(sa.null(), sa.Boolean)
-    # Every branch has the same columns: kind, id, campaign_id, household_id, turf_id, stamp, role, active.
-    people = sa.select(sa.literal("person").label("kind"), person.c.id, person.c.campaign_id, person.c.household_id,
-                       number.label("turf_id"), text.label("stamp"), text.label("role"), flag.label("active")) \
-        .where(person.c.id.in_(person_ids))
-    door_columns = (sa.literal("door"), household.c.id, household.c.campaign_id, number, door.c.turf_id, text, text,
-                    flag)
-    on_turfs = sa.and_(door.c.household_id == household.c.id, door.c.turf_id.in_(turf_ids))
-    named_doors = sa.select(*door_columns).select_from(household.outerjoin(door, on_turfs)) \
-        .where(household.c.id.in_(household_ids))
-    # A join, not "id IN (...) OR id IN (subquery)": PostgreSQL answers that OR with a scan of every door.
-    their_doors = sa.select(*door_columns).select_from(
-        household.join(person, person.c.household_id == household.c.id).outerjoin(door, on_turfs)) \
-        .where(person.c.id.in_(person_ids))
-    branches = [people, named_doors, their_doors]
-    if with_user:
-        user_id = sa.bindparam("user_id")
-        branches.append(sa.select(sa.literal("user"), user.c.id, number, number, number, user.c.sign_in_key,
-                                  user.c.role, user.c.is_active).where(user.c.id == user_id))
-        branches.append(sa.select(sa.literal("campaign"), campaign.c.id, campaign.c.id, number, turf.c.id,
-                                  campaign.c.codes_stamp, text, flag)
-                        .select_from(turf.join(campaign, campaign.c.id == turf.c.campaign_id)
-                                     .join(user, user.c.id == user_id))
-                        .where(turf.c.id.in_(turf_ids), may_work_turf(user.c.id, user.c.role)))
-    return sa.union_all(*branches)
-
-
-_PEOPLE_AND_DOORS = _people_and_doors_query(with_user=False)
-_SYNC_READ = _people_and_doors_query(with_user=True)
-
-
-def read_for_sync(session: Session, user_id: int, items: list[ContactIn]) -> SyncRead:
-    """For the sync API, in one round trip: user ``user_id`` (for the caller to check the sign-in against), the
-    campaigns of the turfs the items name that this user may open, and the items' people and doors."""
-    turf_ids = {item.turf_id for item in items if item.turf_id}
-    return _read(session, _SYNC_READ, {**_batch_params(items, turf_ids), "user_id": user_id})
-
-
-def _batch_params(items: list[ContactIn], turf_ids: set[int]) -> dict[str, list[int]]:
-    """The people and doors the items name, and the turfs their doors are looked up on."""
-    return {"person_ids": list({item.person_id for item in items if item.person_id}),
-            "household_ids": list({item.household_id for item in items if item.household_id}),
-            "turf_ids": list(turf_ids)}
-
-
-def _read(session: Session, statement: sa.CompoundSelect, params: dict[str, Any]) -> SyncRead:
-    read = SyncRead()
-    if not (params["person_ids"] or params["household_ids"] or "user_id" in params):
-        return read
-    for row in session.connection().execute(statement, params):
-        if row.kind == "person":
-            read.people[row.id] = row
-        elif row.kind == "door":
-            door = read.doors.setdefault(row.id, Door(row.id, row.campaign_id, set()))
-            if row.turf_id is not None:
-                door.turfs.add(row.turf_id)
-        elif row.kind == "user":
-            read.user = row
-        else:
-            read.campaigns[row.turf_id] = CampaignRef(row.id, row.stamp)
-    return read
+                   on_turfs=on_turfs, call_lists=batch_reads.call_list_campaigns(session, items))
 
 
 def refusal(stored: dict[uuid.UUID, int], client_uuid: uuid.UUID, error: UserError | str) -> ItemResult:
@@ -364,32 +237,6 @@ def stored_contact_ids(session: Session, uuids: list[uuid.UUID]) -> dict[uuid.UU
     table = ContactAttempt.__table__
     query = sa.select(table.c.client_uuid, table.c.id).where(table.c.client_uuid.in_(uuids))
     return dict(session.connection().execute(query).all())
-
-
-def _call_list_campaigns(session: Session, items: list[ContactIn]) -> dict[int, int]:
-    ids = {item.call_list_id for item in items if item.call_list_id}
-    return {row.id: row.campaign_id for row in _rows_by_id(session, [CallList.id, CallList.campaign_id], ids).values()}
-
-
-def _rows_by_id(session: Session, columns: list, ids: set[int]) -> dict[int, Any]:
-    if not ids:
-        return {}
-    table = columns[0].class_.__table__
-    query = sa.select(*(table.c[column.key] for column in columns)).where(table.c.id.in_(ids))
-    return {row.id: row for row in session.connection().execute(query)}
-
-
-def _apply_rules_if_any(session: Session, checked: _Checked, now: datetime) -> dict[str, Any]:
-    """Runs the result code's rules on the real objects, loaded only when the code or the item changes something."""
-    item, code = checked.item, checked.code
-    if code.suppresses == Suppression.none and not (item.language_heard and checked.person is not None):
-        return {}
-
-    def load(model, row):
-        return session.get(model, row.id) if row is not None else None
-
-    return apply_rules(session, code, load(Person, checked.person), load(Household, checked.household),
-                       load(Phone, checked.phone), item, now)
 
 
 @dataclass
@@ -478,50 +325,6 @@ def _insert_new_statement(insert) -> sa.Insert:
 _INSERT_NEW = {"postgresql": _insert_new_statement(pg_insert), "sqlite": _insert_new_statement(sqlite_insert)}
 
 
-#: Result codes whose rule is to set a flag on the person.
-PERSON_FLAGS = {Suppression.moved: "moved", Suppression.wrong_address: "moved", Suppression.deceased: "deceased",
-                Suppression.do_not_call: "do_not_call", Suppression.do_not_contact: "do_not_contact",
-                Suppression.language_barrier: "needs_language"}
-
-
-def apply_rules(session: Session, code: ResultCode, person: Person | None, household: Household | None,
-                phone: Phone | None, item: ContactIn, now: datetime) -> dict[str, Any]:
-    """Does what the result code suppresses, and records each change made (for undo)."""
-    effects: dict[str, Any] = {}
-
-    def set_flag(obj, name: str, value) -> None:
-        if obj is not None and getattr(obj, name) != value:
-            effects[f"{type(obj).__name__.lower()}.{obj.id}.{name}"] = getattr(obj, name)
-            setattr(obj, name, value)
-            session.add(obj)
-
-    rule = code.suppresses
-    if rule in PERSON_FLAGS:
-        set_flag(person, PERSON_FLAGS[rule], True)
-    elif rule == Suppression.hostile and household is not None:
-        set_flag(household, "hostile_note", (item.notes.strip() or code.label)[:300])
-        set_flag(household, "hostile_at", now)
-    elif rule == Suppression.wrong_number:
-        set_flag(phone, "status", PhoneStatus.wrong)
-    elif rule == Suppression.disconnected and phone is not None:
-        # A dead number is dead for everyone who has it, in every list.
-        for same in session.exec(select(Phone).where(Phone.e164 == phone.e164)).all():
-            set_flag(same, "status", PhoneStatus.disconnected)
-    if item.language_heard and person is not None:
-        set_flag(person, "language", item.language_heard.strip().lower()[:8])
-        set_flag(person, "language_source", "door")
-    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in effects.items()}
-
-
-def _survey(session: Session, campaign_id: int) -> dict[str, tuple[SurveyQuestion, dict[str, SurveyOption]]]:
-    questions = session.exec(select(SurveyQuestion).where(SurveyQuestion.campaign_id == campaign_id)).all()
-    options = session.exec(select(SurveyOption).where(SurveyOption.question_id.in_([q.id for q in questions]))).all()
-    by_question: dict[int, dict[str, SurveyOption]] = {}
-    for option in options:
-        by_question.setdefault(option.question_id, {})[option.code] = option
-    return {q.code: (q, by_question.get(q.id, {})) for q in questions}
-
-
 def _answer_rows(answers: dict[str, Any], survey: dict) -> list[dict[str, Any]]:
     """The survey_response rows for ``answers`` (without contact id), or ContactRejected naming the bad answer."""
     rows = []
@@ -563,13 +366,6 @@ def undo_contact(session: Session, user: User, contact_id: int, *, window: timed
         return
     if utcnow() - contact.received_at > window:
         raise ContactRejected(N_("This entry is too old to undo; ask a lead to correct it."))
-    models = {"person": Person, "household": Household, "phone": Phone}
-    for key, before in (contact.effects or {}).items():
-        kind, object_id, name = key.split(".")
-        obj = session.get(models[kind], int(object_id))
-        if obj is not None:
-            value = datetime.fromisoformat(before) if name.endswith("_at") and before else before
-            setattr(obj, name, value)
-            session.add(obj)
+    result_rules.put_back(session, contact.effects)
     contact.undone_at = utcnow()
     session.add(contact)

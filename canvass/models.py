@@ -274,11 +274,11 @@ class Campaign(SQLModel, table=True):
     archived: bool = False
     # Calling hours, retry policy, which fields volunteers see; see canvass.campaigns.DEFAULT_SETTINGS.
     settings: dict = _json()
-    # Changes whenever the campaign's result codes do (see _restamp_changed_codes), so every app process may keep
+    # Changes whenever the campaign's result codes do (see _new_codes_version), so every app process may keep
     # the codes in memory and know, from the campaign row it reads anyway, when they are stale. Random, not a
-    # counter: a stamp never means the same codes in two databases.
-    codes_stamp: str = _text(32, default_factory=lambda: uuid.uuid4().hex,
-                             sa_column_kwargs={"server_default": sa.text("''")})
+    # counter: a version never means the same codes in two databases.
+    codes_version: str = _text(32, default_factory=lambda: uuid.uuid4().hex,
+                               sa_column_kwargs={"server_default": sa.text("''")})
 
 
 class CampaignMember(SQLModel, table=True):
@@ -343,14 +343,14 @@ class ResultCode(SQLModel, table=True):
 
 
 @sa.event.listens_for(orm.Session, "before_flush")
-def _restamp_changed_codes(session: orm.Session, _context, _instances) -> None:
-    """A flush that adds, changes or deletes result codes gives their campaigns a new ``codes_stamp``."""
+def _new_codes_version(session: orm.Session, _context, _instances) -> None:
+    """A flush that adds, changes or deletes result codes gives their campaigns a new ``codes_version``."""
     campaign_ids = {obj.campaign_id for obj in (*session.new, *session.dirty, *session.deleted)
                     if isinstance(obj, ResultCode) and obj.campaign_id is not None}
     for campaign_id in campaign_ids:
         campaign = session.get(Campaign, campaign_id)
         if campaign is not None:
-            campaign.codes_stamp = uuid.uuid4().hex  # written by this same flush
+            campaign.codes_version = uuid.uuid4().hex  # written by this same flush
 
 
 class Tag(SQLModel, table=True):

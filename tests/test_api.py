@@ -229,12 +229,12 @@ def test_edited_result_codes_apply_at_once_and_a_stored_contact_stays_a_duplicat
     assert session.exec(select(sa.func.count()).select_from(ContactAttempt)).one() == 2
 
 
-def test_the_codes_stamp_changes_with_any_code_change(session, campaign):
+def test_the_codes_version_changes_with_any_code_change(session, campaign):
     from canvass.models import Campaign, ResultCode
 
     def stamp() -> str:
         session.expire_all()
-        return session.get(Campaign, campaign.id).codes_stamp
+        return session.get(Campaign, campaign.id).codes_version
 
     before = stamp()
     code = session.exec(select(ResultCode).where(ResultCode.campaign_id == campaign.id)).first()

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from pydantic import ValidationError
 
-from canvass import access, canvassing, contacts
+from canvass import access, batch_reads, canvassing, contacts
 from canvass.web.database import db
 from canvass.web.language import page_language
 from canvass.web.security import signed_in_claim, signed_in_user
@@ -70,12 +70,12 @@ def post_contacts():
         except ValidationError as exc:
             key = str(raw.get("client_uuid", "")) if isinstance(raw, dict) else ""
             results[index] = contacts.ItemResult(key, "rejected", error=_first_error(exc)).as_dict()
-    user_id, stamp = claim
-    read = contacts.read_for_sync(db(), user_id, [item for _i, item in parsed])
-    user = signed_in_user(read.user, stamp)
+    user_id, key = claim
+    read = batch_reads.read_for_sync(db(), user_id, [item for _i, item in parsed])
+    user = signed_in_user(read.user, key)
     if user is None:
         return current_app.login_manager.unauthorized()
-    by_campaign: dict[int, tuple[contacts.CampaignRef, list[tuple[int, contacts.ContactIn]]]] = {}
+    by_campaign: dict[int, tuple[batch_reads.CampaignRef, list[tuple[int, contacts.ContactIn]]]] = {}
     not_yours: list[tuple[int, contacts.ContactIn]] = []
     for index, item in parsed:
         campaign = read.campaigns.get(item.turf_id)  # only the turfs this user may open are there

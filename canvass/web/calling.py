@@ -12,10 +12,11 @@ from flask_babel import format_time
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from canvass import accounts, audit, campaigns, canvassing, contacts, phonebank
+from canvass import accounts, audit, campaigns, conversation, phonebank
 from canvass.models import CallList, Campaign, Channel, User
 from canvass.universe import Universe, UniverseError
 from canvass.web.background import now
+from canvass.web.contact_form import contact_from_form
 from canvass.web.database import db
 from canvass.web.language import page_language
 from canvass.web.lookups import form_object, get_call_list, get_campaign_or_first, get_lead_call_list
@@ -102,12 +103,12 @@ def caller(list_id: int):
     if held is not None:
         language = page_language()
         context.update(
-            uuid=uuid.uuid4(), **canvassing.door_buttons(
-                canvassing.result_codes_for(db(), campaign.id, Channel.phone, language)),
-            survey=canvassing.survey_for(db(), campaign.id, language),
-            script=canvassing.script_for(db(), campaign.id, Channel.phone, language, held.person.language),
-            followups=canvassing.followup_tags(db(), campaign.id, language),
-            person=canvassing.person_view(held.person, campaign),
+            uuid=uuid.uuid4(), **conversation.door_buttons(
+                conversation.result_codes_for(db(), campaign.id, Channel.phone, language)),
+            survey=conversation.survey_for(db(), campaign.id, language),
+            script=conversation.script_for(db(), campaign.id, Channel.phone, language, held.person.language),
+            followups=conversation.followup_tags(db(), campaign.id, language),
+            person=conversation.person_view(held.person, campaign),
             lease_until=held.entry.lease_expires_at.astimezone(ZoneInfo(_tz())))
     return render_template("calling/caller.html", **context)
 
@@ -154,14 +155,9 @@ def result(list_id: int, entry_id: int):
     campaign = db().get(Campaign, call_list.campaign_id)
     try:
         entry = phonebank.find_entry(db(), call_list, entry_id, current_user)
-        survey = canvassing.survey_for(db(), campaign.id, page_language())
-        item = contacts.ContactIn(
-            client_uuid=request.form.get("client_uuid") or uuid.uuid4(), person_id=entry.person_id,
-            phone_id=request.form.get("phone_id", type=int), channel=Channel.phone,
-            result_code=request.form.get("result", "") or "?",
-            answers=canvassing.answers_from_form(request.form, survey, entry.person_id),
-            notes=request.form.get("notes", ""), language_heard=request.form.get("language_heard", ""),
-            followups=[int(t) for t in request.form.getlist("followups") if t.isdigit()])
+        survey = conversation.survey_for(db(), campaign.id, page_language())
+        item = contact_from_form(request.form, survey, channel=Channel.phone, person_id=entry.person_id,
+                                 phone_id=request.form.get("phone_id", type=int))
         outcome = phonebank.record_call(db(), current_user, entry, item,
                                         callback_at=_callback_time(request.form.get("callback_at", "")), now=now())
     except (phonebank.CallingError, ValueError) as exc:

@@ -8,8 +8,9 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from canvass import audit, canvassing, contacts, walk_lists
+from canvass import audit, canvassing, contacts, conversation, walk_lists
 from canvass.models import Campaign, Channel, ContactAttempt, Household, Turf
+from canvass.web.contact_form import contact_from_form
 from canvass.web.database import db
 from canvass.web.language import page_language
 from canvass.web.lookups import get_my_door, get_my_turf, get_turf_to_work
@@ -34,7 +35,7 @@ def walk(turf_id: int):
     return render_template("canvassing/walk.html", turf=turf, campaign=campaign, doors=shown, total=len(views),
                            done=sum(v["attempted"] for v in views), next_door=next_door, query=query,
                            shift=canvassing.open_shift(db(), current_user, turf),
-                           labels=canvassing.result_labels(db(), campaign.id, _language()),
+                           labels=conversation.result_labels(db(), campaign.id, _language()),
                            last=canvassing.entry_view(db(), canvassing.last_entry(db(), current_user.id, turf.id),
                                                       campaign.id, _language()))
 
@@ -61,15 +62,15 @@ def _render_door(turf: Turf, household: Household, *, confirm: dict | None = Non
     position = order.index(household.id)
     neighbours = {"previous": order[position - 1] if position > 0 else None,
                   "next": order[position + 1] if position + 1 < len(order) else None}
-    codes = canvassing.result_codes_for(db(), campaign.id, Channel.door, language)
+    codes = conversation.result_codes_for(db(), campaign.id, Channel.door, language)
     return render_template(
         "canvassing/door.html", turf=turf, campaign=campaign, household=household, position=position + 1,
-        total=len(order), people=[{**canvassing.person_view(p, campaign), "last_result": results.get(p.id, ""),
+        total=len(order), people=[{**conversation.person_view(p, campaign), "last_result": results.get(p.id, ""),
                                    "uuid": uuid.uuid4()} for p in people],
-        **canvassing.door_buttons(codes), labels=canvassing.result_labels(db(), campaign.id, language),
-        survey=canvassing.survey_for(db(), campaign.id, language),
-        followups=canvassing.followup_tags(db(), campaign.id, language),
-        script=canvassing.script_for(db(), campaign.id, Channel.door, language, resident),
+        **conversation.door_buttons(codes), labels=conversation.result_labels(db(), campaign.id, language),
+        survey=conversation.survey_for(db(), campaign.id, language),
+        followups=conversation.followup_tags(db(), campaign.id, language),
+        script=conversation.script_for(db(), campaign.id, Channel.door, language, resident),
         neighbours=neighbours, confirm=confirm, door_uuids=[uuid.uuid4() for _ in people],
         last=canvassing.entry_view(db(), canvassing.last_entry(db(), current_user.id, turf.id), campaign.id,
                                    language),
@@ -87,17 +88,13 @@ def log(turf_id: int, household_id: int):
     campaign = db().get(Campaign, turf.campaign_id)
     person_id = request.form.get("person_id", type=int)
     code = request.form.get("result", "").strip().upper()
-    survey = canvassing.survey_for(db(), campaign.id, _language())
-    rules = {c["code"]: c for c in canvassing.result_codes_for(db(), campaign.id, Channel.door, _language())}
+    survey = conversation.survey_for(db(), campaign.id, _language())
+    rules = {c["code"]: c for c in conversation.result_codes_for(db(), campaign.id, Channel.door, _language())}
     if code in rules and rules[code]["confirm"] and request.form.get("confirm") != "1":
         return _render_door(turf, household, confirm={"person_id": person_id, "code": code, "form": request.form})
     try:
-        item = contacts.ContactIn(
-            client_uuid=request.form.get("client_uuid") or uuid.uuid4(), person_id=person_id,
-            household_id=household.id, turf_id=turf.id, channel=Channel.door, result_code=code or "?",
-            answers=canvassing.answers_from_form(request.form, survey, person_id or 0),
-            notes=request.form.get("notes", ""), language_heard=request.form.get("language_heard", ""),
-            followups=[int(t) for t in request.form.getlist("followups") if t.isdigit()])
+        item = contact_from_form(request.form, survey, channel=Channel.door, person_id=person_id,
+                                 household_id=household.id, turf_id=turf.id)
     except ValueError:
         flash(_("That result could not be read. Tap it again."), "error")
         return redirect(url_for("canvassing.door", turf_id=turf.id, household_id=household.id))

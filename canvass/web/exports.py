@@ -9,7 +9,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from canvass import accounts, campaigns, canvassing, charts, exports, jobs, turfs
+from canvass import accounts, campaigns, canvassing, charts, conversation, exports, jobs, turfs
 from canvass.models import Campaign, Job, JobStatus
 from canvass.web.background import now, start_job
 from canvass.web.database import db
@@ -93,8 +93,8 @@ def dashboard():
         return redirect(url_for("campaigns.index"))
     data = exports.dashboard(db(), campaign, current_app.config["TIMEZONE"], now=now())
     language = page_language()
-    labels = canvassing.result_labels(db(), campaign.id, language)
-    questions = {q["code"]: q for q in canvassing.survey_for(db(), campaign.id, language)}
+    labels = conversation.result_labels(db(), campaign.id, language)
+    questions = {q["code"]: q for q in conversation.survey_for(db(), campaign.id, language)}
     survey = data["survey"]
     survey_charts = []
     for code, part in (survey.groupby("Question", sort=False) if len(survey) else ()):

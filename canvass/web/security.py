@@ -62,11 +62,11 @@ def init_security(app: Flask) -> None:
 
 
 def _load_user(session_id: str) -> User | None:
-    user_id, _, stamp = session_id.partition(".")
+    user_id, _, key = session_id.partition(".")
     if not user_id.isdigit():
         return None
     user = db().get(User, int(user_id))
-    return user if user is not None and _still_signed_in(user.is_active, user.sign_in_key, stamp) else None
+    return user if user is not None and _still_signed_in(user.is_active, user.sign_in_key, key) else None
 
 
 def _still_signed_in(active: bool, sign_in_key: str | None, key: str) -> bool:
@@ -75,23 +75,23 @@ def _still_signed_in(active: bool, sign_in_key: str | None, key: str) -> bool:
 
 
 def signed_in_claim() -> tuple[int, str] | None:
-    """The user id and session stamp the login session claims, not yet checked against the database.
+    """The user id and sign-in key the login session claims, not yet checked against the database.
 
     For a route that reads the user in its own first statement (the sync API) instead of through Flask-Login's
     loader; it must then check the row with ``signed_in_user``. A session without the claim falls back on
     Flask-Login, which may sign the user in again from the remember-me cookie."""
-    user_id, _, stamp = str(session.get("_user_id") or "").partition(".")
+    user_id, _, key = str(session.get("_user_id") or "").partition(".")
     if user_id.isdigit():
-        return int(user_id), stamp
+        return int(user_id), key
     if current_user.is_authenticated:
         return current_user.id, current_user.sign_in_key
     return None
 
 
-def signed_in_user(row, stamp: str):
-    """The user row (id, role, active, stamp = sign-in key) if it still matches the claim: the same test as
+def signed_in_user(row, key: str):
+    """The user row (id, role, active, key = sign-in key) if it still matches the claim: the same test as
     ``_load_user``. None means the session no longer counts (deactivated, password changed, logged out, deleted)."""
-    return row if row is not None and _still_signed_in(row.active, row.stamp, stamp) else None
+    return row if row is not None and _still_signed_in(row.active, row.key, key) else None
 
 
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "

@@ -1,0 +1,103 @@
+"""What a volunteer says and records in a conversation, at a door or on the phone: the script, the survey, the
+result buttons and the follow-ups, in the volunteer's language; and the person as a volunteer may see them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session, select
+
+from canvass import campaigns, contacts
+from canvass.models import (
+    Campaign,
+    Channel,
+    Person,
+    ResultCode,
+    Script,
+    SurveyOption,
+    SurveyQuestion,
+    Tag,
+    TagKind,
+)
+
+
+def localized(text: str, translations: dict, language: str) -> str:
+    return (translations or {}).get(language) or text
+
+
+@dataclass
+class ScriptView:
+    volunteer_language: str
+    volunteer_text: str
+    resident_language: str = ""
+    resident_text: str = ""
+
+
+def script_for(session: Session, campaign_id: int, channel: Channel, volunteer_language: str,
+               resident_language: str = "") -> ScriptView | None:
+    """The script in the volunteer's language (else English), and beside it the resident's when that differs."""
+    scripts = {s.language: s.body for s in session.exec(select(Script).where(
+        Script.campaign_id == campaign_id, Script.channel == channel))}
+    if not scripts:
+        return None
+    own = volunteer_language if volunteer_language in scripts else ("en" if "en" in scripts else next(iter(scripts)))
+    view = ScriptView(own, scripts[own])
+    if resident_language and resident_language != own and resident_language in scripts:
+        view.resident_language, view.resident_text = resident_language, scripts[resident_language]
+    return view
+
+
+def survey_for(session: Session, campaign_id: int, language: str) -> list[dict[str, Any]]:
+    """The active survey questions with their options, labelled in ``language`` where a translation exists."""
+    questions = session.exec(select(SurveyQuestion).where(SurveyQuestion.campaign_id == campaign_id,
+                                                          SurveyQuestion.active.is_(True))
+                             .order_by(SurveyQuestion.position)).all()
+    options = session.exec(select(SurveyOption).where(SurveyOption.question_id.in_([q.id for q in questions]))
+                           .order_by(SurveyOption.position)).all()
+    return [{"id": q.id, "code": q.code, "kind": q.kind.value if hasattr(q.kind, "value") else q.kind,
+             "text": localized(q.text, q.translations, language),
+             "options": [{"code": o.code, "label": localized(o.label, o.translations, language)}
+                         for o in options if o.question_id == q.id]}
+            for q in questions]
+
+
+def result_codes_for(session: Session, campaign_id: int, channel: Channel, language: str) -> list[dict[str, Any]]:
+    return [{"code": c.code, "label": localized(c.label, c.translations, language), "is_contact": c.is_contact,
+             "is_final": c.is_final, "suppresses": str(c.suppresses),
+             "confirm": c.suppresses == "deceased"}
+            for c in contacts.result_codes(session, campaign_id, channel)]
+
+
+def door_buttons(codes: list[dict[str, Any]]) -> dict[str, Any]:
+    """A contact form's result buttons: "Talked" (the first code that is a contact; it opens the survey), beside it
+    the usual miss (the first code that tries again: not home, no answer) and the usual refusal (the next final
+    contact), and the rest behind "Other…"."""
+    talked = next((c for c in codes if c["is_contact"]), codes[0] if codes else None)
+    miss = next((c for c in codes if not c["is_contact"] and not c["is_final"] and c["suppresses"] == "none"), None)
+    refusal = next((c for c in codes if c["is_contact"] and c["is_final"] and c is not talked and not c["confirm"]),
+                   None)
+    quick = [c for c in (miss, refusal) if c is not None]
+    return {"talked": talked, "quick": quick, "others": [c for c in codes if c is not talked and c not in quick],
+            "not_home": miss or talked}
+
+
+def followup_tags(session: Session, campaign_id: int, language: str) -> list[dict[str, Any]]:
+    tags = session.exec(select(Tag).where(Tag.campaign_id == campaign_id, Tag.kind == TagKind.followup)
+                        .order_by(Tag.name)).all()
+    return [{"id": t.id, "name": localized(t.name, t.translations, language)} for t in tags]
+
+
+def person_view(person: Person, campaign: Campaign) -> dict[str, Any]:
+    """Only what a volunteer needs at the door: no birth date or IDs, and party only if the campaign uses it."""
+    view = {"id": person.id, "first_name": person.first_name, "last_name": person.last_name,
+            "language": person.language, "needs_language": person.needs_language, "moved": person.moved}
+    if campaigns.setting(campaign, "show_party"):
+        view["party"] = person.party
+    return view
+
+
+def result_labels(session: Session, campaign_id: int, language: str) -> dict[str, str]:
+    """Every result code of the campaign (retired ones too) -> its label in ``language``: people never read codes."""
+    return {c.code: localized(c.label, c.translations, language)
+            for c in session.exec(select(ResultCode).where(ResultCode.campaign_id == campaign_id))}
