@@ -28,7 +28,7 @@ from canvass.models import (
 )
 
 if TYPE_CHECKING:  # contacts imports this module
-    from canvass.contacts import ContactIn
+    from canvass.contact_input import ContactIn
 
 #: Result codes by ``Campaign.codes_version``, shared by the threads of a process; a new version is a miss.
 _CODES_BY_VERSION: dict[str, dict[str, Any]] = {}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from canvass.contacts import ContactIn
+from canvass.contact_input import ContactIn
 from canvass.models import Channel, QuestionKind
 
 
