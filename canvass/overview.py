@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import pandas as pd
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from canvass import exports, tallies
 from canvass.models import (
     AssignmentStatus,
     AuditLog,
@@ -118,3 +122,18 @@ def volunteer_overview(session: Session, user: User) -> dict[str, Any]:
     return {"turfs": [{"turf": t, "status": s, "campaign": c, "doors": total, "done": done}
                       for t, s, c, total, done in turfs],
             "call_lists": [{"call_list": cl, "campaign": c} for cl, c in call_lists], "now": utcnow()}
+
+
+def dashboard(session: Session, campaign: Campaign, timezone: str, *, now: datetime | None = None) -> dict[str, Any]:
+    """What the field lead watches during a canvass day: today's counts, results, survey and flags."""
+    today = (now or datetime.now(UTC)).astimezone(ZoneInfo(timezone)).date()
+    frame = exports.contacts_frame(session, campaign, exports.Filters(), timezone)
+    today_frame = frame[frame["contacted_at"].dt.date == today]
+    volunteers = tallies.tally_by(today_frame.assign(v=today_frame["volunteer"].fillna(today_frame["volunteer_email"])), "v",
+                          "Volunteer") if len(today_frame) else pd.DataFrame()
+    results = tallies.by_result(frame)
+    return {"summary": tallies.summary(frame).set_index("Channel").to_dict("index"),
+            "today": tallies.summary(today_frame).set_index("Channel").to_dict("index") if len(today_frame) else None,
+            "volunteers_today": volunteers.to_dict("records"),
+            "results": list(zip(results["Code"], results["Attempts"], strict=True)),
+            "survey": tallies.survey_results(frame), "flags": tallies.quality_flags(frame), "today_date": today}

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 from sqlmodel import select
 
-from canvass import campaigns, contacts, exports, importing, turfs
+from canvass import campaigns, contacts, exports, importing, tallies, turfs
 from canvass.cli import main
 from canvass.models import AuditLog, Person, Turf
 from canvass.universe import Universe
@@ -201,7 +201,7 @@ def test_data_quality_flags_show_their_numbers():
               "household_id": 100 + n, "contacted_at": base + timedelta(minutes=4 * n)} for n in range(25)]
     rows += [{"volunteer": "Usual", "volunteer_email": "u@x", "is_contact": n % 5 == 0, "channel": "door",
               "household_id": 200 + n, "contacted_at": base + timedelta(minutes=3 * n)} for n in range(25)]
-    flags = exports.quality_flags(pd.DataFrame(rows))
+    flags = tallies.quality_flags(pd.DataFrame(rows))
     assert {(f["volunteer"], f["kind"]) for f in flags} == {("Fast", "pace"), ("Lucky", "contact rate")}
     assert next(f for f in flags if f["volunteer"] == "Lucky")["contact_rate"] == 1.0
 

@@ -9,7 +9,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from canvass import accounts, campaigns, canvassing, charts, conversation, exports, jobs, turfs
+from canvass import accounts, campaigns, canvassing, charts, conversation, exports, jobs, overview, turfs
 from canvass.models import Campaign, Job, JobStatus
 from canvass.web.background import now, start_job
 from canvass.web.database import db
@@ -91,7 +91,7 @@ def dashboard():
     campaign = get_campaign_or_first(request.args.get("campaign", type=int))
     if campaign is None:
         return redirect(url_for("campaigns.index"))
-    data = exports.dashboard(db(), campaign, current_app.config["TIMEZONE"], now=now())
+    data = overview.dashboard(db(), campaign, current_app.config["TIMEZONE"], now=now())
     language = page_language()
     labels = conversation.result_labels(db(), campaign.id, language)
     questions = {q["code"]: q for q in conversation.survey_for(db(), campaign.id, language)}
