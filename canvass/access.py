@@ -128,12 +128,6 @@ def _worked_by(user_id) -> sa.ColumnElement[bool]:
     return sa.and_(Turf.status == TurfStatus.active, assigned)
 
 
-def may_open_turf(user_id, role) -> sa.ColumnElement[bool]:
-    """SQL: the user whose id and role are these SQL expressions may open the turf in the query's FROM: staff any,
-    volunteers the active turfs actively assigned to them."""
-    return sa.or_(role.in_([r.value for r in STAFF]), _worked_by(user_id))
-
-
 def may_work_turf(user_id, role) -> sa.ColumnElement[bool]:
     """SQL: the user may log contacts on the turf in the query's FROM: leads any (they supervise), anyone else only a
     turf assigned to them. Data staff see every turf and enter paper results, but knock only on their own."""
@@ -145,7 +139,8 @@ _VISIBLE_TURF = {staff: select(Turf).where(Turf.id == sa.bindparam("turf_id"), *
 
 
 def visible_turf(session: Session, turf_id: int, user: User) -> Turf | None:
-    """The turf if ``user`` may open it (see ``may_open_turf``); None otherwise, whether or not it exists."""
+    """The turf if ``user`` may open it (staff any, volunteers the active turfs actively assigned to them); None
+    otherwise, whether or not it exists."""
     return session.exec(_VISIBLE_TURF[user.role in STAFF], params={"turf_id": turf_id, "user_id": user.id}).first()
 
 

@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -311,11 +310,6 @@ def van_results(session: Session, campaign: Campaign, filters: Filters, timezone
     long = long.explode("Survey Response")
     rows = base.merge(long, on="id", how="left").drop(columns="id")
     return rows.fillna({"Survey Question": "", "Survey Response": ""}).reset_index(drop=True)
-
-
-def export_counts(session: Session, campaign: Campaign) -> int:
-    return session.execute(select(sa.func.count()).select_from(ContactAttempt).where(
-        ContactAttempt.campaign_id == campaign.id, ContactAttempt.undone_at.is_(None))).scalar_one()
 
 
 # ------------------------------------------------------------------------------------------------------------------
