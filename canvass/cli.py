@@ -343,6 +343,49 @@ def _write_problems(path: str, problems: list[dict]) -> None:
 
 
 # ------------------------------------------------------------------------------------------------------------------
+# Vote history
+
+
+@main.group()
+def history() -> None:
+    """Import vote history (the files states publish beside their voter files)."""
+
+
+@history.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--campaign", "slug", required=True, help="Short name of the campaign whose people voted.")
+@click.option("--dry-run", is_flag=True, help="Read and match the file without writing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON (last line).")
+@needs_schema
+def history_import(runtime, file: str, slug: str, dry_run: bool, as_json: bool) -> None:
+    """Import a vote-history file: North Carolina ncvhis, Florida's _H_ extract, Minnesota's election history,
+    Washington's, or a voter file with history columns (General16 ...), or a zip of one.
+
+    Rows are matched to the campaign's people by the voter ID their voter file gave them; the same rows imported
+    again add nothing. All or nothing."""
+    from canvass import history as vote_history
+
+    try:
+        with db.write_session(runtime.engine) as session:
+            campaign = campaigns.require_campaign(session, slug)
+            run = vote_history.check_history if dry_run else vote_history.import_history
+            report = run(session, campaign, file)
+            if dry_run:
+                session.rollback()
+    except (vote_history.HistoryFileError, campaigns.CampaignError) as exc:
+        if as_json:
+            click.echo(json.dumps({"error": str(exc)}))
+            sys.exit(1)
+        raise click.ClickException(str(exc)) from exc
+    summary = report.summary()
+    verb = "Would add" if dry_run else "Added"
+    emit(summary, as_json, f"{summary['rows']:,} rows ({report.label}): {summary['matched']:,} matched, "
+                           f"{summary['unmatched']:,} unmatched, {summary['rejected']:,} rejected; "
+                           f"{summary['elections']:,} elections. {verb} {summary['votes_added']:,} votes "
+                           f"({summary['seconds']} s).")
+
+
+# ------------------------------------------------------------------------------------------------------------------
 # Turf
 
 

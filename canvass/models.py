@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -170,6 +170,24 @@ class ImportStatus(StrEnum):
     done = "done"
     failed = "failed"
     cancelled = "cancelled"
+
+
+class ElectionKind(StrEnum):
+    """Turnout is counted per kind: a general-election voter is not a municipal one."""
+
+    general = "general"
+    primary = "primary"
+    municipal = "municipal"  # city, town, school board: general and primary alike
+    other = "other"  # special, runoff, anything the file does not name
+
+
+class VoteMethod(StrEnum):
+    """How a vote was cast, when the file says. One letter: the vote table holds tens of millions of rows."""
+
+    unknown = ""
+    absentee = "a"  # by mail
+    early = "e"  # in person before election day
+    election_day = "d"  # at the polls
 
 
 LANGUAGE_NAMES = {"en": "English", "es": "Español", "vi": "Tiếng Việt", "ko": "한국어", "zh": "中文"}
@@ -423,7 +441,8 @@ class Person(SQLModel, table=True):
     import_batch_id: int | None = Field(default=None, foreign_key="import_batch.id", ondelete="SET NULL")
     added_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")  # met at the door
     custom: dict = _json()  # unmapped columns from the file, by header
-    vote_history: dict = _json()  # election column -> value
+    vote_history: dict = _json()  # election column -> value, as the voter file had it (canvass.history reads it)
+    registered_on: date | None = None  # when known: turnout counts only the elections held since
     created_at: datetime = _when(server=True)
     updated_at: datetime = _when(server=True)
 
@@ -440,6 +459,29 @@ class ExternalId(SQLModel, table=True):
     person_id: int = Field(foreign_key="person.id", index=True, ondelete="CASCADE")
     source: str = _key_text(32, primary_key=True)
     value: str = _key_text(64, primary_key=True)
+
+
+class Election(SQLModel, table=True):
+    """An election the campaign's history files name: a day and a kind (two files naming the same day's general
+    election differently still mean one election)."""
+
+    __table_args__ = (sa.UniqueConstraint("campaign_id", "kind", "held_on"),)  # also "the last N generals"
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", ondelete="CASCADE")
+    held_on: date
+    kind: ElectionKind = _text(12)
+    name: str = _text(120, default="")  # as the first file to name it did
+
+
+class Vote(SQLModel, table=True):
+    """A person voted in an election (who did not vote has no row). Narrow, for tens of millions of rows: on
+    SQLite the key is the table (WITHOUT ROWID); no foreign key to the election, whose rows go only with the
+    campaign, and so with its people: a check per row cost seconds per million imported votes."""
+
+    __table_args__ = (sa.Index("ix_vote_election_person", "election_id", "person_id"), {"sqlite_with_rowid": False})
+    person_id: int = Field(foreign_key="person.id", primary_key=True, ondelete="CASCADE")
+    election_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    method: VoteMethod = _text(1, default=VoteMethod.unknown, sa_column_kwargs={"server_default": sa.text("''")})
 
 
 class Phone(SQLModel, table=True):
