@@ -164,10 +164,22 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | None]:
-    """Creates the schema or upgrades it to ``revision``, keeping the data. Returns (before, after) revisions."""
+    """Creates the schema or upgrades it to ``revision``, keeping the data; on PostgreSQL the job queue's tables
+    too (see canvass.queue_schema). Returns (before, after) revisions of the app's own schema."""
     before = current_revision(engine)
     command.upgrade(alembic_config(engine), revision)
+    if not is_sqlite(engine):
+        from canvass import queue_schema
+
+        queue_schema.upgrade(engine)
     return before, current_revision(engine)
+
+
+def is_model_table(name: str | None, type_: str, _parent_names) -> bool:
+    """Alembic's ``include_name``: the queue's tables are procrastinate's, not the models'."""
+    from canvass.queue_schema import is_queue_table
+
+    return not (type_ == "table" and name and is_queue_table(name))
 
 
 def has_tables(engine: Engine) -> bool:

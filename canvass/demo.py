@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, SQLModel, select
 
-from canvass import accounts, bulk, campaigns, db
+from canvass import accounts, bulk, campaigns, db, queue_schema
 from canvass.models import (
     AppMeta,
     CallEntry,
@@ -136,7 +136,7 @@ def guard(engine) -> None:
             return
         holds_data = any(conn.execute(sa.select(sa.literal(1)).select_from(known[name]).limit(1)).first()
                          for name in ("user", "campaign", "person") if name in tables)
-    foreign = tables - set(known) - {"alembic_version"}
+    foreign = {name for name in tables - set(known) - {"alembic_version"} if not queue_schema.is_queue_table(name)}
     if holds_data or foreign:
         raise NotADemoDatabase(f"{engine.url.render_as_string(hide_password=True)} holds data that the demo did not "
                                "create, so the demo will not touch it. Choose another place with --database.")
@@ -165,6 +165,8 @@ def _reset(engine) -> None:
     SQLModel.metadata.drop_all(engine)
     with engine.begin() as conn:
         conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+    if not db.is_sqlite(engine):
+        queue_schema.empty(engine)  # no job of the old demo may run in the new one
 
 
 def _populate(session: Session, rng: random.Random, people: int) -> None:

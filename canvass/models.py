@@ -533,6 +533,9 @@ class Job(SQLModel, table=True):
     started_at: datetime | None = _when(nullable=True)
     finished_at: datetime | None = _when(nullable=True)
     heartbeat_at: datetime | None = _when(nullable=True)
+    # PostgreSQL: the procrastinate job that runs it (canvass.queue); none for a job run in the app process.
+    queue_id: int | None = Field(default=None, sa_type=sa.BigInteger)
+    runner: str | None = _text(120, default=None, nullable=True)  # host:pid of the process running it, if any
 
 
 class ImportBatch(SQLModel, table=True):

@@ -4,6 +4,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import canvass.models  # noqa: F401  (registers every table on SQLModel.metadata)
+from canvass.db import is_model_table
 
 target_metadata = SQLModel.metadata
 
@@ -25,6 +26,7 @@ def run_migrations_online() -> None:
                 render_as_batch=sqlite,  # SQLite alters tables by copying them
                 compare_type=True,
                 compare_server_default=True,
+                include_name=is_model_table,  # procrastinate's tables are canvass.queue_schema's business
             )
             with context.begin_transaction():
                 context.run_migrations()
