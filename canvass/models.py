@@ -703,3 +703,39 @@ class SurveyResponse(SQLModel, table=True):
     question_id: int = Field(foreign_key="survey_question.id", ondelete="CASCADE")
     option_id: int | None = Field(default=None, foreign_key="survey_option.id", ondelete="CASCADE")
     value: str = Field(default="", sa_type=sa.Text)  # free-text answers
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Duplicate people
+
+
+class NotDuplicate(SQLModel, table=True):
+    """Two people a reviewer judged to be different people: never offered as likely duplicates again.
+    ``person_id`` is the lower of the two ids."""
+
+    __tablename__ = "not_duplicate"
+    person_id: int = Field(foreign_key="person.id", primary_key=True, ondelete="CASCADE")
+    other_id: int = Field(foreign_key="person.id", primary_key=True, ondelete="CASCADE", index=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True, ondelete="CASCADE")
+    decided_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    decided_at: datetime = _when()
+
+
+class MergeRecord(SQLModel, table=True):
+    """One person merged into another, with what it moved and what it replaced, so an undo puts each row back.
+
+    The two people are plain numbers, not foreign keys: the merged person no longer exists, and the record must not
+    follow the survivor into a later merge (``canvass.merging``)."""
+
+    __tablename__ = "merge_record"
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True, ondelete="CASCADE")
+    survivor_id: int = Field(index=True)
+    merged_id: int = Field(index=True)
+    reasons: list = _json(list)  # why they were offered as duplicates (canvass.duplicates reason codes)
+    moved: dict = _json()  # "table.column" -> primary keys of the rows moved to the survivor
+    saved: dict = _json()  # the merged person's row, rows dropped as repeats, survivor values replaced
+    merged_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    merged_at: datetime = _when()
+    undone_at: datetime | None = _when(nullable=True)
+    undone_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
