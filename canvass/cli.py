@@ -390,7 +390,7 @@ def history_import(runtime, file: str, slug: str, dry_run: bool, as_json: bool) 
 
 
 def universe_options(command):
-    """The filters that choose people (turf cutting and call lists share them)."""
+    """The filters that choose people (turf cutting, call lists and exports share them)."""
     options = [
         click.option("--precinct", "precincts", multiple=True, help="Only these precincts (repeat the option)."),
         click.option("--zip", "zips", multiple=True, help="Only these ZIP codes."),
@@ -401,6 +401,17 @@ def universe_options(command):
         click.option("--tag", "tag_ids", multiple=True, type=int, help="Only people with this tag id."),
         click.option("--custom", multiple=True, help="Only people whose custom field FIELD=VALUE."),
         click.option("--not-reached", is_flag=True, help="Only people (doors) nobody has talked to yet."),
+        click.option("--elections", "election_kind", type=click.Choice(["general", "primary", "municipal", "other"]),
+                     default="general", show_default=True, help="The kind of election the vote-history options count."),
+        click.option("--last", "last_elections", type=int,
+                     help="Count the last N elections of that kind (with --voted-at-least / --voted-at-most)."),
+        click.option("--voted-at-least", type=int, help="Only people who voted in at least this many of them."),
+        click.option("--voted-at-most", type=int, help="Only people who voted in at most this many of them "
+                                                       "(--last 4 --voted-at-most 1: rarely votes)."),
+        click.option("--max-turnout", type=int, help="Only people who voted in at most this percent of the "
+                                                     "elections of that kind they were registered for."),
+        click.option("--never-voted", is_flag=True, help="Only people with no vote on record."),
+        click.option("--registered-since", help="Only people registered on or after this day (YYYY-MM-DD)."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -422,7 +433,9 @@ def _universe(Universe, filters: dict[str, Any]):  # noqa: N803 (the class, impo
         "precincts": list(filters["precincts"]), "zips": list(filters["zips"]), "parties": list(filters["parties"]),
         "languages": list(filters["languages"]), "min_age": filters["min_age"], "max_age": filters["max_age"],
         "tag_ids": list(filters["tag_ids"]), "not_reached": filters["not_reached"],
-        "custom": dict(item.split("=", 1) for item in filters["custom"] if "=" in item)})
+        "custom": dict(item.split("=", 1) for item in filters["custom"] if "=" in item),
+        **{key: filters.get(key) for key in ("election_kind", "last_elections", "voted_at_least", "voted_at_most",
+                                             "max_turnout", "never_voted", "registered_since")}})
 
 
 @main.group()
@@ -546,17 +559,21 @@ def calllist_create(runtime, slug: str, name: str, open_to_all: bool, as_json: b
               type=click.Choice(["summary", "contacts", "by_volunteer", "by_turf", "by_day", "by_result", "survey",
                                  "survey_by_turf", "survey_by_precinct"]), help="The sheet a CSV holds.")
 @click.option("--van", is_flag=True, help="A CSV of results and survey responses for VoteBuilder's bulk upload.")
+@universe_options
 @click.option("--json", "as_json", is_flag=True)
 @needs_schema
-def export_command(runtime, slug: str, out: str, since, until, sheet: str, van: bool, as_json: bool) -> None:
-    """Export contact results and tallies to XLSX or CSV (formula-safe; written to the audit log)."""
+def export_command(runtime, slug: str, out: str, since, until, sheet: str, van: bool, as_json: bool,
+                   **people) -> None:
+    """Export contact results and tallies to XLSX or CSV (formula-safe; written to the audit log). The people
+    options keep only the contacts with the people they choose."""
     import time
     from pathlib import Path
 
     from canvass import exports
 
     started = time.perf_counter()
-    filters = exports.Filters(since=since.date() if since else None, until=until.date() if until else None)
+    filters = exports.Filters(since=since.date() if since else None, until=until.date() if until else None,
+                              people=universe_from(people))
     try:
         with db.read_session(runtime.engine) as session:
             campaign = campaigns.require_campaign(session, slug)

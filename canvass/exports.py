@@ -39,6 +39,7 @@ from canvass.models import (
     User,
 )
 from canvass.spreadsheets import neutralize_frame
+from canvass.universe import Universe
 
 SHEETS = ("summary", "contacts", "by_volunteer", "by_turf", "by_day", "by_result", "survey", "survey_by_turf",
           "survey_by_precinct")
@@ -65,9 +66,11 @@ class Filters:
     turf_id: int | None = None
     user_id: int | None = None
     channel: str | None = None
+    people: Universe | None = None  # only the contacts with the people of this universe
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in self.__dict__.items() if v}
+        return {k: (v.isoformat() if isinstance(v, date) else v.__dict__ if isinstance(v, Universe) else v)
+                for k, v in self.__dict__.items() if v}
 
 
 @dataclass
@@ -105,6 +108,8 @@ def contacts_frame(session: Session, campaign: Campaign, filters: Filters, timez
         query = query.where(ContactAttempt.user_id == filters.user_id)
     if filters.channel:
         query = query.where(ContactAttempt.channel == filters.channel)
+    if filters.people is not None and filters.people.chooses_people:
+        query = query.where(ContactAttempt.person_id.in_(filters.people.people_query(campaign.id)))
     frame = bulk.read_frame(session, query.order_by(ContactAttempt.contacted_at, ContactAttempt.id))
     frame["contacted_at"] = pd.to_datetime(frame["contacted_at"], utc=True, format="mixed") \
         .dt.tz_convert(timezone).dt.tz_localize(None)

@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from canvass import turnout
 from canvass.models import (
     ContactAttempt,
     Email,
@@ -30,6 +31,8 @@ class PersonDetail:
     ids: list[ExternalId]
     tags: list[Tag]
     contacts: list[dict[str, Any]]
+    turnout: list[turnout.Score]  # per kind of election
+    votes: list[turnout.PersonVote]  # latest first
 
 
 def full_name(person: Person) -> str:
@@ -53,7 +56,8 @@ def person_detail(session: Session, person_id: int) -> PersonDetail | None:
         ids=list(session.exec(select(ExternalId).where(ExternalId.person_id == person_id))),
         tags=list(session.exec(select(Tag).join(PersonTag, PersonTag.tag_id == Tag.id)
                                .where(PersonTag.person_id == person_id))),
-        contacts=[dict(row._mapping) for row in contacts])
+        contacts=[dict(row._mapping) for row in contacts], turnout=turnout.person_scores(session, person),
+        votes=turnout.person_votes(session, person_id))
 
 
 def search_people(session: Session, campaign_id: int, query: str, limit: int = 50) -> list[tuple[Person, str]]:

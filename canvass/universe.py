@@ -11,12 +11,13 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from canvass import bulk
+from canvass import bulk, turnout
 from canvass.i18n import N_, UserError
-from canvass.models import Campaign, ContactAttempt, Household, Person, PersonTag, TurfDoor
+from canvass.models import Campaign, ContactAttempt, ElectionKind, Household, Person, PersonTag, TurfDoor
 
 MAX_AGE = 130
 MAX_ID = 2**31 - 1  # a PostgreSQL integer: a larger id names nothing
+MAX_ELECTIONS = 50
 
 
 class UniverseError(UserError):
@@ -37,6 +38,15 @@ class Universe:
     custom: dict[str, str] = field(default_factory=dict)  # custom field -> value
     not_reached: bool = False  # nobody at the door has been talked to yet
     today: date | None = None  # the day ages are counted on (default: the day it runs)
+    # Vote history (canvass.turnout): "voted in at most 1 of the last 4 generals", "turnout at most 50%" ...
+    election_kind: ElectionKind = ElectionKind.general
+    last_elections: int | None = None  # the campaign's last N elections of that kind ...
+    voted_at_least: int | None = None  # ... of which the person voted in at least
+    voted_at_most: int | None = None  # ... and at most so many
+    max_turnout: int | None = None  # percent of the elections of that kind they were registered for
+    never_voted: bool = False  # no vote on record at all
+    registered_since: str = ""  # new registrants: registered on or after this day (YYYY-MM-DD; text, as a call
+    # list keeps its universe in JSON)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Universe:
@@ -62,7 +72,7 @@ class Universe:
                    languages=[lang.lower() for lang in listed("languages")], min_age=age("min_age"),
                    max_age=age("max_age"), tag_ids=[int(t) for t in tag_ids],
                    custom={str(k): str(v) for k, v in (data.get("custom") or {}).items()},
-                   not_reached=bool(data.get("not_reached")))
+                   not_reached=bool(data.get("not_reached")), **_turnout_values(data))
 
     def person_filters(self) -> list:
         year = (self.today or date.today()).year
@@ -81,7 +91,82 @@ class Universe:
             clauses.append(Person.id.in_(select(PersonTag.person_id).where(PersonTag.tag_id.in_(self.tag_ids))))
         for key, value in self.custom.items():
             clauses.append(Person.custom[key].as_string() == value)
+        return clauses + self._turnout_filters()
+
+    def _turnout_filters(self) -> list:
+        clauses = []
+        if self.last_elections:
+            clauses += turnout.voted_in_last(self.election_kind, self.last_elections,
+                                             at_least=self.voted_at_least, at_most=self.voted_at_most)
+        if self.max_turnout is not None:
+            clauses.append(turnout.turnout_at_most(self.election_kind, self.max_turnout))
+        if self.never_voted:
+            clauses.append(turnout.never_voted())
+        if self.registered_since:
+            clauses.append(turnout.registered_since(date.fromisoformat(self.registered_since)))
         return clauses
+
+    def people_query(self, campaign_id: int) -> sa.Select:
+        """The ids of the campaign's people in the universe (doors and what canvassing learned aside: an export
+        of results takes everyone the filters describe)."""
+        query = select(Person.id).where(Person.campaign_id == campaign_id, *self.person_filters())
+        if self.zips:
+            query = query.where(Person.household_id.in_(select(Household.id).where(
+                Household.campaign_id == campaign_id, Household.zip5.in_(self.zips))))
+        return query
+
+    @property
+    def chooses_people(self) -> bool:
+        return bool(self.person_filters() or self.zips)
+
+
+def _turnout_values(data: dict[str, Any]) -> dict[str, Any]:
+    """The vote-history filters of a form or command line; UniverseError says which value is wrong."""
+    kind = str(data.get("election_kind") or ElectionKind.general.value)
+    if kind not in ElectionKind.__members__:
+        raise UniverseError(N_("Choose general, primary, municipal or other elections."))
+    last, at_least, at_most = (_count(data, "last_elections", 1), _count(data, "voted_at_least"),
+                               _count(data, "voted_at_most"))
+    if (at_least is not None or at_most is not None) and last is None:
+        raise UniverseError(N_("Say how many of the last elections to count (for example the last 4)."))
+    if last is not None and at_least is None and at_most is None:
+        raise UniverseError(N_("Say in at least or at most how many of the last %(count)s elections they voted."),
+                            count=last)
+    if last is not None and max(at_least or 0, at_most or 0) > last:
+        raise UniverseError(N_("They cannot have voted in more than the last %(count)s elections."), count=last)
+    return {"election_kind": ElectionKind(kind), "last_elections": last, "voted_at_least": at_least,
+            "voted_at_most": at_most, "max_turnout": _percent(data.get("max_turnout")),
+            "never_voted": bool(data.get("never_voted")), "registered_since": _day(data.get("registered_since"))}
+
+
+def _count(data: dict[str, Any], key: str, low: int = 0) -> int | None:
+    value = data.get(key)
+    if value in (None, ""):
+        return None
+    if not str(value).strip().isdigit() or not low <= int(value) <= MAX_ELECTIONS:
+        raise UniverseError(N_("Election counts are whole numbers from %(low)s to %(high)s."), low=low,
+                            high=MAX_ELECTIONS)
+    return int(value)
+
+
+def _percent(value) -> int | None:
+    if value in (None, ""):
+        return None
+    if not str(value).strip().isdigit() or int(value) > 100:
+        raise UniverseError(N_("Turnout is a percentage, a whole number from 0 to 100."))
+    return int(value)
+
+
+def _day(value) -> str:
+    """A day as YYYY-MM-DD text (how a call list's universe keeps it in JSON), or blank."""
+    if isinstance(value, date):
+        return value.isoformat()[:10]
+    if not str(value or "").strip():
+        return ""
+    try:
+        return date.fromisoformat(str(value).strip()).isoformat()
+    except ValueError as exc:
+        raise UniverseError(N_("Give the registration date as YYYY-MM-DD, such as 2024-01-31.")) from exc
 
 
 def eligible_people(campaign_id: int, universe: Universe):

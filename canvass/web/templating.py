@@ -6,7 +6,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
-from flask_babel import format_datetime, format_decimal
+from flask_babel import format_date, format_datetime, format_decimal
 from flask_babel import gettext as _
 
 from canvass.models import LANGUAGE_NAMES, Role
@@ -16,6 +16,7 @@ from canvass.web.security import home_url
 
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["datetime"] = lambda value, fmt="short": format_datetime(value, fmt) if value else ""
+    app.jinja_env.filters["day"] = lambda value, fmt="medium": format_date(value, fmt) if value else ""
     app.jinja_env.filters["number"] = format_number
     app.jinja_env.filters["percent"] = lambda value: f"{round(100 * (value or 0))}%"
     app.jinja_env.filters["translated"] = translated
