@@ -256,6 +256,11 @@ def _claim_view(session: Session, entry: CallEntry) -> Claim:
     return Claim(entry, person, phones)
 
 
+def numbers_to_dial(session: Session, entry: CallEntry) -> list[Phone]:
+    """The numbers a caller may dial for this entry's person (the ones the caller's screen shows), best first."""
+    return _claim_view(session, entry).phones
+
+
 def current_claim(session: Session, call_list: CallList, user: User, now: datetime | None = None) -> Claim | None:
     """The person ``user`` is calling now (an unexpired lease), without claiming anyone new."""
     held = session.exec(select(CallEntry).where(

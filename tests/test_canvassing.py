@@ -245,7 +245,9 @@ def test_lead_sets_up_scripts_questions_codes_tags_and_settings(app, session, ca
     client.post(f"{base}/code", data={"code": "NH", "label": "Not home", "channel": "door", "retry_after_hours": "48",
                                       "suppresses": "none", "active": "1", "label_es": "Nadie en casa"})
     client.post(f"{base}/tag", data={"name": "Wants to volunteer", "kind": "followup"})
-    bad = client.post(f"{base}/settings", data={"calling_from": "21:00", "calling_to": "09:00"})
+    bad = client.post(f"{base}/settings", data={"calling_from": "21:00", "calling_to": "09:00", "max_call_attempts": "4",
+                                                "no_answer_retry_hours": "6", "lease_minutes": "10",
+                                                "shift_expected_minutes": "120"})
     client.post(f"{base}/settings", data={"calling_from": "10:00", "calling_to": "20:00", "max_call_attempts": "4",
                                           "no_answer_retry_hours": "6", "lease_minutes": "10",
                                           "shift_expected_minutes": "120"})
@@ -259,7 +261,8 @@ def test_lead_sets_up_scripts_questions_codes_tags_and_settings(app, session, ca
 
     settings = session.exec(select(Campaign.settings).where(Campaign.id == campaign.id)).one()
     assert settings["calling_hours"] == ["10:00", "20:00"] and settings["max_call_attempts"] == 4
-    assert bad.status_code == 302
+    assert bad.status_code == 400  # shown again, with what is wrong
+    assert "Calling hours are two times like 09:00 and 21:00, the first earlier." in bad.get_data(as_text=True)
 
 
 def test_settings_are_validated(session, campaign):

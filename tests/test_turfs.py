@@ -374,9 +374,10 @@ def test_paper_results_are_entered_once_even_if_sent_twice(app, session, campaig
     session.commit()
     client = app.test_client(user=volunteer)
     page = client.get(f"/turfs/{turf.id}/entry").get_data(as_text=True)
-    fields = dict(re.findall(r'name="(uuid-\d+)" value="([0-9a-f-]+)"', page))
+    fields = dict(re.findall(r'name="(person_\d+-uuid)" type="hidden" value="([0-9a-f-]+)"', page))
+    assert fields
     ana = session.exec(select(Person).where(Person.first_name == "Ana")).one()
-    form = {**fields, f"result-{ana.id}": "TK", f"answer-{ana.id}-0": ""}
+    form = {**fields, f"person_{ana.id}-result": "TK"}
     client.post(f"/turfs/{turf.id}/entry", data=form)
     client.post(f"/turfs/{turf.id}/entry", data=form)  # sent again
     session.rollback()

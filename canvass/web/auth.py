@@ -4,30 +4,14 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
-from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectChoice, SelectField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length
 
 from canvass import accounts, audit
-from canvass.models import LANGUAGE_NAMES
 from canvass.web.database import db
+from canvass.web.forms.auth import LanguageForm, LoginForm, SetPasswordForm
 from canvass.web.security import home_url, safe_next
 
 bp = Blueprint("auth", __name__)
-
-
-class LoginForm(FlaskForm):
-    email = EmailField(_l("Email"), validators=[DataRequired()])
-    password = PasswordField(_l("Password"), validators=[DataRequired()])
-
-
-class SetPasswordForm(FlaskForm):
-    name = StringField(_l("Your name"), validators=[Length(max=120)])
-    language = SelectField(_l("Language"), choices=[SelectChoice(code, name) for code, name in LANGUAGE_NAMES.items()])
-    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=accounts.MIN_PASSWORD_LENGTH)])
-    confirm = PasswordField(_l("Repeat the password"), validators=[DataRequired(), EqualTo("password")])
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -118,10 +102,11 @@ def _set_password_from_link(token: str, purpose: str):
 
 @bp.post("/language")
 def choose_language():
-    lang = request.form.get("lang", "")
-    if lang in current_app.config["LANGUAGES"]:
-        session["lang"] = lang
+    form = LanguageForm()
+    form.lang.choices = [choice for choice in form.lang.choices if choice.value in current_app.config["LANGUAGES"]]
+    if form.validate_on_submit():
+        session["lang"] = form.lang.data
         if current_user.is_authenticated:
-            accounts.set_language(current_user, lang)
+            accounts.set_language(current_user, form.lang.data)
             db().commit()
-    return redirect(safe_next(request.form.get("next")) or home_url())
+    return redirect(safe_next(form.next.data) or home_url())

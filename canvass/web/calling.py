@@ -4,23 +4,25 @@ from __future__ import annotations
 
 import math
 import uuid
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import format_time
 from flask_babel import gettext as _
 from flask_login import current_user
+from wtforms import SelectChoice
 
 from canvass import accounts, audit, campaigns, conversation, phonebank
 from canvass.models import CallList, Campaign, Channel, User
 from canvass.universe import Universe, UniverseError
 from canvass.web.background import now
-from canvass.web.contact_form import contact_from_form
 from canvass.web.database import db
+from canvass.web.forms import flash_errors
+from canvass.web.forms.calling import CallbackForm, CallerForm, CallListForm, StatusForm
+from canvass.web.forms.contacts import contact_form
+from canvass.web.forms.universe import UniverseForm, counting_form
 from canvass.web.language import page_language
-from canvass.web.lookups import form_object, get_call_list, get_campaign_or_first, get_lead_call_list
-from canvass.web.universe import universe_from
+from canvass.web.lookups import get_call_list, get_campaign, get_campaign_or_first, get_lead_call_list
 
 bp = Blueprint("calling", __name__)
 
@@ -30,59 +32,83 @@ def index():
     campaign = get_campaign_or_first(request.args.get("campaign", type=int))
     if campaign is None:
         return redirect(url_for("campaigns.index"))
-    try:
-        universe = universe_from(request.args)
-    except UniverseError as exc:
-        flash(exc.in_language(_), "error")
-        universe = Universe()
-    return render_template("calling/index.html", campaign=campaign, rows=phonebank.summary(db(), campaign),
-                           count=phonebank.count_callable(db(), campaign, universe), filters=request.args,
-                           volunteers=accounts.volunteers(db()), campaigns=campaigns.list_campaigns(db()),
-                           tags=campaigns.campaign_tags(db(), campaign.id))
+    filters = counting_form(request.args)
+    return _lists_page(campaign, filters, CallListForm(formdata=None, data=filters.data))
+
+
+def _lists_page(campaign: Campaign, filters: UniverseForm, new: CallListForm, status: int = 200):
+    """The phone banks: the counting form (``filters``, checked), how many it takes, the new-list form, the lists."""
+    universe = Universe()
+    if not filters.has_errors:
+        try:
+            universe = filters.universe()
+        except UniverseError as exc:
+            filters.refuse(exc)
+    volunteers = accounts.volunteers(db())
+    rows = phonebank.summary(db(), campaign)
+    callers = {row["call_list"].id: CallerForm(formdata=None) for row in rows}
+    for list_id, form in callers.items():
+        form.user_id.choices, form.user_id.id = [SelectChoice(v.id, v.display_name) for v in volunteers], f"caller-{list_id}"
+    return render_template("calling/index.html", campaign=campaign, rows=rows,
+                           count=phonebank.count_callable(db(), campaign, universe), filters=filters, new=new,
+                           callers=callers, campaigns=campaigns.list_campaigns(db())), status
 
 
 @bp.post("/calllists/")
 def create():
-    campaign = form_object(Campaign, "campaign_id")
-    try:
-        call_list = phonebank.create_call_list(db(), campaign, request.form.get("name", ""),
-                                               universe_from(request.form),
-                                               open_to_all=request.form.get("open_to_all") == "1", user=current_user)
-    except (phonebank.CallingError, UniverseError) as exc:
-        db().rollback()
-        flash(exc.in_language(_), "error")
-        return redirect(url_for("calling.index", campaign=campaign.id))
-    audit.record(db(), current_user, "calllist.created", object_type="call_list", object_id=call_list.id)
-    db().commit()
-    flash(_("Call list %(name)s created.", name=call_list.name), "ok")
-    return redirect(url_for("calling.index", campaign=campaign.id) + f"#list-{call_list.id}")
+    form = CallListForm()
+    campaign = get_campaign(form.campaign_id.data)
+    if form.validate_on_submit():
+        try:
+            call_list = phonebank.create_call_list(db(), campaign, form.name.data, form.universe(),
+                                                   open_to_all=form.open_to_all.data, user=current_user)
+        except (phonebank.CallingError, UniverseError) as exc:
+            db().rollback()
+            form.refuse(exc)
+        else:
+            audit.record(db(), current_user, "calllist.created", object_type="call_list", object_id=call_list.id)
+            db().commit()
+            flash(_("Call list %(name)s created.", name=call_list.name), "ok")
+            return redirect(url_for("calling.index", campaign=campaign.id) + f"#list-{call_list.id}")
+    return _lists_page(campaign, form, form, 400)
+
+
+def _list_anchor(call_list: CallList):
+    return redirect(url_for("calling.index", campaign=call_list.campaign_id) + f"#list-{call_list.id}")
 
 
 @bp.post("/calllists/<int:list_id>/status")
 def set_status(list_id: int):
-    call_list = get_lead_call_list(list_id)
-    status = request.form.get("status", "")
-    try:
-        phonebank.set_status(db(), call_list, status, open_to_all=request.form["open_to_all"] == "1"
-                             if "open_to_all" in request.form else None)
-    except phonebank.CallingError as exc:
-        flash(exc.in_language(_), "error")
-        return redirect(url_for("calling.index", campaign=call_list.campaign_id) + f"#list-{call_list.id}")
-    audit.record(db(), current_user, f"calllist.{status}", object_type="call_list", object_id=call_list.id)
+    call_list, form = get_lead_call_list(list_id), StatusForm()
+    if form.validate_on_submit():
+        try:
+            phonebank.set_status(db(), call_list, form.status.data, open_to_all=form.opening())
+        except phonebank.CallingError as exc:
+            form.refuse(exc)
+    if form.has_errors:
+        flash_errors(form)
+        return _list_anchor(call_list)
+    audit.record(db(), current_user, f"calllist.{form.status.data}", object_type="call_list", object_id=call_list.id)
     db().commit()
-    return redirect(url_for("calling.index", campaign=call_list.campaign_id) + f"#list-{call_list.id}")
+    return _list_anchor(call_list)
 
 
 @bp.post("/calllists/<int:list_id>/assign")
 def assign(list_id: int):
-    call_list = get_lead_call_list(list_id)
-    user = form_object(User, "user_id")
-    if request.form.get("remove") == "1":
+    call_list, form = get_lead_call_list(list_id), CallerForm()
+    form.user_id.choices = [SelectChoice(v.id, v.display_name) for v in accounts.volunteers(db())]
+    if not form.validate_on_submit():
+        flash_errors(form)
+        return _list_anchor(call_list)
+    user = db().get(User, form.user_id.data)
+    if form.remove.data:
         phonebank.unassign(db(), call_list, user)
     else:
         phonebank.assign(db(), call_list, user)
     db().commit()
-    return redirect(url_for("calling.index", campaign=call_list.campaign_id) + f"#list-{call_list.id}")
+    flash(_("%(name)s no longer calls from %(list)s.", name=user.display_name, list=call_list.name) if form.remove.data
+          else _("%(name)s calls from %(list)s.", name=user.display_name, list=call_list.name), "ok")
+    return _list_anchor(call_list)
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -155,15 +181,25 @@ def result(list_id: int, entry_id: int):
     campaign = db().get(Campaign, call_list.campaign_id)
     try:
         entry = phonebank.find_entry(db(), call_list, entry_id, current_user)
-        survey = conversation.survey_for(db(), campaign.id, page_language())
-        item = contact_from_form(request.form, survey, channel=Channel.phone, person_id=entry.person_id,
-                                 phone_id=request.form.get("phone_id", type=int))
-        outcome = phonebank.record_call(db(), current_user, entry, item,
-                                        callback_at=_callback_time(request.form.get("callback_at", "")), now=now())
+    except phonebank.CallingError as exc:
+        flash(exc.in_language(_), "error")
+        return redirect(url_for("calling.caller", list_id=call_list.id))
+    call = CallbackForm()
+    call.phone_id.choices = [SelectChoice(phone.id, phone.e164) for phone in phonebank.numbers_to_dial(db(), entry)]
+    form = contact_form(conversation.survey_for(db(), campaign.id, page_language()),
+                        conversation.followup_tags(db(), campaign.id, page_language()), entry.person_id)
+    if not (call.validate_on_submit() & form.validate_on_submit()):
+        flash_errors(call)
+        flash_errors(form)
+        return redirect(url_for("calling.caller", list_id=call_list.id))
+    try:
+        outcome = phonebank.record_call(db(), current_user, entry, form.contact(
+            channel=Channel.phone, person_id=entry.person_id, phone_id=call.phone_id.data),
+            callback_at=call.callback_time(ZoneInfo(_tz())), now=now())
     except (phonebank.CallingError, ValueError) as exc:
         db().rollback()
-        flash(exc.in_language(_) if isinstance(exc, phonebank.CallingError) else _("That result could not be read. Tap it again."),
-              "error")
+        flash(exc.in_language(_) if isinstance(exc, phonebank.CallingError) else
+              _("That result could not be read. Tap it again."), "error")
         return redirect(url_for("calling.caller", list_id=call_list.id))
     if outcome.status == "rejected":
         db().rollback()
@@ -172,13 +208,6 @@ def result(list_id: int, entry_id: int):
     db().commit()
     flash(_("Saved."), "ok")
     return _claim_and_return(call_list)
-
-
-def _callback_time(text: str) -> datetime | None:
-    """A local date and time from the form, in the organization's time zone."""
-    if not text:
-        return None
-    return datetime.fromisoformat(text).replace(tzinfo=ZoneInfo(_tz()))
 
 
 @bp.post("/call/<int:list_id>/entry/<int:entry_id>/skip")

@@ -7,11 +7,14 @@ import uuid
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from wtforms import SelectChoice
 
 from canvass import audit, canvassing, contacts, conversation, walk_lists
+from canvass.contact_input import ContactIn
 from canvass.models import Campaign, Channel, ContactAttempt, Household, Turf
-from canvass.web.contact_form import contact_from_form
 from canvass.web.database import db
+from canvass.web.forms import flash_errors
+from canvass.web.forms.contacts import AddPersonForm, DoorPersonForm, NobodyHomeForm, contact_form, posted
 from canvass.web.language import page_language
 from canvass.web.lookups import get_my_door, get_my_turf, get_turf_to_work
 
@@ -52,7 +55,8 @@ def door(turf_id: int, household_id: int):
     return _render_door(turf, household)
 
 
-def _render_door(turf: Turf, household: Household, *, confirm: dict | None = None):
+def _render_door(turf: Turf, household: Household, *, confirm: dict | None = None,
+                 add_person: AddPersonForm | None = None):
     campaign = db().get(Campaign, turf.campaign_id)
     people = walk_lists.people_at(db(), household)
     results = canvassing.last_results(db(), [p.id for p in people])
@@ -74,7 +78,8 @@ def _render_door(turf: Turf, household: Household, *, confirm: dict | None = Non
         neighbours=neighbours, confirm=confirm, door_uuids=[uuid.uuid4() for _ in people],
         last=canvassing.entry_view(db(), canvassing.last_entry(db(), current_user.id, turf.id), campaign.id,
                                    language),
-        highlight=request.args.get("person", type=int))
+        highlight=request.args.get("person", type=int), add_person=add_person or AddPersonForm(formdata=None)), \
+        200 if add_person is None else 400
 
 
 def _last_entry(turf: Turf) -> ContactAttempt | None:
@@ -86,15 +91,22 @@ def log(turf_id: int, household_id: int):
     turf = get_turf_to_work(turf_id)
     household = get_my_door(turf, household_id)
     campaign = db().get(Campaign, turf.campaign_id)
-    person_id = request.form.get("person_id", type=int)
-    code = request.form.get("result", "").strip().upper()
-    survey = conversation.survey_for(db(), campaign.id, _language())
+    door = DoorPersonForm()
+    door.person_id.choices = [SelectChoice(p.id, p.first_name) for p in walk_lists.people_at(db(), household)]
+    form = contact_form(conversation.survey_for(db(), campaign.id, _language()),
+                        conversation.followup_tags(db(), campaign.id, _language()), door.person_id.data)
+    if not (door.validate_on_submit() & form.validate_on_submit()):
+        flash_errors(door)
+        flash_errors(form)
+        return redirect(url_for("canvassing.door", turf_id=turf.id, household_id=household.id))
+    code = form.result.data.strip().upper()
     rules = {c["code"]: c for c in conversation.result_codes_for(db(), campaign.id, Channel.door, _language())}
-    if code in rules and rules[code]["confirm"] and request.form.get("confirm") != "1":
-        return _render_door(turf, household, confirm={"person_id": person_id, "code": code, "form": request.form})
+    if code in rules and rules[code]["confirm"] and not door.confirm.data:
+        return _render_door(turf, household, confirm={"person_id": door.person_id.data, "code": code,
+                                                      "form": posted(door, form)})
     try:
-        item = contact_from_form(request.form, survey, channel=Channel.door, person_id=person_id,
-                                 household_id=household.id, turf_id=turf.id)
+        item = form.contact(channel=Channel.door, person_id=door.person_id.data, household_id=household.id,
+                            turf_id=turf.id)
     except ValueError:
         flash(_("That result could not be read. Tap it again."), "error")
         return redirect(url_for("canvassing.door", turf_id=turf.id, household_id=household.id))
@@ -103,7 +115,7 @@ def log(turf_id: int, household_id: int):
     if result.status == "rejected":
         flash(result.error_in(_), "error")
         return redirect(url_for("canvassing.door", turf_id=turf.id, household_id=household.id))
-    return _after_logging(turf, household, person_id)  # the door page shows what was saved, with its Undo
+    return _after_logging(turf, household, door.person_id.data)  # the door page shows what was saved, with its Undo
 
 
 def _after_logging(turf: Turf, household: Household, person_id: int | None):
@@ -123,12 +135,15 @@ def nobody_home(turf_id: int, household_id: int):
     turf = get_turf_to_work(turf_id)
     household = get_my_door(turf, household_id)
     campaign = db().get(Campaign, turf.campaign_id)
-    code = request.form.get("result", "NH")
+    form = NobodyHomeForm()
+    if not form.validate_on_submit():
+        flash_errors(form)
+        return redirect(url_for("canvassing.door", turf_id=turf.id, household_id=household.id))
     people = [person.id for person in walk_lists.people_at(db(), household)]
-    uuids = request.form.getlist("client_uuid")
+    uuids = [value for value in form.client_uuid.data or [] if value]
     targets = list(people) or [None]
-    items = [contacts.ContactIn(client_uuid=uuids[i] if i < len(uuids) else uuid.uuid4(), person_id=pid,
-                                household_id=household.id, turf_id=turf.id, channel=Channel.door, result_code=code)
+    items = [ContactIn(client_uuid=uuids[i] if i < len(uuids) else uuid.uuid4(), person_id=pid,
+                       household_id=household.id, turf_id=turf.id, channel=Channel.door, result_code=form.result.data)
              for i, pid in enumerate(targets)]
     results = contacts.log_contacts(db(), current_user, campaign, items, on_turfs={turf.id})
     db().commit()
@@ -175,18 +190,23 @@ def undo(turf_id: int):
 def add_person(turf_id: int, household_id: int):
     turf = get_turf_to_work(turf_id)
     household = get_my_door(turf, household_id)
-    try:
-        person = canvassing.add_person_at_door(db(), current_user, turf, household,
-                                               first_name=request.form.get("first_name", ""),
-                                               last_name=request.form.get("last_name", ""),
-                                               language=request.form.get("language", ""))
-    except canvassing.CanvassError as exc:
-        flash(exc.in_language(_), "error")
-        return redirect(url_for("canvassing.door", turf_id=turf.id, household_id=household.id) + "#add-person")
-    audit.record(db(), current_user, "person.added_at_door", object_type="person", object_id=person.id)
-    db().commit()
-    flash(_("Added. Record what happened with them below."), "ok")
-    return redirect(url_for("canvassing.door", turf_id=turf.id, household_id=household.id) + f"#person-{person.id}")
+    form = AddPersonForm()
+    if form.validate_on_submit():
+        try:
+            person = canvassing.add_person_at_door(db(), current_user, turf, household,
+                                                   first_name=form.first_name.data or "",
+                                                   last_name=form.last_name.data or "",
+                                                   language=form.language.data or "")
+        except canvassing.CanvassError as exc:
+            db().rollback()
+            form.refuse(exc)
+        else:
+            audit.record(db(), current_user, "person.added_at_door", object_type="person", object_id=person.id)
+            db().commit()
+            flash(_("Added. Record what happened with them below."), "ok")
+            return redirect(url_for("canvassing.door", turf_id=turf.id, household_id=household.id) +
+                            f"#person-{person.id}")
+    return _render_door(turf, household, add_person=form)
 
 
 @bp.post("/<int:turf_id>/check-in")

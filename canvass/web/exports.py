@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -13,8 +12,9 @@ from canvass import accounts, campaigns, canvassing, charts, conversation, expor
 from canvass.models import Campaign, Job, JobStatus
 from canvass.web.background import now, start_job
 from canvass.web.database import db
+from canvass.web.forms.exports import ExportForm
 from canvass.web.language import page_language
-from canvass.web.lookups import form_object, get_campaign_or_first
+from canvass.web.lookups import get_campaign, get_campaign_or_first
 from canvass.web.templating import local_time
 
 bp = Blueprint("exports", __name__)
@@ -29,33 +29,27 @@ def index():
     campaign = get_campaign_or_first(request.args.get("campaign", type=int))
     if campaign is None:
         return redirect(url_for("campaigns.index"))
-    return render_template("exports/index.html", campaign=campaign, recent=jobs.latest_jobs(db(), "export", limit=15),
-                           campaigns=campaigns.list_campaigns(db()),
-                           turfs=[row["turf"] for row in turfs.board(db(), campaign)],
-                           volunteers=accounts.volunteers(db(), active_only=False),
-                           sheets=exports.SHEET_TITLES)
+    return _page(campaign, _offered(ExportForm(formdata=None, campaign_id=campaign.id), campaign))
+
+
+def _offered(form: ExportForm, campaign: Campaign) -> ExportForm:
+    return form.offer(campaigns.list_campaigns(db()), [row["turf"] for row in turfs.board(db(), campaign)],
+                      accounts.volunteers(db(), active_only=False), _("All"))
+
+
+def _page(campaign: Campaign, form: ExportForm, status: int = 200):
+    return render_template("exports/index.html", campaign=campaign, form=form,
+                           recent=jobs.latest_jobs(db(), "export", limit=15)), status
 
 
 @bp.post("/exports/")
 def create():
-    campaign = form_object(Campaign, "campaign_id")
-    form = request.form
-    params = {"format": form.get("format", "xlsx"), "sheet": form.get("sheet", "contacts"),
-              "since": form.get("since") or None, "until": form.get("until") or None,
-              "turf_id": form.get("turf_id", type=int), "user_id": form.get("user_id", type=int),
-              "channel": form.get("channel") or None}
-    if params["format"] not in ("xlsx", "csv", "van") or params["sheet"] not in exports.SHEETS:
-        abort(400)
-    try:
-        since, until = (date.fromisoformat(params[key]) if params[key] else None for key in ("since", "until"))
-    except ValueError:
-        flash(_("Give the dates as on a calendar, such as 2026-11-03."), "error")
-        return redirect(url_for("exports.index", campaign=campaign.id))
-    if since and until and since > until:
-        flash(_("The first date comes after the last one: swap them."), "error")
-        return redirect(url_for("exports.index", campaign=campaign.id))
-    job = start_job("export", exports.run_export_job, campaign.id, params, current_user.id, str(export_folder()),
-                    current_app.config["TIMEZONE"], campaign_id=campaign.id)
+    form = ExportForm()
+    campaign = get_campaign(form.campaign_id.data)
+    if not _offered(form, campaign).validate_on_submit():
+        return _page(campaign, form, 400)
+    job = start_job("export", exports.run_export_job, campaign.id, form.params(), current_user.id,
+                    str(export_folder()), current_app.config["TIMEZONE"], campaign_id=campaign.id)
     return redirect(url_for("exports.show", job_id=job.id))
 
 

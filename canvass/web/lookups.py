@@ -3,7 +3,7 @@ share. Another user's turf, door or call list is a 404, so its existence is not 
 
 from __future__ import annotations
 
-from flask import abort, request
+from flask import abort
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -12,19 +12,12 @@ from canvass.models import CallList, Campaign, Household, Turf, User
 from canvass.web.database import db
 
 
-def form_object(model, field: str):
-    """The row a form field names by id: 400 when the field is missing or not a number, 404 when no such row."""
-    object_id = request.form.get(field, type=int)
-    if object_id is None:
-        abort(400, description=_("The form is missing “%(field)s”.", field=field))
-    return db().get(model, object_id) or abort(404)
-
-
-def chosen_object(model, field: str):
-    """The row a form's drop-down names by id, or None when nothing (or nothing that exists) was chosen: the page
-    asks again."""
-    object_id = request.form.get(field, type=int)
-    return db().get(model, object_id) if object_id else None
+def get_campaign(campaign_id: int | None) -> Campaign:
+    """The campaign a form names (a hidden field, checked by the form): 400 when it names none, 404 when there is no
+    such campaign."""
+    if campaign_id is None:
+        abort(400, description=_("The form does not say which campaign it is for."))
+    return db().get(Campaign, campaign_id) or abort(404)
 
 
 def get_campaign_or_first(campaign_id: int | None) -> Campaign | None:

@@ -9,6 +9,8 @@ from flask_login import current_user
 from canvass import audit, campaigns, people
 from canvass.models import Person
 from canvass.web.database import db
+from canvass.web.forms import flash_errors
+from canvass.web.forms.people import FlagsForm
 
 bp = Blueprint("people", __name__, url_prefix="/people")
 
@@ -34,9 +36,11 @@ def show(person_id: int):
 @bp.post("/<int:person_id>/flags")
 def set_flags(person_id: int):
     """Do-not-contact and do-not-call, set or lifted by staff (a re-import never lifts them)."""
-    person = db().get(Person, person_id) or abort(404)
-    people.set_flags(person, **{flag: request.form[flag] == "1" for flag in ("do_not_contact", "do_not_call")
-                                if flag in request.form})
+    person, form = db().get(Person, person_id) or abort(404), FlagsForm()
+    if not form.validate_on_submit():
+        flash_errors(form)
+        return redirect(url_for("people.show", person_id=person.id))
+    people.set_flags(person, **form.flags())
     audit.record(db(), current_user, "person.flags", object_type="person", object_id=person.id,
                  do_not_contact=person.do_not_contact, do_not_call=person.do_not_call)
     db().commit()

@@ -2,27 +2,30 @@
 
 from __future__ import annotations
 
-import uuid
-
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from wtforms import SelectChoice
 
 from canvass import access, accounts, audit, campaigns, contacts, maps, turfs, walk_lists
 from canvass.models import AssignmentStatus, Campaign, Channel, Turf, User
 from canvass.universe import Universe, UniverseError, universe_counts
 from canvass.web.background import start_job
 from canvass.web.database import db
-from canvass.web.lookups import (
-    chosen_object,
-    form_object,
-    get_campaign_or_first,
-    get_lead_turf,
-    get_my_turf,
-    get_user,
+from canvass.web.forms import Form, flash_errors
+from canvass.web.forms.turfs import (
+    ApprovalForm,
+    AssignForm,
+    CutForm,
+    MergeForm,
+    MoveForm,
+    RenameForm,
+    ReturnForm,
+    paper_entry_form,
 )
+from canvass.web.forms.universe import UniverseForm, counting_form
+from canvass.web.lookups import get_campaign, get_campaign_or_first, get_lead_turf, get_my_turf, get_user
 from canvass.web.security import safe_next
-from canvass.web.universe import universe_from
 
 bp = Blueprint("turfs", __name__)
 
@@ -33,39 +36,51 @@ def board():
     if campaign is None:
         flash(_("Create a campaign first."), "error")
         return redirect(url_for("campaigns.index"))
-    try:
-        universe = universe_from(request.args)
-    except UniverseError as exc:
-        flash(exc.in_language(_), "error")
-        universe = Universe()
+    filters = counting_form(request.args, campaigns.campaign_tags(db(), campaign.id))
+    return _board_page(campaign, filters, CutForm(formdata=None, data=filters.data))
+
+
+def _board_page(campaign: Campaign, filters: UniverseForm, cut: CutForm, status: int = 200):
+    """The board: the counting form (``filters``, checked), the doors it takes, the cut form and the turfs."""
+    universe = Universe()
+    if not filters.has_errors:
+        try:
+            universe = filters.universe()
+        except UniverseError as exc:
+            filters.refuse(exc)
     return render_template("turfs/board.html", campaign=campaign, campaigns=campaigns.list_campaigns(db()),
                            rows=turfs.board(db(), campaign), counts=universe_counts(db(), campaign, universe),
-                           volunteers=accounts.volunteers(db()), filters=request.args,
-                           tags=campaigns.campaign_tags(db(), campaign.id), methods=turfs.METHODS)
+                           volunteers=accounts.volunteers(db()), filters=filters, cut=cut), status
 
 
 @bp.post("/turfs/cut")
 def cut():
-    campaign = form_object(Campaign, "campaign_id")
-    target = request.form.get("doors", type=int) or 0
-    try:
-        universe = universe_from(request.form)
-        created = turfs.cut_turfs(db(), campaign, universe, by=request.form.get("by", "geo"), target=target,
-                                  user=current_user)
-    except (UniverseError, turfs.TurfError) as exc:
-        db().rollback()
-        flash(exc.in_language(_), "error")
-        return redirect(url_for("turfs.board", campaign=campaign.id))
-    audit.record(db(), current_user, "turf.cut", object_type="campaign", object_id=campaign.id,
-                 turfs=len(created), by=request.form.get("by"), doors=target)
-    start_job("route", walk_lists.route_new_turfs, created, campaign_id=campaign.id)  # commits the cut
-    flash(_("Cut %(n)s turfs.", n=len(created)), "ok")
-    return redirect(url_for("turfs.board", campaign=campaign.id) + "#turfs")
+    form = CutForm()
+    campaign = get_campaign(form.campaign_id.data)
+    form.offer_tags(campaigns.campaign_tags(db(), campaign.id))
+    if form.validate_on_submit():
+        try:
+            created = turfs.cut_turfs(db(), campaign, form.universe(), by=form.by.data, target=form.doors.data,
+                                      user=current_user)
+        except (UniverseError, turfs.TurfError) as exc:
+            db().rollback()
+            form.refuse(exc)
+        else:
+            audit.record(db(), current_user, "turf.cut", object_type="campaign", object_id=campaign.id,
+                         turfs=len(created), by=form.by.data, doors=form.doors.data)
+            start_job("route", walk_lists.route_new_turfs, created, campaign_id=campaign.id)  # commits the cut
+            flash(_("Cut %(n)s turfs.", n=len(created)), "ok")
+            return redirect(url_for("turfs.board", campaign=campaign.id) + "#turfs")
+    return _board_page(campaign, form, form, 400)
 
 
 @bp.get("/turfs/<int:turf_id>")
 def show(turf_id: int):
-    turf = get_my_turf(turf_id)
+    return _show_page(get_my_turf(turf_id))
+
+
+def _show_page(turf: Turf, sent: Form | None = None):
+    """A turf's map and doors, and for leads its editing forms (``sent``, one that failed, in its place: 400)."""
     doors = walk_lists.turf_doors(db(), turf)
     svg = maps.turf_svg(doors, title=_("Map of %(name)s", name=turf.name), status_words={
         "todo": _("not knocked yet"), "attempted": _("knocked"), "contacted": _("talked")})
@@ -73,16 +88,36 @@ def show(turf_id: int):
     context = {"turf": turf, "doors": doors, "svg": svg, "unplaced": unplaced,
                "campaign": db().get(Campaign, turf.campaign_id)}
     if current_user.role in access.LEADS:
-        context.update(_lead_context(turf))
-    return render_template("turfs/show.html", **context)
+        context.update(_lead_context(turf, doors, sent))
+    return render_template("turfs/show.html", **context), 200 if sent is None else 400
 
 
-def _lead_context(turf: Turf) -> dict:
+def _lead_context(turf: Turf, doors, sent: Form | None) -> dict:
     detail = turfs.turf_detail(db(), turf)
     join_url = url_for("turfs.join", code=turf.join_code, _external=True)
+    forms = {"rename": RenameForm(formdata=None, name=turf.name), "merge": MergeForm(formdata=None),
+             "move": MoveForm(formdata=None), "assign": AssignForm(formdata=None)}
+    forms.update({name: sent for name, form in forms.items() if type(form) is type(sent)})
+    _offer(forms, detail, doors)
     return {"assigned": detail.assigned, "languages": detail.languages, "other_turfs": detail.other_turfs,
-            "volunteers": detail.volunteers, "suggested": detail.suggested, "join_url": join_url,
-            "join_qr": maps.qr_svg(join_url, box_size=6)}
+            "join_url": join_url, "join_qr": maps.qr_svg(join_url, box_size=6), "forms": forms}
+
+
+def _offer(forms: dict, detail: turfs.TurfDetail, doors) -> None:
+    """What the lead may pick on a turf's page: its own doors, the campaign's other turfs, the volunteers."""
+    others = [SelectChoice(t.id, t.name) for t in detail.other_turfs]
+    forms["merge"].other.choices = others
+    forms["move"].target.choices = others
+    forms["move"].doors.choices = _doors(doors)
+    speakers, everyone = _("Speak the languages here"), _("All volunteers")
+    forms["assign"].user_id.choices = [
+        *(SelectChoice(v.id, f"{v.display_name} ({', '.join(v.languages_spoken or []).upper()})", optgroup=speakers)
+          for v in detail.suggested),
+        *(SelectChoice(v.id, v.display_name, optgroup=everyone) for v in detail.volunteers)]
+
+
+def _doors(doors) -> list[SelectChoice]:
+    return [SelectChoice(d.household.id, d.household.address) for d in doors]
 
 
 def _back(turf: Turf, anchor: str = ""):
@@ -91,15 +126,18 @@ def _back(turf: Turf, anchor: str = ""):
 
 @bp.post("/turfs/<int:turf_id>/rename")
 def rename(turf_id: int):
-    turf = get_lead_turf(turf_id)
-    try:
-        turfs.rename_turf(db(), turf, request.form.get("name", ""))
-    except turfs.TurfError as exc:
-        flash(exc.in_language(_), "error")
-        return _back(turf)
-    db().commit()
-    flash(_("Renamed."), "ok")
-    return _back(turf)
+    turf, form = get_lead_turf(turf_id), RenameForm()
+    if form.validate_on_submit():
+        try:
+            turfs.rename_turf(db(), turf, form.name.data)
+        except turfs.TurfError as exc:
+            db().rollback()
+            form.refuse(exc)
+        else:
+            db().commit()
+            flash(_("Renamed."), "ok")
+            return _back(turf, "#edit")
+    return _show_page(turf, form)
 
 
 @bp.post("/turfs/<int:turf_id>/split")
@@ -118,33 +156,44 @@ def split(turf_id: int):
 
 @bp.post("/turfs/<int:turf_id>/merge")
 def merge(turf_id: int):
-    turf = get_lead_turf(turf_id)
-    other = chosen_object(Turf, "other")
-    try:
-        turfs.merge_turfs(db(), turf, [other])
-    except turfs.TurfError as exc:
-        db().rollback()
-        flash(exc.in_language(_), "error")
-        return _back(turf)
-    audit.record(db(), current_user, "turf.merged", object_type="turf", object_id=turf.id, merged=other.id)
-    db().commit()
-    flash(_("Merged."), "ok")
-    return _back(turf)
+    turf, form = get_lead_turf(turf_id), MergeForm()
+    form.other.choices = _other_turfs(turf)
+    if form.validate_on_submit():
+        other = db().get(Turf, form.other.data)
+        try:
+            turfs.merge_turfs(db(), turf, [other])
+        except turfs.TurfError as exc:
+            db().rollback()
+            form.refuse(exc)
+        else:
+            audit.record(db(), current_user, "turf.merged", object_type="turf", object_id=turf.id, merged=other.id)
+            db().commit()
+            flash(_("Merged."), "ok")
+            return _back(turf)
+    return _show_page(turf, form)
+
+
+def _other_turfs(turf: Turf) -> list[SelectChoice]:
+    return [SelectChoice(t.id, t.name) for t in turfs.turf_detail(db(), turf).other_turfs]
 
 
 @bp.post("/turfs/<int:turf_id>/move")
 def move(turf_id: int):
-    turf = get_lead_turf(turf_id)
-    target = chosen_object(Turf, "target")
-    doors = [int(d) for d in request.form.getlist("doors") if d.isdigit()]
-    try:
-        moved = turfs.move_doors(db(), doors, target, campaign_id=turf.campaign_id)
-    except turfs.TurfError as exc:
-        flash(exc.in_language(_), "error")
-        return _back(turf, "#doors")
-    db().commit()
-    flash(_("Moved %(n)s doors to %(name)s.", n=moved, name=target.name), "ok")
-    return _back(turf, "#doors")
+    turf, form = get_lead_turf(turf_id), MoveForm()
+    form.target.choices = _other_turfs(turf)
+    form.doors.choices = _doors(walk_lists.turf_doors(db(), turf))
+    if form.validate_on_submit():
+        target = db().get(Turf, form.target.data)
+        try:
+            moved = turfs.move_doors(db(), form.doors.data, target, campaign_id=turf.campaign_id)
+        except turfs.TurfError as exc:
+            db().rollback()
+            form.refuse(exc)
+        else:
+            db().commit()
+            flash(_("Moved %(n)s doors to %(name)s.", n=moved, name=target.name), "ok")
+            return _back(turf, "#doors")
+    return _show_page(turf, form)
 
 
 @bp.post("/turfs/<int:turf_id>/delete")
@@ -160,44 +209,48 @@ def delete(turf_id: int):
 
 @bp.post("/turfs/<int:turf_id>/assign")
 def assign(turf_id: int):
-    turf = get_lead_turf(turf_id)
-    user = chosen_object(User, "user_id")
-    if user is None:
-        flash(_("Choose a volunteer."), "error")
-    else:
+    """From the turf's page (errors shown there) or a row of the board (``next``: errors as a message)."""
+    turf, form = get_lead_turf(turf_id), AssignForm()
+    form.user_id.choices = [SelectChoice(v.id, v.display_name) for v in accounts.volunteers(db())]
+    if form.validate_on_submit():
+        user = db().get(User, form.user_id.data) or abort(404)
         turfs.assign_turf(db(), turf, user, by=current_user)
         audit.record(db(), current_user, "turf.assigned", object_type="turf", object_id=turf.id, volunteer=user.id)
         db().commit()
         flash(_("%(name)s now has %(turf)s.", name=user.display_name, turf=turf.name), "ok")
-    return redirect(safe_next(request.form.get("next")) or url_for("turfs.show", turf_id=turf.id))
+    elif form.next.data:
+        flash_errors(form)
+    else:
+        return _show_page(turf, form)
+    return redirect(safe_next(form.next.data) or url_for("turfs.show", turf_id=turf.id))
 
 
 @bp.post("/turfs/<int:turf_id>/unassign/<int:user_id>")
 def unassign(turf_id: int, user_id: int):
-    turf = get_lead_turf(turf_id)
-    user = get_user(user_id)
+    turf, user, form = get_lead_turf(turf_id), get_user(user_id), ReturnForm()
     turfs.unassign_turf(db(), turf, user)
     audit.record(db(), current_user, "turf.unassigned", object_type="turf", object_id=turf.id, volunteer=user.id)
     db().commit()
     flash(_("%(name)s no longer has %(turf)s.", name=user.display_name, turf=turf.name), "ok")
-    return redirect(safe_next(request.form.get("next")) or url_for("turfs.show", turf_id=turf.id))
+    return redirect(safe_next(form.next.data) or url_for("turfs.show", turf_id=turf.id))
 
 
 @bp.post("/turfs/<int:turf_id>/approve/<int:user_id>")
 def approve(turf_id: int, user_id: int):
-    turf = get_lead_turf(turf_id)
-    user = get_user(user_id)
+    turf, user, form = get_lead_turf(turf_id), get_user(user_id), ReturnForm()
     turfs.assign_turf(db(), turf, user, by=current_user)
     db().commit()
     flash(_("%(name)s can start %(turf)s.", name=user.display_name, turf=turf.name), "ok")
-    return redirect(safe_next(request.form.get("next")) or url_for("turfs.show", turf_id=turf.id))
+    return redirect(safe_next(form.next.data) or url_for("turfs.show", turf_id=turf.id))
 
 
 @bp.post("/turfs/<int:turf_id>/approval")
 def approval(turf_id: int):
-    turf = get_lead_turf(turf_id)
-    turfs.set_join_approval(turf, request.form.get("required") == "1")
+    turf, form = get_lead_turf(turf_id), ApprovalForm()
+    turfs.set_join_approval(turf, form.required.data)
     db().commit()
+    flash(_("A lead approves each volunteer who joins.") if form.required.data else
+          _("Anyone who scans it gets the turf."), "ok")
     return _back(turf, "#join")
 
 
@@ -224,35 +277,19 @@ def entry(turf_id: int):
     turf = get_my_turf(turf_id)
     campaign = db().get(Campaign, turf.campaign_id)
     doors = walk_lists.turf_doors(db(), turf)
-    survey = campaigns.active_survey(db(), campaign.id)
-    if request.method == "POST":
-        items = _entry_items(turf, doors, survey)
-        results = contacts.log_contacts(db(), current_user, campaign, items, on_turfs={turf.id})
-        db().commit()
-        created = sum(r.status == "created" for r in results)
-        rejected = [r.error_in(_) for r in results if r.status == "rejected"]
-        flash(_("%(n)s results saved.", n=created), "ok")
-        for message in rejected[:5]:
-            flash(message, "error")
-        return redirect(url_for("turfs.entry", turf_id=turf.id))
-    return render_template("turfs/entry.html", turf=turf, doors=doors, survey=survey,
-                           codes=contacts.result_codes(db(), campaign.id, Channel.door), new_uuid=uuid.uuid4)
-
-
-def _entry_items(turf: Turf, doors, survey) -> list[contacts.ContactIn]:
-    """One contact per person whose result was filled in; the page's UUIDs make a re-sent form store nothing twice."""
-    items = []
-    for door in doors:
-        for person in door.people:
-            code = request.form.get(f"result-{person.id}", "").strip()
-            if not code:
-                continue
-            answers = {q.code: request.form.get(f"answer-{person.id}-{q.id}", "") for q, _options in survey}
-            items.append(contacts.ContactIn(
-                client_uuid=request.form.get(f"uuid-{person.id}") or uuid.uuid4(), person_id=person.id,
-                household_id=door.household.id, turf_id=turf.id, channel=Channel.door, result_code=code,
-                answers={k: v for k, v in answers.items() if v}, notes=request.form.get(f"notes-{person.id}", "")))
-    return items
+    entry_form = paper_entry_form(doors, campaigns.active_survey(db(), campaign.id),
+                                  contacts.result_codes(db(), campaign.id, Channel.door))
+    if request.method == "GET":
+        return render_template("turfs/entry.html", turf=turf, doors=doors, form=entry_form(formdata=None).fresh())
+    form = entry_form()
+    if not form.validate_on_submit():
+        return render_template("turfs/entry.html", turf=turf, doors=doors, form=form), 400
+    results = contacts.log_contacts(db(), current_user, campaign, form.contacts(doors, turf.id), on_turfs={turf.id})
+    db().commit()
+    flash(_("%(n)s results saved.", n=sum(r.status == "created" for r in results)), "ok")
+    for message in [r.error_in(_) for r in results if r.status == "rejected"][:5]:
+        flash(message, "error")
+    return redirect(url_for("turfs.entry", turf_id=turf.id))
 
 
 # ------------------------------------------------------------------------------------------------------------------

@@ -2,32 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
-from wtforms import EmailField, SelectChoice, SelectField, StringField
-from wtforms.validators import DataRequired, Length
 
 from canvass import access, accounts, audit
-from canvass.models import LANGUAGE_NAMES, Role, User
+from canvass.models import User
 from canvass.overview import pending_invites
 from canvass.web.database import db
+from canvass.web.forms import flash_errors
+from canvass.web.forms.users import ActiveForm, InviteForm, RoleForm
 from canvass.web.language import said
 
 bp = Blueprint("users", __name__, url_prefix="/users")
-
-
-class InviteForm(FlaskForm):
-    email = EmailField(_l("Email"), validators=[DataRequired()])
-    name = StringField(_l("Name"), validators=[Length(max=120)])
-    role = SelectField(_l("Role"), choices=[SelectChoice(r.value, r.value) for r in Role])
-    language = SelectField(_l("Language"), choices=[SelectChoice(code, name) for code, name in LANGUAGE_NAMES.items()])
-
-
-class RoleForm(FlaskForm):
-    role = SelectField(_l("Role"), choices=[SelectChoice(r.value, r.value) for r in Role])
 
 
 def get_managed_user(user_id: int) -> User:
@@ -46,56 +33,61 @@ def _link(purpose: str, token: str) -> str:
 
 @bp.get("/")
 def index():
-    form = InviteForm(role=Role.volunteer.value)  # the safe default: a slip never makes another admin
-    form.role.choices = _role_choices()
+    form = InviteForm(formdata=None, role="volunteer")  # the safe default: a slip never makes another admin
+    return _page(form.offer(access.invitable_roles(current_user)))
+
+
+def _page(invite: InviteForm, sent_role: tuple[int, RoleForm] | None = None, status: int = 200):
+    """The accounts page: the invite form, and a role form per account this user may manage (``sent_role``, a
+    role form that failed, in its account's row)."""
+    users = accounts.users_seen_by(db(), current_user)
+    role_forms = {user.id: RoleForm(formdata=None, role=user.role).offer(access.managed_roles(current_user))
+                  for user in users}
+    if sent_role is not None:
+        role_forms[sent_role[0]] = sent_role[1]
+    for user_id, form in role_forms.items():
+        form.role.id = f"role-{user_id}"
     invites = [(u, t) for u, t in pending_invites(db()) if access.may_manage(current_user, u)]
-    return render_template("users/index.html", users=accounts.users_seen_by(db(), current_user), form=form,
-                           invites=invites,
-                           role_form=RoleForm())
-
-
-def _role_choices() -> list[SelectChoice]:
-    """The roles this user may invite, volunteer first, named as the reader says them."""
-    roles = sorted(access.invitable_roles(current_user), key=lambda role: role != Role.volunteer)
-    return [SelectChoice(r.value, said(r)) for r in roles]
+    return render_template("users/index.html", users=users, form=invite, invites=invites,
+                           role_forms=role_forms), status
 
 
 @bp.post("/invite")
 def invite():
-    form = InviteForm()
-    form.role.choices = _role_choices()
-    if not form.validate_on_submit():
-        flash(_("Check the email address and role, then send the invite again."), "error")
-        return redirect(url_for("users.index"))
-    try:
-        issued = accounts.invite_user(db(), current_user, form.email.data, form.role.data, name=form.name.data,
-                                      language=form.language.data, hours=current_app.config["INVITE_HOURS"])
-    except accounts.AccountError as exc:
-        db().rollback()
-        flash(exc.in_language(_), "error")
-        return redirect(url_for("users.index"))
-    audit.record(db(), current_user, "user.invited", object_type="user", object_id=issued.record.user_id,
-                 role=form.role.data)
-    db().commit()
-    flash(_("Invite link for %(email)s (valid %(hours)s hours):", email=form.email.data.lower(),
-            hours=current_app.config["INVITE_HOURS"]), "ok")
-    flash(_link("invite", issued.token), "link")
-    return redirect(url_for("users.index") + "#invites")
+    form = InviteForm().offer(access.invitable_roles(current_user))
+    if form.validate_on_submit():
+        try:
+            issued = accounts.invite_user(db(), current_user, form.email.data, form.role.data, name=form.name.data,
+                                          language=form.language.data, hours=current_app.config["INVITE_HOURS"])
+        except accounts.AccountError as exc:
+            db().rollback()
+            form.refuse(exc)
+        else:
+            audit.record(db(), current_user, "user.invited", object_type="user", object_id=issued.record.user_id,
+                         role=form.role.data)
+            db().commit()
+            flash(_("Invite link for %(email)s (valid %(hours)s hours):", email=form.email.data.lower(),
+                    hours=current_app.config["INVITE_HOURS"]), "ok")
+            flash(_link("invite", issued.token), "link")
+            return redirect(url_for("users.index") + "#invites")
+    return _page(form, status=400)
 
 
 @bp.post("/<int:user_id>/role")
 def change_role(user_id: int):
     user = get_managed_user(user_id)
-    form = RoleForm()
-    if not form.validate_on_submit():
-        flash(_("Choose one of the roles listed."), "error")
-        return redirect(url_for("users.index") + f"#user-{user.id}")
+    form = RoleForm().offer(access.managed_roles(current_user))
     before = user.role
-    try:
-        accounts.change_role(current_user, user, form.role.data)
-    except accounts.AccountError as exc:
-        flash(exc.in_language(_), "error")
-        return redirect(url_for("users.index") + f"#user-{user.id}")
+    if form.validate_on_submit():
+        try:
+            accounts.change_role(current_user, user, form.role.data)
+        except accounts.AccountError as exc:
+            form.refuse(exc)
+    if form.has_errors:
+        db().rollback()
+        form.role.errors = [*form.form_errors, *form.role.errors]  # the row has room for one message: beside it
+        invite = InviteForm(formdata=None, role="volunteer").offer(access.invitable_roles(current_user))
+        return _page(invite, (user.id, form), 400)
     audit.record(db(), current_user, "user.role_changed", object_type="user", object_id=user.id, before=before,
                  after=user.role)
     db().commit()
@@ -106,11 +98,15 @@ def change_role(user_id: int):
 @bp.post("/<int:user_id>/active")
 def toggle_active(user_id: int):
     user = get_managed_user(user_id)
-    try:
-        accounts.set_active(current_user, user, request.form.get("active") == "1")
-    except accounts.AccountError as exc:
-        flash(exc.in_language(_), "error")
-        return redirect(url_for("users.index"))
+    form = ActiveForm()
+    if form.validate_on_submit():
+        try:
+            accounts.set_active(current_user, user, form.active.data)
+        except accounts.AccountError as exc:
+            form.refuse(exc)
+    if form.has_errors:
+        flash_errors(form)
+        return redirect(url_for("users.index") + f"#user-{user.id}")
     audit.record(db(), current_user, "user.activated" if user.is_active else "user.deactivated", object_type="user",
                  object_id=user.id)
     db().commit()
