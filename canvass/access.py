@@ -95,6 +95,8 @@ PAGES: dict[str, Rule] = {
     "importing.index": Rule(STAFF), "importing.upload": Rule(STAFF), "importing.show": Rule(STAFF),
     "importing.remap": Rule(STAFF), "importing.confirm": Rule(STAFF), "importing.discard": Rule(STAFF),
     "importing.problems_csv": Rule(STAFF),
+    "history.index": Rule(STAFF), "history.upload": Rule(STAFF), "history.show": Rule(STAFF),
+    "history.confirm": Rule(STAFF), "history.discard": Rule(STAFF),
     "exports.index": Rule(STAFF), "exports.create": Rule(STAFF), "exports.show": Rule(STAFF),
     "exports.download": Rule(STAFF), "exports.dashboard": Rule(LEADS),
     # people and accounts

@@ -5,10 +5,13 @@ turf, door or call list that is not theirs gets 404 (its existence is not reveal
 below fails the test, so a new route cannot skip this check.
 """
 
+from pathlib import Path
+
 import pytest
 from sqlmodel import select
 
-from canvass import access, importing, jobs, phonebank, turfs
+from canvass import access, history, importing, jobs, phonebank, turfs
+from canvass.history import uploads
 from canvass.models import CallEntry, JobStatus, Person, Role, SurveyQuestion, Turf, TurfDoor
 from canvass.universe import Universe
 from tests.conftest import make_user
@@ -33,7 +36,7 @@ def visitors(rule: access.Rule) -> set[str]:
 #: endpoint -> who may use it (everyone else is refused)
 ALLOWED = {endpoint: visitors(rule) for endpoint, rule in access.PAGES.items()}
 #: routes that remove their object: the next allowed visitor finds it gone
-REMOVES_OBJECT = {"turfs.delete"}
+REMOVES_OBJECT = {"turfs.delete", "history.confirm", "history.discard"}
 #: routes about a turf or call list: a volunteer who does not have it gets 404, not 403
 OBJECT_SCOPED = {endpoint for endpoint, rule in access.PAGES.items() if rule.scope != access.Scope.none}
 
@@ -74,13 +77,17 @@ def world(app, session, campaign, tmp_path, engine):
     batch = importing.create_batch(session, campaign, "x.csv", tmp_path / "x.csv", users[DATA])
     job = jobs.create_job(session, "export", user_id=users[DATA].id, campaign_id=campaign.id)
     job.status, job.result = JobStatus.done, {"filename": "none.xlsx"}
+    upload = uploads.new_upload(Path(app.config["UPLOAD_FOLDER"]), campaign.id, "ncvhis.txt", users[DATA].id)
+    upload.path.write_text("ncid\telection_lbl\telection_desc\n1\t11/08/2016\t11/08/2016 GENERAL\n")
+    upload.check = history.check_history(session, campaign, upload.path).as_dict()
+    uploads.save(upload)
     session.commit()
     door = session.exec(select(TurfDoor.household_id).where(TurfDoor.turf_id == mine.id)).first()
     values = {"turf_id": mine.id, "household_id": door, "list_id": call_list.id,
               "entry_id": session.exec(select(CallEntry.id)).first(), "batch_id": batch.id, "job_id": job.id,
               "person_id": session.exec(select(Person.id)).first(), "user_id": users[OWNER].id,
               "question_id": question.id if question else 1, "slug": campaign.slug, "token": "not-a-token",
-              "code": mine.join_code, "filename": "app.css"}
+              "code": mine.join_code, "filename": "app.css", "upload_id": upload.token}
     return {"users": users, "values": values}
 
 

@@ -104,14 +104,14 @@ def sniff(head: bytes) -> Layout:
                                   "semicolon between them."))
     cells = [c.strip().strip('"') for c in first.split(delimiter)]
     if _florida_history(cells):
-        return Layout("fl_history", "Florida voter history (no header)", delimiter, False, encoding, FL_COLUMNS,
+        return Layout("fl_history", N_("Florida voter history (no header)"), delimiter, False, encoding, FL_COLUMNS,
                       "voter_id", 1, 2, 3, 4)
     normalized = [normalize_header(c) for c in cells]
     id_column = next((i for i, n in enumerate(normalized) if n in ID_HEADERS), None)
     if id_column is None:
         raise HistoryFileError(N_("canvass found no voter ID column in this file (such as ncid, VoterId, Voter ID or "
                                   "VANID). Vote history is matched to people by the ID the voter file gave them."))
-    layout = Layout("long", "Vote history", delimiter, True, encoding, cells, ID_HEADERS[normalized[id_column]],
+    layout = Layout("long", N_("Vote history"), delimiter, True, encoding, cells, ID_HEADERS[normalized[id_column]],
                     id_column)
     layout.date_column = _first(normalized, DATE_HEADERS)
     if layout.date_column is not None:
@@ -124,7 +124,7 @@ def sniff(head: bytes) -> Layout:
     if not layout.elections:
         raise HistoryFileError(N_("canvass found no election in this file: no election date column (such as "
                                   "ElectionDate or election_lbl), and no vote-history columns (such as General16)."))
-    layout.name, layout.label = "wide", "Vote history columns in a voter file"
+    layout.name, layout.label = "wide", N_("Vote history columns in a voter file")
     return layout
 
 
@@ -141,12 +141,12 @@ def _first(normalized: list[str], names: tuple[str, ...]) -> int | None:
 
 def _long_name(normalized: list[str]) -> tuple[str, str]:
     if "ncid" in normalized and "election lbl" in normalized:
-        return "nc_history", "North Carolina voter history (ncvhis)"
+        return "nc_history", N_("North Carolina voter history (ncvhis)")
     if "voting history id" in normalized:
-        return "wa_history", "Washington voting history"
+        return "wa_history", N_("Washington voting history")
     if "election description" in normalized:
-        return "mn_history", "Minnesota election history"
-    return "long", "Vote history"
+        return "mn_history", N_("Minnesota election history")
+    return "long", N_("Vote history")
 
 
 # ------------------------------------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ def register_blueprints(app: Flask) -> None:
         campaigns,
         canvassing,
         exports,
+        history,
         home,
         importing,
         people,
@@ -35,5 +36,5 @@ def register_blueprints(app: Flask) -> None:
         users,
     )
 
-    for module in (auth, home, users, campaigns, importing, people, turfs, canvassing, calling, exports, api):
+    for module in (auth, home, users, campaigns, importing, history, people, turfs, canvassing, calling, exports, api):
         app.register_blueprint(module.bp)
