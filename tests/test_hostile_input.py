@@ -193,3 +193,90 @@ def test_a_zip_that_lies_about_its_size_is_refused_as_damaged_without_unpacking_
     path.write_bytes(bytes(data))
     with pytest.raises(UnreadableFile, match="damaged"):
         importing.import_file(session, campaign, path)
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Uploads that would exhaust memory: checked and unpacked a chunk at a time (issue 20, item 4)
+
+PEAK = """
+import sys, zipfile
+from pathlib import Path
+def peak_mb():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
+from sqlmodel import Session
+from canvass import db, campaigns, importing
+from canvass.importing import reading
+reading.CHUNK_ROWS = 20_000
+engine = db.make_engine(sys.argv[1])
+before = peak_mb()
+with Session(engine) as session:
+    campaign = campaigns.get_campaign(session, "test")
+    if sys.argv[3] == "check":
+        importing.check_file(session, campaign, sys.argv[2])
+    else:
+        reading.read_file(sys.argv[2], max_rows=10)
+print(peak_mb() - before)
+"""
+
+
+def _peak_growth_mb(database_url: str, path, what: str) -> float:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", PEAK, database_url, str(path), what], capture_output=True, text=True,
+                          check=True, timeout=600)
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.slow
+def test_checking_a_big_csv_holds_a_chunk_in_memory_not_the_file(database_url, campaign, tmp_path):
+    """A 200 MB CSV took a worker to 4.4 GB. Here 25 MB (400,000 rows) is checked in chunks of 20,000 rows: the
+    check's memory grows by what a few chunks take, not by the file."""
+    path = tmp_path / "big.csv"
+    with open(path, "w") as out:
+        out.write("voter_id,first_name,last_name,address,city,zip,phone,party\n")
+        for start in range(0, 400_000, 50_000):
+            out.write("".join(f"{i:010d},Ana{i % 97},Diaz{i % 89},{i % 9000 + 1} Oak St,Durham,27701,"
+                              f"919555{i % 10000:04d},DEM\n" for i in range(start, start + 50_000)))
+    assert path.stat().st_size > 20_000_000
+    assert _peak_growth_mb(database_url, path, "check") < 300
+
+
+def test_a_small_zip_of_a_big_csv_is_unpacked_to_disk_not_into_memory(database_url, campaign, tmp_path):
+    """A 0.5 MB zip of a 100 MB CSV took a worker to gigabytes: it was unpacked in memory. Unpacked to a file a
+    block at a time, reading its first rows takes what the reader's libraries take, not the file."""
+    path = tmp_path / "voters.zip"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive, \
+            archive.open("voters.csv", "w") as member:
+        member.write(b"first_name,last_name,address,zip\n")
+        for start in range(0, 3_000_000, 300_000):  # 100 MB in all, packed 6 times smaller
+            member.write("".join(f"Ana{i},Diaz,{i} Oak St,27701\n" for i in range(start, start + 300_000)).encode())
+    assert path.stat().st_size < 0.2 * 90_000_000
+    assert _peak_growth_mb(database_url, path, "read") < 300  # about 200 here (the libraries at work); whole, 600+
+
+
+def test_the_upload_page_states_the_limits(app, data_staff, campaign):
+    page = app.test_client(user=data_staff).get("/imports/").get_data(as_text=True)
+    assert "Up to 512 MB per file. A zip may unpack to at most 4 GB, and to at most 250 times its own size." in page
+
+
+@pytest.mark.parametrize(("language", "sentence"), [
+    ("en", "The XLSX file could not be read. Open it in a spreadsheet program and save it again, or export it as "
+           "CSV."),
+    ("es", "No se pudo leer el archivo XLSX."),
+    ("vi", "Không đọc được tệp XLSX.")])
+def test_a_broken_file_fails_its_check_with_a_sentence_in_the_reader_s_language(app, session, data_staff, campaign,
+                                                                                 tmp_path, language, sentence):
+    broken = io.BytesIO()
+    with zipfile.ZipFile(broken, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/workbook.xml", '<workbook><sheets><sheet name="S" sheetId="1"/></sheets></workbook>')
+        archive.writestr("xl/worksheets/sheet1.xml", "<<<not xml")
+    client = app.test_client(user=data_staff)
+    response = client.post("/imports/", data={"campaign_id": campaign.id, "file": (io.BytesIO(broken.getvalue()),
+                                                                                  "list.xlsx")},
+                           content_type="multipart/form-data")
+    page = client.get(f"{response.headers['Location']}?lang={language}").get_data(as_text=True)
+    assert sentence in page
+    assert "waiting for confirmation" not in page

@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 
 from canvass import importing
 from canvass.cli import main
-from canvass.importing import loading
+from canvass.importing import loading, reading
 from canvass.models import (
     Campaign,
     ContactAttempt,
@@ -61,11 +61,10 @@ def lookup(request, monkeypatch):
 
 @pytest.fixture(params=["whole", "in chunks"])
 def written(request, monkeypatch):
-    """A campaign's first import of a big file is written chunk by chunk while the rest is cleaned; any other
-    import is planned and written whole. Both must store the same: here any file counts as big, in chunks of 40."""
+    """A file is read, cleaned, planned and written a chunk at a time. One chunk or many must store the same: here
+    in chunks of 40."""
     if request.param == "in chunks":
-        monkeypatch.setattr(loading, "FIRST_IMPORT_ROWS", 1)
-        monkeypatch.setattr(loading, "CHUNK_OF_ROWS", 40)
+        monkeypatch.setattr(reading, "CHUNK_ROWS", 40)
     return request.param
 
 
@@ -387,11 +386,10 @@ def _import_both_ways(session, tmp_path, monkeypatch, text):
     session.commit()
     whole = importing.import_file(session, campaigns.get_campaign(session, "whole"), path)
     session.commit()
-    monkeypatch.setattr(loading, "FIRST_IMPORT_ROWS", 1)
-    monkeypatch.setattr(loading, "CHUNK_OF_ROWS", 3)
+    monkeypatch.setattr(reading, "CHUNK_ROWS", 3)
     writes = []
-    original = loading.NewPeopleWriter._write
-    monkeypatch.setattr(loading.NewPeopleWriter, "_write", lambda self, *a: writes.append(1) or original(self, *a))
+    original = importing._write_part
+    monkeypatch.setattr(importing, "_write_part", lambda *a: writes.append(1) or original(*a))
     chunked = importing.import_file(session, campaigns.get_campaign(session, "chunks"), path)
     session.commit()
     stored = [_stored(session, campaigns.get_campaign(session, slug)) for slug in ("whole", "chunks")]
@@ -426,17 +424,15 @@ def test_rows_that_repeat_other_chunks_rows_are_planned_together(session, tmp_pa
 
 
 def test_a_big_file_of_blank_rows_is_refused_in_one_sentence(session, campaign, tmp_path, monkeypatch):
-    monkeypatch.setattr(loading, "FIRST_IMPORT_ROWS", 1)
-    monkeypatch.setattr(loading, "CHUNK_OF_ROWS", 3)
+    monkeypatch.setattr(reading, "CHUNK_ROWS", 3)
     with pytest.raises(importing.UnreadableFile, match="no rows"):
         importing.import_file(session, campaign, write(tmp_path, "blank.csv", HEADER + ",,,,,,,,,\n" * 8))
 
 
 def test_a_chunk_that_fails_to_be_written_leaves_the_campaign_empty(session, campaign, tmp_path, monkeypatch):
-    monkeypatch.setattr(loading, "FIRST_IMPORT_ROWS", 1)
-    monkeypatch.setattr(loading, "CHUNK_OF_ROWS", 3)
+    monkeypatch.setattr(reading, "CHUNK_ROWS", 3)
     calls = []
-    original = loading.apply_plan
+    original = importing.apply_plan
 
     def fails_on_the_third_chunk(*args, **kwargs):
         calls.append(1)
@@ -444,7 +440,7 @@ def test_a_chunk_that_fails_to_be_written_leaves_the_campaign_empty(session, cam
             raise RuntimeError("disk full")
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(loading, "apply_plan", fails_on_the_third_chunk)
+    monkeypatch.setattr(importing, "apply_plan", fails_on_the_third_chunk)
     with pytest.raises(RuntimeError):
         importing.import_file(session, campaign, write(tmp_path, "mixed.csv", MIXED))
     session.rollback()
@@ -582,11 +578,11 @@ KILLER = """
 import sys
 from sqlmodel import Session
 from canvass import db, campaigns
-from canvass.importing import import_file, loading
+from canvass.importing import import_file, reading
 engine = db.make_engine(sys.argv[1])
 stop_at, times = sys.argv[3], int(sys.argv[4])
 if sys.argv[5] == "in chunks":
-    loading.FIRST_IMPORT_ROWS, loading.CHUNK_OF_ROWS = 1, 500
+    reading.CHUNK_ROWS = 500
 def progress(fraction, message=""):
     global times
     print(message, flush=True)
@@ -601,8 +597,8 @@ with Session(engine) as session:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("how", "stop_at", "times"), [("whole", "Saving IDs, phones and emails", 1),
-                                                      ("in chunks", "Cleaning and saving the rows", 4)])
+@pytest.mark.parametrize(("how", "stop_at", "times"), [("whole", "Saving the rows", 1),
+                                                      ("in chunks", "Saving the rows", 4)])
 def test_an_import_killed_midway_leaves_the_database_as_it_was(database_url, session, campaign, tmp_path, how,
                                                                 stop_at, times):
     rows = "".join(f"{i},First{i},Last{i},{i} Oak St,Durham,27701,919555{i % 10000:04d},,,\n" for i in range(1, 3001))

@@ -574,29 +574,37 @@ def test_a_post_office_box_is_no_door(tmp_path):
     ("id,name\n1,Ana\n\n2,Bo\n", ","),  # a blank line is a blank row either way (dropped later, numbers kept)
     ("id|name\n1|Ana\n2|\n", "|"),
 ])
-def test_a_regular_file_reads_the_same_through_pyarrow_as_through_pandas(text, delimiter):
+def test_a_regular_file_reads_the_same_through_pyarrow_as_through_pandas(tmp_path, text, delimiter):
     import csv
 
-    from canvass.importing import reading
+    from canvass.importing import delimited
 
-    data = text.encode()
+    path = write(tmp_path, "regular.txt", text.encode())
     quoting = csv.QUOTE_NONE if delimiter in "\t|" else csv.QUOTE_MINIMAL
-    width = reading._field_count(data, delimiter, quoting)
-    fast = reading._parse_regular(data, delimiter, quoting, width)
-    assert fast is not None
-    slow = pd.read_csv(io.BytesIO(data), sep=delimiter, header=None, names=list(range(width)), dtype=str,
+    width = delimited.field_count(path, delimiter, quoting)
+    fast = pd.concat(delimited._arrow_chunks(path, delimiter, quoting, width, 1000, 0, []), ignore_index=True)
+    slow = pd.read_csv(path, sep=delimiter, header=None, names=list(range(width)), dtype=str,
                        keep_default_na=False, na_filter=False, quoting=quoting, engine="c", skip_blank_lines=False,
                        **({"escapechar": None} if quoting == csv.QUOTE_NONE else {}))
     assert fast.to_dict("list") == slow.to_dict("list")
 
 
 @pytest.mark.parametrize("text", ["id,name\n1,Ana\n2,Bo,extra\n3,Cy\n", "id,name\n1,Ana\n2\n3,Cy\n"])
-def test_an_irregular_file_is_left_to_pandas_which_keeps_row_numbers(tmp_path, text):
-    from canvass.importing import reading
+@pytest.mark.parametrize("chunk_rows", [1, 2, 1000])
+def test_an_irregular_file_is_left_to_pandas_which_keeps_row_numbers(tmp_path, text, chunk_rows):
+    """pyarrow refuses the file, pandas (or, for a long row, Python's csv) reads on after the rows already given:
+    whatever the chunk size, every row keeps its number."""
+    import pyarrow as pa
 
-    assert reading._parse_regular(text.encode(), ",", 0, 2) is None
-    table = read_file(write(tmp_path, "ragged.csv", text.encode()))
-    assert table.frame.loc[2, "name"] == "Ana" and table.frame.loc[4, "name"] == "Cy"
+    from canvass.importing import delimited
+    from canvass.importing.reading import stream_file
+
+    path = write(tmp_path, "ragged.csv", text.encode())
+    with pytest.raises(pa.ArrowException):
+        list(delimited._arrow_chunks(path, ",", 0, 2, 1000, 0, []))
+    with stream_file(path, chunk_rows=chunk_rows) as (table, chunks):
+        frame = pd.concat(chunks)
+    assert frame.loc[2, "name"] == "Ana" and frame.loc[4, "name"] == "Cy"
 
 
 _LINE_TOKENS = ["12", "5B", "12-14", "313-B", "1/2", "3/4", "#4", "#", "A", "Main", "ST", "st.", "Apt", "apt.", "UNIT", "unit", "no",

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -21,7 +23,6 @@ from canvass import audit, bulk
 from canvass.bulk import take_write_lock
 from canvass.db import begin_write, is_sqlite, read_session, write_session
 from canvass.i18n import N_
-from canvass.importing import loading
 from canvass.importing.batches import (
     BatchProgress,
     batch_progress,
@@ -38,19 +39,22 @@ from canvass.importing.batches import (
 )
 from canvass.importing.fields import header_signature, map_columns, validate_mapping
 from canvass.importing.layouts import layout_mapping
-from canvass.importing.loading import (
-    NewPeopleWriter,
-    Plan,
-    apply_plan,
-    holds_people,
-    lock_imports_into,
-    plan_import,
+from canvass.importing.loading import SAMPLE_CHANGES, _sample_changes, apply_plan, lock_imports_into
+from canvass.importing.normalize import Normalized, normalize, row_fingerprints
+from canvass.importing.reading import RawTable, UnreadableFile, read_file, stream_file
+from canvass.importing.staging import Staged, StagingWriter, discard_staging, read_staging, staging_folder
+from canvass.importing.streaming import (
+    FileState,
+    ProblemList,
+    ahead,
+    among,
+    holds_anything,
+    stored_fingerprints,
 )
-from canvass.importing.normalize import Normalized, joined, normalize
-from canvass.importing.reading import RawTable, UnreadableFile, read_file, trimmed_rows
 from canvass.models import Campaign, Household, ImportBatch, ImportStatus, Person, SavedMapping, User, utcnow
 
-__all__ = ["UnreadableFile", "MappingError", "CheckReport", "check_file", "import_file", "check_batch", "run_batch",
+__all__ = ["UnreadableFile", "MappingError", "CheckReport", "check_file", "import_file", "import_staged",
+           "check_batch", "run_batch", "read_file",
            # the web flow's batches
            "BatchProgress", "batch_progress", "choose_mapping", "confirm_batch", "create_batch", "discard_batch",
            "discard_upload", "is_open", "latest_batches", "receive_upload", "start_batch_job",
@@ -99,15 +103,6 @@ class CheckReport:
         return dict(self.__dict__)
 
 
-@dataclass
-class Prepared:
-    table: RawTable
-    mapping: dict[str, str]
-    mapping_source: str
-    normalized: Normalized
-    plan: Plan
-
-
 def resolve_mapping(session: Session, table: RawTable, given: dict[str, str] | None) -> tuple[dict[str, str], str]:
     """The mapping to use: automatic (with the layout's rules), then a remembered one, then what the user gave."""
     mapping = layout_mapping(table.layout, table.headers, map_columns(table.headers))
@@ -128,62 +123,36 @@ def resolve_mapping(session: Session, table: RawTable, given: dict[str, str] | N
     return mapping, source
 
 
-def prepare(session: Session, campaign: Campaign, path: Path, mapping: dict[str, str] | None = None,
-            progress=lambda fraction, message="": None) -> Prepared:
-    table, resolved, source = read_and_map(session, path, mapping, progress)
-    normalized = clean(table, resolved, progress)
-    progress(0.45, N_("Matching with the people already in the campaign"))
-    plan = plan_import(session, campaign.id, normalized)
-    return Prepared(table, resolved, source, normalized, plan)
-
-
-def read_and_map(session: Session, path: Path, mapping: dict[str, str] | None, progress, *,
-                 big_stays_untrimmed: bool = False) -> tuple[RawTable, dict[str, str], str]:
-    """The file read, and its mapping. With ``big_stays_untrimmed``, a file long enough to be imported while it is
-    cleaned keeps its rows as read (see ``trim``)."""
-    progress(0.05, N_("Reading the file"))
-    table = read_file(path, trimmed=False)
-    if not (big_stays_untrimmed and len(table.frame) >= loading.FIRST_IMPORT_ROWS):
-        trim(table)
+def map_table(session: Session, table: RawTable, mapping: dict[str, str] | None) -> tuple[dict[str, str], str]:
+    """The file's mapping, and where it came from; refused when no column holds names, IDs or addresses."""
     resolved, source = resolve_mapping(session, table, mapping)
     if not set(resolved.values()) & IDENTITY_FIELDS:
         raise NoIdentityColumn(N_("canvass found no name, ID or address column in this file. Below, choose which "
                                   "column holds names (or IDs, or street addresses), then check again."),
                                table, resolved, source)
-    return table, resolved, source
-
-
-def trim(table: RawTable) -> None:
-    """Trims an untrimmed table's rows (see ``read_file``)."""
-    table.frame, table.trimmed = trimmed_rows(table, table.frame), True
-    if table.frame.empty:
-        raise UnreadableFile(NO_ROWS)
+    return resolved, source
 
 
 NO_ROWS = N_("The file has a header but no rows under it.")
 
 
-def clean(table: RawTable, mapping: dict[str, str], progress) -> Normalized:
-    progress(0.25, N_("Cleaning names, addresses and phones"))
-    return _with_unreadable_rows(table, normalize(table.frame, mapping, table.layout))
+def cleaned(table: RawTable, chunks: Iterator[pd.DataFrame], mapping: dict[str, str], stored: np.ndarray,
+            progress) -> Iterator[tuple[Normalized | None, np.ndarray]]:
+    """The file's chunks, cleaned; and the fingerprints of each chunk's rows left out as unchanged (their
+    fingerprint is ``stored``). None for a chunk whose every row was left out."""
+    today = date.today()  # one day for every chunk, even across midnight
+    for chunk in chunks:
+        progress(0.05 + 0.85 * min(1.0, table.row_count / max(table.estimated_rows, 1)),
+                 N_("Reading and cleaning the rows"))
+        unchanged = np.empty(0, dtype=np.uint64)
+        if len(stored) and len(chunk):
+            fingerprints = row_fingerprints(chunk, mapping, table.layout)
+            same = among(fingerprints, stored)
+            unchanged, chunk = fingerprints[same], chunk[~same]
+        yield (normalize(chunk, mapping, table.layout, today) if len(chunk) else None), unchanged
 
 
-def _with_unreadable_rows(table: RawTable, normalized: Normalized, rows: int | None = None) -> Normalized:
-    """Adds the rows the reader could not split into columns to the problems, and frees the file's columns (no
-    longer needed: the writes want the memory). ``rows``: how many there were, when not all still in the table."""
-    table.row_count = len(table.frame) if rows is None else rows
-    table.frame = table.frame.iloc[:0]
-    if table.bad_rows:
-        normalized.problems = table.bad_rows + normalized.problems
-        normalized.problem_count += len(table.bad_rows)
-        normalized.rejected_rows.update(r["row"] for r in table.bad_rows)
-    # In the order of the file, as people go through it (each check lists its own rows, one check after another).
-    normalized.problems.sort(key=lambda problem: problem["row"])
-    return normalized
-
-
-def report(prepared: Prepared) -> CheckReport:
-    table, norm, plan = prepared.table, prepared.normalized, prepared.plan
+def _warnings(table: RawTable) -> list[str]:
     warnings = []
     if table.encoding in ("cp1252", "latin-1"):
         warnings.append("The file is not UTF-8; it was read as Windows/Latin-1 text. Check accented names in the "
@@ -195,21 +164,13 @@ def report(prepared: Prepared) -> CheckReport:
         above = "the row above them (a title or a blank line) was" if table.header_row == 2 else \
             f"the {table.header_row - 1} rows above them (a title or blank lines) were"
         warnings.append(f"The column names are on row {table.header_row}; {above} left out.")
-    rows_total = table.row_count + len(table.bad_rows)
-    return CheckReport(
-        file_format=table.file_format, encoding=table.encoding, delimiter=table.delimiter,
-        has_header=table.has_header, layout=table.layout.label if table.layout else "",
-        headers=table.headers, mapping=prepared.mapping, rows=rows_total, preview=preview_rows(prepared),
-        problems=norm.problems, problem_count=norm.problem_count, rejected=len(norm.rejected_rows),
-        counts=plan.counts, changes=plan.changes, mapping_source=prepared.mapping_source, warnings=warnings)
+    return warnings
 
 
-def preview_rows(prepared: Prepared, limit: int = PREVIEW_ROWS) -> list[dict[str, Any]]:
+def preview_rows(people: pd.DataFrame, phones: pd.DataFrame, limit: int = PREVIEW_ROWS) -> list[dict[str, Any]]:
     """The first rows as they will be stored."""
-    people = prepared.plan.people.head(limit)
-    phones = prepared.normalized.phones
     rows = []
-    for row, person in people.iterrows():
+    for row, person in people.head(limit).iterrows():
         ids = {f: person[f] for f in ("voter_id", "county_voter_id", "van_id", "vendor_id", "member_id") if person[f]}
         rows.append({
             "row": int(row), "action": person["action"],
@@ -228,119 +189,157 @@ def preview_rows(prepared: Prepared, limit: int = PREVIEW_ROWS) -> list[dict[str
 
 
 def check_file(session: Session, campaign: Campaign, path: str | Path, *, mapping: dict[str, str] | None = None,
-               progress=lambda fraction, message="": None) -> CheckReport:
-    """A dry run: what importing ``path`` would do. Writes nothing."""
-    try:
-        return report(prepare(session, campaign, Path(path), mapping, progress))
-    except NoIdentityColumn as exc:
-        table = exc.table
-        return CheckReport(file_format=table.file_format, encoding=table.encoding, delimiter=table.delimiter,
-                           has_header=table.has_header, layout=table.layout.label if table.layout else "",
-                           headers=table.headers, mapping=exc.mapping, rows=len(table.frame), preview=[], problems=[],
-                           problem_count=0, rejected=0, counts={}, changes=[], mapping_source=exc.source,
-                           error=str(exc))
+               progress=lambda fraction, message="": None, stage_to: Path | None = None) -> CheckReport:
+    """A dry run: what importing ``path`` would do. Writes nothing to the database.
+
+    Reads, cleans and plans the file a chunk at a time. With ``stage_to``, the cleaned rows are kept in that folder,
+    for ``import_staged`` to write without reading and cleaning the file again."""
+    with stream_file(path) as (table, chunks):
+        try:
+            resolved, source = map_table(session, table, mapping)
+        except NoIdentityColumn as exc:
+            return CheckReport(file_format=table.file_format, encoding=table.encoding, delimiter=table.delimiter,
+                               has_header=table.has_header, layout=table.layout.label if table.layout else "",
+                               headers=table.headers, mapping=exc.mapping, rows=0, preview=[], problems=[],
+                               problem_count=0, rejected=0, counts={}, changes=[], mapping_source=exc.source,
+                               error=str(exc))
+        state = FileState(lookups=holds_anything(session, campaign.id))
+        stored = stored_fingerprints(session, campaign.id) if state.lookups else np.empty(0, dtype=np.uint64)
+        staging = StagingWriter(stage_to) if stage_to is not None else None
+        problems, preview, changes = ProblemList(), None, []
+        for part, unchanged in ahead(cleaned(table, chunks, resolved, stored, progress)):
+            state.counts["unchanged"] += len(unchanged)
+            if staging is not None:
+                staging.add(part, unchanged)  # before the plan adds its columns
+            if part is None:
+                continue
+            problems.add(part)
+            plan = state.plan(session, campaign.id, part)
+            state.stand_in_ids(plan)
+            state.record(plan)
+            if preview is None:
+                preview = preview_rows(plan.people, part.phones)
+            if len(changes) < SAMPLE_CHANGES:
+                changes += _sample_changes(session, plan.people)[:SAMPLE_CHANGES - len(changes)]
+        if not table.row_count:
+            raise UnreadableFile(NO_ROWS)
+        report = CheckReport(
+            file_format=table.file_format, encoding=table.encoding, delimiter=table.delimiter,
+            has_header=table.has_header, layout=table.layout.label if table.layout else "", headers=table.headers,
+            mapping=resolved, rows=table.row_count + len(table.bad_rows), preview=preview or [],
+            problems=problems.finish(table.bad_rows), problem_count=0, rejected=0, counts=state.counts,
+            changes=changes, mapping_source=source, warnings=_warnings(table))
+        report.problem_count, report.rejected = problems.count, problems.rejected
+        if staging is not None:
+            staging.finish(mapping=resolved, mapping_source=source, headers=table.headers,
+                           rows=report.rows, rejected=report.rejected, problem_count=report.problem_count)
+        return report
 
 
 def import_file(session: Session, campaign: Campaign, path: str | Path, *, mapping: dict[str, str] | None = None,
                 batch: ImportBatch | None = None, user: User | None = None,
                 progress=lambda fraction, message="": None, problems_out: list | None = None) -> dict[str, Any]:
-    """Imports ``path`` into the campaign in the caller's transaction. Returns the summary. The caller commits.
+    """Imports ``path`` into the campaign in the caller's transaction, a chunk at a time. Returns the summary. The
+    caller commits.
 
     Row problems (kept rows' warnings and rejected rows) are appended to ``problems_out`` when given."""
     started = time.perf_counter()
-    campaign_id, batch_id = campaign.id, (batch.id if batch else None)
+    campaign_id = campaign.id
     lock_imports_into(session, campaign_id)
-    table, resolved, mapping_source = read_and_map(session, Path(path), mapping, progress, big_stays_untrimmed=True)
-    first_of_a_big_file = _first_import_of_a_big_file(session, campaign_id, len(table.frame))
-    written = None
-    if first_of_a_big_file:
-        normalized, written, counts = _write_while_cleaning(session, campaign_id, table, resolved, batch_id, progress)
-    else:
-        if not table.trimmed:
-            trim(table)
-        normalized = clean(table, resolved, progress)
-    if written is None:
-        progress(0.45, N_("Matching with the people already in the campaign"))
-        if is_sqlite(session) and not first_of_a_big_file:
-            _plan_under_the_write_lock(session)
-        plan = plan_import(session, campaign_id, normalized)
-        written = apply_plan(session, campaign_id, plan, normalized, batch_id=batch_id, progress=progress)
-        counts = plan.counts
+    with stream_file(path) as (table, chunks):
+        resolved, mapping_source = map_table(session, table, mapping)
+        _take_the_write_lock(session)
+        state = FileState(lookups=holds_anything(session, campaign_id))
+        stored = stored_fingerprints(session, campaign_id) if state.lookups else np.empty(0, dtype=np.uint64)
+        problems = ProblemList()
+        for part, unchanged in ahead(cleaned(table, chunks, resolved, stored, progress)):
+            state.counts["unchanged"] += len(unchanged)
+            if part is not None:
+                problems.add(part)
+                _write_part(session, campaign_id, state, part, batch.id if batch else None)
+                progress(0.05 + 0.85 * min(1.0, table.row_count / max(table.estimated_rows, 1)),
+                         N_("Saving the rows"))
+        if not table.row_count:
+            raise UnreadableFile(NO_ROWS)
+        problem_items = problems.finish(table.bad_rows)
+        facts = {"rows": table.row_count + len(table.bad_rows), "rejected": problems.rejected,
+                 "problem_count": problems.count, "headers": table.headers}
     if mapping_source == "given":
         remember_mapping(session, table.headers, resolved)
-    if counts["insert"] + written["households"] >= bulk.ANALYZE_AFTER_ROWS:
-        bulk.refresh_statistics(session, Person.__table__, Household.__table__)  # the universe and turf queries
-    summary = {"rows": table.row_count + len(table.bad_rows), "inserted": counts["insert"],
-               "updated": counts["update"], "unchanged": counts["unchanged"],
-               "rejected": len(normalized.rejected_rows), "merged": counts["merged"],
-               "doors_only": counts["door"], "households": written["households"], "phones": written["phones"],
-               "emails": written["emails"], "problems": normalized.problem_count,
-               "seconds": round(time.perf_counter() - started, 2)}
-    audit.record(session, user, "import.completed", object_type="campaign", object_id=campaign_id,
-                 **{k: v for k, v in summary.items() if k != "seconds"})
-    if problems_out is not None:
-        problems_out.extend(normalized.problems)
-    if batch is not None:
-        batch.summary = {**(batch.summary or {}), **summary}
-        batch.problems = normalized.problems
-        batch.mapping = resolved
-        session.add(batch)
-    progress(1.0, N_("Done"))
-    return summary
+    return _finish_import(session, campaign_id, state, facts, resolved, batch, user, started, progress,
+                          problem_items, problems_out)
 
 
-def _plan_under_the_write_lock(session: Session) -> None:
-    """SQLite's stand-in for ``lock_imports_into``: the write lock is taken before the plan is made, so no other
-    import can write between the plan and its writing (each would add the people the other adds). Reading and
-    cleaning the file ran before, without the lock: volunteers' contacts wait only for the matching and writing.
-
-    The transaction so far only read; a fresh one is begun, as SQLite cannot turn a stale reader into a writer."""
-    begin_write(session)
-    take_write_lock(session, Person.__table__)
+class StagingOutdated(Exception):
+    """People the check found unchanged are no longer as it found them: the file must be checked again."""
 
 
-def _first_import_of_a_big_file(session: Session, campaign_id: int, rows: int) -> bool:
-    """Whether the file is big and the campaign holds nobody yet: then the rows are written while they are cleaned.
-    On SQLite the write lock is taken now: the chunks are written from a second thread later, and a reader's
-    snapshot can go stale before its first write."""
-    if rows < loading.FIRST_IMPORT_ROWS or holds_people(session, campaign_id):
-        return False
+def import_staged(session: Session, campaign: Campaign, staged: Staged, *, batch: ImportBatch | None = None,
+                  user: User | None = None, progress=lambda fraction, message="": None) -> dict[str, Any]:
+    """Imports what a check staged (``check_file(stage_to=...)``), in the caller's transaction: the file is not read
+    or cleaned again, only matched against the campaign as it now is. Raises ``StagingOutdated`` (nothing written)
+    when rows the check left out as unchanged are no longer stored so."""
+    started = time.perf_counter()
+    campaign_id = campaign.id
+    lock_imports_into(session, campaign_id)
+    _take_the_write_lock(session)
+    state = FileState(lookups=holds_anything(session, campaign_id))
+    unchanged = staged.unchanged()
+    if len(unchanged) and not among(unchanged, stored_fingerprints(session, campaign_id)).all():
+        raise StagingOutdated()
+    state.counts["unchanged"] += len(unchanged)
+    for index, part in enumerate(ahead(staged.parts()), start=1):
+        _write_part(session, campaign_id, state, part, batch.id if batch else None)
+        progress(0.05 + 0.85 * index / max(staged.chunks, 1), N_("Saving the rows"))
+    facts = staged.facts
+    if facts.get("mapping_source") == "given":
+        remember_mapping(session, facts["headers"], facts["mapping"])
+    return _finish_import(session, campaign_id, state, facts, facts["mapping"], batch, user, started, progress,
+                          None, None)
+
+
+def _take_the_write_lock(session: Session) -> None:
+    """On SQLite the write lock is taken before the first chunk is planned, so no other import can write between
+    a chunk's plan and its writing (each would add the people the other adds). (``lock_imports_into`` does it on
+    PostgreSQL.) The transaction so far only read; a fresh one is begun, as SQLite cannot turn a stale reader into
+    a writer."""
     if is_sqlite(session):
         begin_write(session)
         take_write_lock(session, Person.__table__)
-        return not holds_people(session, campaign_id)
-    return True
 
 
-def _write_while_cleaning(session: Session, campaign_id: int, table: RawTable, mapping: dict[str, str],
-                          batch_id: int | None, progress
-                          ) -> tuple[Normalized, dict[str, int] | None, dict[str, int] | None]:
-    """Cleans the file a chunk at a time, each chunk written while the next is cleaned (``NewPeopleWriter``).
-    Returns the cleaned file with what was written and the counts, or with ``None`` twice when the rows repeat one
-    another and must be planned together (nothing was kept)."""
-    frame, today = table.frame, date.today()  # one day for every chunk, even across midnight
-    parts, rows = [], 0
-    with NewPeopleWriter(session, campaign_id, batch_id) as writer:
-        start = 0
-        while start < len(frame):
-            progress(0.1 + 0.8 * start / len(frame), N_("Cleaning and saving the rows"))
-            # A small first chunk sets the database to work sooner; once the writing has stopped, the rest is
-            # cleaned in one go.
-            step = max(1, loading.CHUNK_OF_ROWS // 4) if start == 0 else loading.CHUNK_OF_ROWS
-            end = len(frame) if writer.stopped else start + step
-            chunk = trimmed_rows(table, frame.iloc[start:end])
-            start, rows = end, rows + len(chunk)
-            if len(chunk):
-                parts.append(normalize(chunk, mapping, table.layout, today))
-                writer.add(parts[-1])
-        if not rows:
-            raise UnreadableFile(NO_ROWS)
-        progress(0.9, N_("Saving the last rows"))
-        kept = writer.finish()
-    if not kept:
-        return _with_unreadable_rows(table, joined(parts), rows), None, None
-    # The rows are written: only the problems are needed, not a joined copy of a million rows.
-    return _with_unreadable_rows(table, joined(parts, with_rows=False), rows), writer.written, writer.counts
+def _write_part(session: Session, campaign_id: int, state: FileState, part: Normalized, batch_id: int | None
+                ) -> None:
+    plan = state.plan(session, campaign_id, part)
+    written = apply_plan(session, campaign_id, plan, part, batch_id=batch_id)
+    state.record(plan)
+    for name, count in written.items():
+        state.written[name] += count
+
+
+def _finish_import(session: Session, campaign_id: int, state: FileState, facts: dict[str, Any],
+                   mapping: dict[str, str], batch: ImportBatch | None, user: User | None, started: float, progress,
+                   problem_items: list | None, problems_out: list | None) -> dict[str, Any]:
+    counts, written = state.counts, state.written
+    if counts["insert"] + written["households"] >= bulk.ANALYZE_AFTER_ROWS:
+        bulk.refresh_statistics(session, Person.__table__, Household.__table__)  # the universe and turf queries
+    summary = {"rows": facts["rows"], "inserted": counts["insert"], "updated": counts["update"],
+               "unchanged": counts["unchanged"], "rejected": facts["rejected"], "merged": counts["merged"],
+               "doors_only": counts["door"], "households": written["households"], "phones": written["phones"],
+               "emails": written["emails"], "problems": facts["problem_count"],
+               "seconds": round(time.perf_counter() - started, 2)}
+    audit.record(session, user, "import.completed", object_type="campaign", object_id=campaign_id,
+                 **{k: v for k, v in summary.items() if k != "seconds"})
+    if problems_out is not None and problem_items is not None:
+        problems_out.extend(problem_items)
+    if batch is not None:
+        batch.summary = {**(batch.summary or {}), **summary}
+        if problem_items is not None:
+            batch.problems = problem_items
+        batch.mapping = mapping
+        session.add(batch)
+    progress(1.0, N_("Done"))
+    return summary
 
 
 def remember_mapping(session: Session, headers: list[str], mapping: dict[str, str]) -> None:
@@ -356,19 +355,28 @@ def remember_mapping(session: Session, headers: list[str], mapping: dict[str, st
 
 
 def check_batch(progress, engine: Engine, batch_id: int) -> dict[str, Any]:
-    """Background job: the dry run of a batch, stored on it for the check page (a read, then a short write)."""
+    """Background job: the dry run of a batch, stored on it for the check page (a read, then a short write). The
+    cleaned rows are staged beside the upload for the import."""
     with read_session(engine) as session:
         batch = session.get(ImportBatch, batch_id)
         campaign = session.get(Campaign, batch.campaign_id)
+        folder = staging_folder(batch.stored_path)
+        discard_staging(folder)
         try:
             result = check_file(session, campaign, batch.stored_path, mapping=batch.mapping or None,
-                                progress=progress)
+                                progress=progress, stage_to=folder)
         except (UnreadableFile, MappingError) as exc:
+            discard_staging(folder)
             result = exc
     with write_session(engine) as session:
         batch = session.get(ImportBatch, batch_id)
         if isinstance(result, Exception):
-            batch.error, batch.summary = str(result), {}
+            if isinstance(result, UnreadableFile):  # nothing to choose or confirm: failed, never "waiting"
+                batch.status, batch.finished_at = ImportStatus.failed, utcnow()
+                discard_upload(batch.stored_path)
+            batch.error = str(result)
+            batch.summary = {"error": {"text": getattr(result, "text", str(result)),
+                                       "args": getattr(result, "figures", {})}}
             session.add(batch)
             return {"error": str(result)}
         batch.error = result.error
@@ -382,28 +390,42 @@ def check_batch(progress, engine: Engine, batch_id: int) -> dict[str, Any]:
 
 
 def run_batch(progress, engine: Engine, batch_id: int, user_id: int | None) -> dict[str, Any]:
-    """Background job: imports a confirmed batch in one transaction; on any failure nothing is kept."""
+    """Background job: imports a confirmed batch in one transaction; on any failure nothing is kept.
+
+    What the check staged is written as it is (matched again: the campaign may have changed); the file is read and
+    cleaned again only when there is no staging for this mapping, or rows it found unchanged have changed since."""
     with write_session(engine) as session:
         batch = session.get(ImportBatch, batch_id)
         batch.status = ImportStatus.running
         session.add(batch)
     try:
-        # A plain session: the import reads and cleans the file before it takes the write lock (begin_write).
+        # A plain session: the import reads before it takes the write lock (begin_write).
         with Session(engine, expire_on_commit=False) as session:
             batch = session.get(ImportBatch, batch_id)
             campaign = session.get(Campaign, batch.campaign_id)
             user = session.get(User, user_id) if user_id else None
-            mapping = batch.mapping or None
-            summary = import_file(session, campaign, batch.stored_path, mapping=mapping, batch=batch, user=user,
-                                  progress=progress)
+            summary = _import_batch(session, campaign, batch, user, progress)
             batch.status, batch.finished_at = ImportStatus.done, utcnow()
             session.add(batch)
             session.commit()
     except Exception as exc:
         _fail_batch(engine, batch_id, exc)
         raise
+    discard_staging(staging_folder(batch.stored_path))
     discard_upload(batch.stored_path)
     return summary
+
+
+def _import_batch(session: Session, campaign: Campaign, batch: ImportBatch, user: User | None, progress
+                  ) -> dict[str, Any]:
+    staged = read_staging(staging_folder(batch.stored_path))
+    if staged is not None and staged.facts.get("mapping") == batch.mapping:
+        try:
+            return import_staged(session, campaign, staged, batch=batch, user=user, progress=progress)
+        except StagingOutdated:
+            session.rollback()
+    return import_file(session, campaign, batch.stored_path, mapping=batch.mapping or None, batch=batch, user=user,
+                       progress=progress)
 
 
 def _fail_batch(engine: Engine, batch_id: int, exc: Exception) -> None:

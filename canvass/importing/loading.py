@@ -62,20 +62,15 @@ def plan_import(session: Session, campaign_id: int, normalized: Normalized) -> P
     return plan
 
 
-def plan_new_people(people: pd.DataFrame, door_keys: pd.Index) -> Plan:
-    """``plan_import`` for a campaign that holds nobody yet, only doors (their address keys): nothing to read. The
-    doors' ids (``household_ids``) are for the caller to fill in."""
-    people["person_id"] = _no_ids(len(people))
-    return _decide(people, door_keys, pd.DataFrame({"id": pd.Series(dtype="int64"),
-                                                    "source_hash": pd.Series(dtype="str")}))
-
-
-def _decide(people: pd.DataFrame, door_keys: pd.Index, existing: pd.DataFrame) -> Plan:
+def _decide(people: pd.DataFrame, door_keys: pd.Index, existing: pd.DataFrame, earlier=None) -> Plan:
+    """``earlier``: merges the rows that repeat an earlier chunk's rows of the same file (see ``streaming``)."""
     _match_by_name_and_door(people, existing)
     _match_by_a_shared_surname(people, existing)
     people["action"] = "insert"
     people.loc[people["person_id"].notna(), "action"] = "update"
     _merge_duplicates(people)
+    if earlier is not None:
+        earlier(people)
     stored_hash = existing.set_index("id")["source_hash"] if not existing.empty else pd.Series(dtype="str")
     matched = people["action"] == "update"
     same = people.loc[matched, "source_hash"].to_numpy() == stored_hash.reindex(
@@ -135,22 +130,28 @@ def _existing_people(session: Session, campaign_id: int, *, with_keys: bool,
 
 
 def _match_by_ids(session: Session, campaign_id: int, people: pd.DataFrame, small: bool = False) -> None:
-    present = [f for f in ID_PRIORITY if (people[f] != "").any()]
-    if not present:
+    for source in ID_PRIORITY:
+        match_source(session, campaign_id, people, source, small)
+
+
+def match_source(session: Session, campaign_id: int, people: pd.DataFrame, source: str, small: bool) -> None:
+    """Rows not yet matched whose ``source`` ID is stored get that person's id."""
+    given = people[source] != ""
+    if not given.any():
         return
-    for source in present:
-        # One source at a time, without the source column: a million IDs come back as two columns. The unique key
-        # (campaign, source, value) makes each value name one person.
-        query = sa.select(ExternalId.value, ExternalId.person_id).where(ExternalId.campaign_id == campaign_id,
-                                                                        ExternalId.source == source)
-        given = people[source] != ""
-        known = _read_in_chunks(session, query, ExternalId.value, people.loc[given, source]) if small else \
-            bulk.read_frame(session, query)
-        if known.empty:
-            continue
-        need = people["person_id"].isna() & given
-        found = _ids_by_key(people.loc[need, source], pd.Series(known["person_id"].to_numpy(), index=known["value"]))
-        people.loc[people.index[need], "person_id"] = found
+    # One source at a time, without the source column: a million IDs come back as two columns. The unique key
+    # (campaign, source, value) makes each value name one person.
+    query = sa.select(ExternalId.value, ExternalId.person_id).where(ExternalId.campaign_id == campaign_id,
+                                                                    ExternalId.source == source)
+    need = people["person_id"].isna() & given
+    if not need.any():
+        return
+    known = _read_in_chunks(session, query, ExternalId.value, people.loc[need, source]) if small else \
+        bulk.read_frame(session, query)
+    if known.empty:
+        return
+    found = _ids_by_key(people.loc[need, source], pd.Series(known["person_id"].to_numpy(), index=known["value"]))
+    people.loc[people.index[need], "person_id"] = found
 
 
 def _match_by_name_and_door(people: pd.DataFrame, existing: pd.DataFrame) -> None:
@@ -302,7 +303,8 @@ def apply_plan(session: Session, campaign_id: int, plan: Plan, normalized: Norma
     new_rows = inserting.sort_values(kind="stable", na_position="last").index
     people.loc[new_rows, "person_id"] = pd.array(bulk.reserve_ids(session, Person.__table__, len(new_rows)),
                                                  dtype="Int64")
-    merged = people["action"] == "merged"
+    # Merged into a row of this chunk (a row merged into an earlier chunk's row holds its person already).
+    merged = (people["action"] == "merged") & people["merged_into"].notna()
     people.loc[merged, "person_id"] = people.loc[people.loc[merged, "merged_into"].astype("int64"), "person_id"].to_numpy()
     # An unchanged row's fingerprint covers its IDs, phones and emails: they went in when that fingerprint was stored,
     # so a weekly re-import only looks at the rows that changed.
@@ -447,10 +449,7 @@ def _insert_skipping_stored(session: Session, table: sa.Table, items: pd.DataFra
 
 
 # ------------------------------------------------------------------------------------------------------------------
-# The first import of a big file: written chunk by chunk while the rest is still being cleaned
-
-FIRST_IMPORT_ROWS = 100_000  # from this many rows, a first import into an empty campaign writes while it normalises
-CHUNK_OF_ROWS = 200_000
+# Locks
 
 
 def holds_people(session: Session, campaign_id: int) -> bool:
@@ -467,100 +466,3 @@ def lock_imports_into(session: Session, campaign_id: int) -> None:
 
 
 IMPORT_LOCK = 0x63616E76  # the advisory lock's first key: "canv"
-
-
-class NewPeopleWriter:
-    """Writes a campaign's first import chunk by chunk on a second thread, while the caller cleans the next chunk.
-
-    Otherwise the database sits idle while a million rows are read and cleaned, then works alone while Python
-    waits. In a campaign that holds nobody, every row of the file is a new person unless rows repeat one another,
-    so each chunk is planned on its own (``plan_new_people``) and written at once. Writing stops at the first chunk
-    whose rows repeat an ID or a name-and-door key (their own or an earlier chunk's), or hold a door without a
-    person: the whole file must then be planned together. ``finish`` undoes what was written (a savepoint) and says
-    so; the caller then plans and writes the whole file the usual way, with the same result."""
-
-    def __init__(self, session: Session, campaign_id: int, batch_id: int | None):
-        self.session, self.campaign_id, self.batch_id = session, campaign_id, batch_id
-        self.savepoint = session.begin_nested()
-        stored = _stored_doors(session, campaign_id, None)
-        self.door_ids = pd.Series(stored["id"].to_numpy(dtype=np.int64), index=stored["address_key"].astype("str"))
-        self.door_keys = self.door_ids.index  # the doors planned so far (the ids come once they are written)
-        self.own_doors: list[np.ndarray] = []
-        self.earlier: dict[str, pa.Array] = {}  # the planned rows' IDs and keys, by column
-        self.counts: dict[str, int] = {}
-        self.written: dict[str, int] = {}
-        self.stopped = False
-        self.pool = ThreadPoolExecutor(max_workers=1)  # one chunk at a time, in the file's order
-        self.futures = []
-
-    def __enter__(self) -> NewPeopleWriter:
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        # Never leave a write running on the session while the caller unwinds (and rolls it back).
-        self.stopped = self.stopped or exc_info[0] is not None
-        self.pool.shutdown(wait=True, cancel_futures=True)
-
-    def add(self, part: Normalized) -> None:
-        """Plans a chunk (normalised rows of the file, in order) and queues its write after the earlier ones'.
-
-        Planning happens here, on the caller's thread, so the writing thread keeps the database busy."""
-        if self.stopped:
-            return
-        # A shallow copy: the plan's columns stay off the caller's rows, which a whole-file plan may still need.
-        people = part.people.copy(deep=False)
-        plan = plan_new_people(people, self.door_keys)
-        if plan.counts["merged"] or plan.counts["door"] or self._repeats_earlier_rows(people):
-            self.stopped = True
-            return
-        self.door_keys = self.door_keys.append(pd.Index(plan.new_households["address_key"].astype("str")))
-        for name, count in plan.counts.items():
-            self.counts[name] = self.counts.get(name, 0) + count
-        self.futures.append(self.pool.submit(self._write, plan, Normalized(people, part.phones, part.emails)))
-
-    def finish(self) -> bool:
-        """Waits for the writes. True when every chunk was written; False when nothing was kept (plan the file whole).
-        A write that failed raises here: the import fails and the caller's rollback undoes it."""
-        self.pool.shutdown(wait=True)
-        for future in self.futures:
-            future.result()
-        if self.stopped:
-            self.savepoint.rollback()
-            return False
-        self.savepoint.commit()
-        return True
-
-    def _write(self, plan: Plan, part: Normalized) -> None:
-        if self.stopped:
-            return
-        try:
-            plan.household_ids = self.door_ids
-            plan.own_doors = np.concatenate([np.empty(0, dtype=np.int64), *self.own_doors])
-            written = apply_plan(self.session, self.campaign_id, plan, part, batch_id=self.batch_id)
-        except BaseException:
-            self.stopped = True  # the transaction has failed: later chunks must not try
-            raise
-        self.own_doors.append(plan.new_door_ids.to_numpy(dtype=np.int64))
-        self.door_ids = pd.concat([self.door_ids, plan.new_door_ids])
-        for name, count in written.items():
-            self.written[name] = self.written.get(name, 0) + count
-
-    def _repeats_earlier_rows(self, people: pd.DataFrame) -> bool:
-        """Whether a row has an ID, or (without IDs) a name-and-door key, that a written row has: what
-        ``_merge_duplicates`` would merge across chunks. Remembers this chunk's for the next."""
-        no_ids = (people[list(ID_FIELDS)] == "").all(axis=1)
-        usable = {source: people[source] != "" for source in ID_PRIORITY}
-        usable["match_key"] = no_ids & (people["match_key"] != "")
-        found = {column: _arrow_text(people.loc[rows, column]) for column, rows in usable.items() if rows.any()}
-        for column, values in found.items():
-            if column in self.earlier and pc.any(pc.is_in(values, value_set=self.earlier[column])).as_py():
-                return True
-        for column, values in found.items():
-            self.earlier[column] = pa.concat_arrays([self.earlier[column], values]) if column in self.earlier \
-                else values
-        return False
-
-
-def _arrow_text(values: pd.Series) -> pa.Array:
-    array = pa.array(values, type=pa.large_string())
-    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array

@@ -7,6 +7,8 @@ Problems are collected per spreadsheet row (the frame's index).
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -14,6 +16,8 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from canvass.i18n import N_
 from canvass.importing.addresses import (
@@ -152,13 +156,14 @@ def _normalize(frame: pd.DataFrame, mapping: dict[str, str], layout: Layout | No
         problems.add(given & kept, source_of("address"), lambda rows: row_address(column, rows),
                      N_("This address has no street name and house number that can be read, so the person was "
                         "kept without a door. Correct it in the file."))
+    fingerprints = row_fingerprints(frame, mapping, layout)
     rejected = problems.rejected & set(out.index)
     if rejected:
         out = out.drop(index=list(rejected))
     phones = phones[phones["row"].isin(out.index)]
     emails = emails[emails["row"].isin(out.index)]
     out["match_key"] = _match_keys(out)
-    out["source_hash"] = _source_hash(out, phones, emails)
+    out["source_hash"] = pd.Series(pd.array(fingerprints).astype("str"), index=frame.index).reindex(out.index)
     return Normalized(out, phones.reset_index(drop=True), emails.reset_index(drop=True), problems.items,
                       problems.count, problems.rejected)
 
@@ -239,23 +244,25 @@ def _match_keys(out: pd.DataFrame) -> pd.Series:
     return (last + "|" + first + "|" + suffix + "|" + place).where(named & (place != ""), "").str.slice(0, 200)
 
 
-HASHED = ["voter_id", "county_voter_id", "van_id", "vendor_id", "member_id", "first_name", "middle_name", "last_name",
-          "suffix", "address_key", "address", "city", "state", "zip4", "lat", "lon", "language", "party", "precinct",
-          "gender", "birth_year", "email", "is_protected", "do_not_call", "custom", "vote_history"]
+#: Part of every fingerprint: a change in how rows are cleaned changes them all, so the next import updates everyone.
+FINGERPRINT_VERSION = "raw-1"
 
 
-def _source_hash(out: pd.DataFrame, phones: pd.DataFrame, emails: pd.DataFrame) -> pd.Series:
-    """A fingerprint of everything the file says about the person: equal fingerprints mean nothing to update."""
-    parts = out[HASHED].astype("str")
-    parts["phones"] = _hash_per_row(phones, "e164", out.index)
-    parts["emails"] = _hash_per_row(emails, "address", out.index)
-    hashed = pd.util.hash_pandas_object(parts, index=False).to_numpy()
-    return pd.Series(pd.array(hashed.astype(np.uint64)).astype("str"), index=out.index)
+def row_fingerprints(frame: pd.DataFrame, mapping: dict[str, str], layout: Layout | None) -> np.ndarray:
+    """A fingerprint of each row as the file gives it (trimmed), with the mapping and layout it is read with: the
+    same fingerprint means the same person with nothing to update. Taken from the file's text rather than the
+    cleaned values, a re-import can tell an unchanged row before cleaning it (most of a weekly file)."""
+    if frame.empty:
+        return np.empty(0, dtype=np.uint64)
+    salt = hashlib.md5(json.dumps([FINGERPRINT_VERSION, sorted(mapping.items()), layout.label if layout else ""])
+                       .encode(), usedforsecurity=False).hexdigest()[:16]
+    columns = [_arrow_text(frame[column]) for column in frame.columns]
+    rows = pc.binary_join_element_wise(*columns, pa.scalar("\x1f", pa.large_string())) if len(columns) > 1 \
+        else columns[0]
+    return pd.util.hash_array(rows.to_numpy(zero_copy_only=False), hash_key=salt, categorize=False)
 
 
-def _hash_per_row(items: pd.DataFrame, column: str, index: pd.Index) -> np.ndarray:
-    """An order-independent hash of each row's items (sum of their hashes)."""
-    if items.empty:
-        return np.zeros(len(index), dtype=np.uint64)
-    hashes = pd.Series(pd.util.hash_array(items[column].to_numpy(dtype=object)), index=items["row"].to_numpy())
-    return hashes.groupby(level=0).sum().reindex(index, fill_value=0).to_numpy(dtype=np.uint64)
+def _arrow_text(values: pd.Series) -> pa.Array:
+    array = pa.array(values, type=pa.large_string(), from_pandas=True)
+    array = array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+    return array.fill_null("")

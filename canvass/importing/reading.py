@@ -8,32 +8,40 @@ from __future__ import annotations
 
 import csv
 import functools
-import io
 import re
-import zipfile
-import zlib
+import shutil
+import tempfile
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 
 from canvass.i18n import N_
+from canvass.importing.containers import (
+    MAX_RATIO,
+    MAX_UNCOMPRESSED,
+    UnreadableFile,
+    head_of,
+    is_office_zip,
+    is_zip,
+    unzip_single,
+    utf8_text,
+    zip_names,
+)
+from canvass.importing.delimited import TOO_MANY_COLUMNS, delimited_chunks, field_count, fixed_chunks
 from canvass.importing.fields import normalize_header
 from canvass.importing.layouts import Layout, detect_headerless, detect_layout, fixed_width_layout
 
-MAX_UNCOMPRESSED = 4 * 1024**3  # a zip may unpack to at most 4 GB
-MAX_FIELD_CHARS = 16 * 1024 * 1024  # one cell longer than this is not a list; Python's csv stops at 128 KB
-MAX_RATIO = 250  # and at most 250 times its packed size (zip bombs go far beyond)
-DOC_SUFFIXES = (".pdf", ".doc", ".docx", ".rtf", ".md", ".html", ".htm", ".png", ".jpg")
+__all__ = ["MAX_RATIO", "MAX_UNCOMPRESSED", "TOO_MANY_COLUMNS", "UnreadableFile", "RawTable", "read_file",
+           "stream_file", "CHUNK_ROWS"]
+
 DELIMITERS = {"\t": "tab", "|": "pipe", ",": "comma", ";": "semicolon"}
-
-
-class UnreadableFile(ValueError):
-    """The file cannot be used at all; the message says why and what to do."""
+CHUNK_ROWS = 200_000  # rows read, cleaned and written at a time: what bounds an import's memory
 
 
 @dataclass
@@ -50,96 +58,80 @@ class RawTable:
     row_count: int = 0  # rows read (kept when the frame is released after normalizing)
     header_row: int = 1  # the spreadsheet row of the header; rows above it (a title, blank lines) are skipped
     sheet: str = ""  # the sheet read, when it is not the workbook's first
-    trimmed: bool = True  # False: the rows are as read, to go through ``trimmed_rows`` before use
+    estimated_rows: int = 0  # for progress: the file's size over the first lines' length (a sheet's own count)
 
 
-def read_file(path: str | Path, *, max_rows: int | None = None, trimmed: bool = True) -> RawTable:
-    """Reads ``path`` (CSV/TSV/pipe/fixed-width text, XLSX/XLS/ODS, or a zip holding one of them).
+def read_file(path: str | Path, *, max_rows: int | None = None) -> RawTable:
+    """Reads ``path`` (CSV/TSV/pipe/fixed-width text, XLSX/XLS/ODS, or a zip holding one of them) whole.
 
-    ``trimmed=False`` leaves a text file's rows as read (untrimmed, blank rows kept): a big import trims them a
-    chunk at a time with ``trimmed_rows``, while earlier chunks are written."""
-    path = Path(path)
-    data = path.read_bytes()
-    if not data.strip(b"\x00 \r\n\t"):
-        raise UnreadableFile(N_("The file is empty. Check that you picked the right file."))
-    inner = ""
-    if _is_zip(data) and not _is_office_zip(data):
-        inner, data = _unzip_single(data)
-    kind = _spreadsheet_kind(data)
-    table = _read_spreadsheet(data if inner else path, kind, max_rows) if kind else \
-        _read_text(data, max_rows, trimmed)
-    table.inner_name = inner
+    For small files and tests; an import reads a chunk at a time with ``stream_file``."""
+    with stream_file(path) as (table, chunks):
+        frames = []
+        for chunk in chunks:
+            frames.append(chunk)
+            if max_rows is not None and sum(len(f) for f in frames) >= max_rows:
+                break
+        frame = pd.concat(frames) if frames else pd.DataFrame(columns=table.headers, dtype="str")
+        table.frame = frame.iloc[:max_rows] if max_rows is not None else frame
+        table.row_count = len(table.frame)
     return table
 
 
+@contextmanager
+def stream_file(path: str | Path, *, chunk_rows: int | None = None, workdir: Path | None = None
+                ) -> Iterator[tuple[RawTable, Iterator[pd.DataFrame]]]:
+    """Opens ``path`` for reading a chunk at a time: yields the table's description (``frame`` empty) and an iterator
+    of trimmed chunks of rows, without blank rows, indexed by spreadsheet row. ``table.bad_rows`` and
+    ``table.row_count`` fill in as the chunks are read.
+
+    A zip is unpacked, and text in another encoding converted, into ``workdir`` (a temporary folder by default),
+    deleted afterwards: memory holds a chunk, never the file."""
+    path = Path(path)
+    own = workdir is None
+    folder = Path(tempfile.mkdtemp(prefix="canvass-import-")) if own else workdir
+    try:
+        yield _open(path, folder, chunk_rows or CHUNK_ROWS)
+    finally:
+        if own:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _open(path: Path, folder: Path, chunk_rows: int) -> tuple[RawTable, Iterator[pd.DataFrame]]:
+    if not _has_content(path):
+        raise UnreadableFile(N_("The file is empty. Check that you picked the right file."))
+    inner = ""
+    if is_zip(head_of(path)) and not is_office_zip(path):
+        inner, path = unzip_single(path, folder)
+    kind = _spreadsheet_kind(path)
+    table, chunks = _open_spreadsheet(path, kind, chunk_rows) if kind else _open_text(path, folder, chunk_rows)
+    table.inner_name = inner
+    return table, _counted(table, chunks)
+
+
+def _has_content(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        while block := handle.read(1024 * 1024):
+            if block.strip(b"\x00 \r\n\t"):
+                return True
+    return False
+
+
+def _counted(table: RawTable, chunks: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    for chunk in chunks:
+        table.row_count += len(chunk)
+        yield chunk
+
+
 # ------------------------------------------------------------------------------------------------------------------
-# Containers
+# Spreadsheets
 
 
-def _is_zip(data: bytes) -> bool:
-    return data[:4] == b"PK\x03\x04"
-
-
-def _is_office_zip(data: bytes) -> bool:
-    try:
-        names = zipfile.ZipFile(io.BytesIO(data)).namelist()
-    except zipfile.BadZipFile:
-        return False
-    return "[Content_Types].xml" in names or "mimetype" in names
-
-
-def _unzip_single(data: bytes, depth: int = 0) -> tuple[str, bytes]:
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile as exc:
-        raise UnreadableFile(N_("The zip file is damaged and cannot be opened. Download it again.")) from exc
-    members = [m for m in archive.infolist() if not m.is_dir() and not m.filename.startswith("__MACOSX")
-               and not Path(m.filename).name.startswith(".") and not m.filename.lower().endswith(DOC_SUFFIXES)]
-    if not members:
-        raise UnreadableFile(N_("The zip file holds no data file. Upload the voter or contact file itself."))
-    if len(members) > 1:
-        names = ", ".join(m.filename for m in members[:5])
-        raise UnreadableFile(f"The zip file holds {len(members)} files ({names}); unzip it and upload one file at a "
-                             "time.")
-    member = members[0]
-    if member.file_size > MAX_UNCOMPRESSED or member.file_size > MAX_RATIO * max(member.compress_size, 1):
-        raise UnreadableFile(f"{member.filename} would unpack to {member.file_size:,} bytes, more than canvass "
-                             "accepts from a zip. Unzip it yourself and upload the file.")
-    content = _unpack_within_limits(archive, member, packed=len(data))
-    if _is_zip(content) and not _is_office_zip(content):
-        if depth >= 1:
-            raise UnreadableFile(N_("The zip file holds another zip inside a zip; unzip them and upload the data file."))
-        return _unzip_single(content, depth + 1)
-    return member.filename, content
-
-
-UNPACK_CHUNK = 8 * 1024 * 1024
-
-
-def _unpack_within_limits(archive: zipfile.ZipFile, member: zipfile.ZipInfo, *, packed: int) -> bytes:
-    """The member's bytes, unpacked a chunk at a time and stopped as soon as they pass the limits, counted on what
-    actually comes out: a zip can state any size in its header (one that claimed a small size took 2.2 GB)."""
-    limit = min(MAX_UNCOMPRESSED, MAX_RATIO * max(packed, 1))
-    parts, total = [], 0
-    try:
-        with archive.open(member) as handle:
-            while chunk := handle.read(UNPACK_CHUNK):
-                total += len(chunk)
-                if total > limit:
-                    raise UnreadableFile(N_("The file inside the zip unpacks to more than canvass accepts from a "
-                                            "zip (at most 4 GB, and 250 times the zip's size). Unzip it yourself "
-                                            "and upload the file."))
-                parts.append(chunk)
-    except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:  # a damaged or truncated archive
-        raise UnreadableFile(N_("The zip file is damaged and cannot be opened. Download it again.")) from exc
-    return b"".join(parts)
-
-
-def _spreadsheet_kind(data: bytes) -> str:
-    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+def _spreadsheet_kind(path: Path) -> str:
+    head = head_of(path, 8)
+    if head == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         return "xls"
-    if _is_zip(data):
-        names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    if is_zip(head):
+        names = zip_names(path)
         if "mimetype" in names:
             return "ods"
         if any(n.startswith("xl/") for n in names):
@@ -149,20 +141,32 @@ def _spreadsheet_kind(data: bytes) -> str:
     return ""
 
 
-def _read_spreadsheet(source: bytes | Path, kind: str, max_rows: int | None) -> RawTable:
+SHEET_UNREADABLE = N_("The %(kind)s file could not be read. Open it in a spreadsheet program and save it again, or "
+                      "export it as CSV.")
+
+
+def _open_spreadsheet(path: Path, kind: str, chunk_rows: int) -> tuple[RawTable, Iterator[pd.DataFrame]]:
+    """A workbook is read whole (a sheet holds at most about a million rows), then handed on a chunk at a time."""
     import fastexcel
 
     try:
-        book = fastexcel.read_excel(source if isinstance(source, bytes) else str(source))
-        sheet = _data_sheet(book, max_rows)
+        book = fastexcel.read_excel(str(path))
+        sheet = _data_sheet(book, None)
     except (fastexcel.FastExcelError, ValueError, OSError) as exc:
-        raise UnreadableFile(f"The {kind.upper()} file could not be read. Open it in a spreadsheet program and save "
-                             "it again, or export it as CSV.") from exc
+        raise UnreadableFile(SHEET_UNREADABLE, kind=kind.upper()) from exc
     if sheet is None:
         raise UnreadableFile(N_("Every sheet of the spreadsheet is empty."))
-    table = _finish(sheet.frame, sheet.header_at, sheet.layout, kind, "", "", first_row=sheet.first_row)
-    table.sheet = sheet.name
-    return table
+    frame = sheet.frame
+    frame.index = pd.RangeIndex(0, len(frame))
+    table, chunks = _described(_slices(frame, chunk_rows), sheet.header_at, sheet.layout, kind, "", "",
+                               first_row=sheet.first_row)
+    table.sheet, table.estimated_rows = sheet.name, len(frame)
+    return table, chunks
+
+
+def _slices(frame: pd.DataFrame, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    for start in range(0, max(len(frame), 1), chunk_rows):
+        yield frame.iloc[start:start + chunk_rows]
 
 
 @dataclass
@@ -225,17 +229,23 @@ def _as_displayed(column: pa.Array) -> pa.Array:
 # Text files
 
 
-def _read_text(data: bytes, max_rows: int | None, trimmed: bool = True) -> RawTable:
-    data, encoding = _to_utf8(data)
-    sample = data[:256 * 1024].decode("utf-8", errors="replace")
+def _open_text(path: Path, folder: Path, chunk_rows: int) -> tuple[RawTable, Iterator[pd.DataFrame]]:
+    path, encoding = utf8_text(path, folder)
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        head = handle.read(256 * 1024)
+    sample = head.decode("utf-8", errors="replace")
     lines = sample.splitlines()[:200]
-    if len(data) > len(sample.encode()) and lines:
+    if size > len(head) and lines:
         lines = lines[:-1]  # the sample may end mid-line
     delimiter = sniff_delimiter(lines)
     if delimiter is None:
         layout = fixed_width_layout(lines)
         if layout is not None:
-            return _read_fixed(data, layout, encoding, max_rows)
+            chunks = fixed_chunks(path, list(layout.colspecs), len(layout.columns), chunk_rows)
+            table, chunks = _described(chunks, None, layout, "fixed", encoding, "fixed width")
+            table.estimated_rows = _estimated_rows(size, head)
+            return table, chunks
         if len(lines) > 1 or not lines:
             raise UnreadableFile(N_("canvass could not find how the columns are separated (no commas, tabs, pipes "
                                     "or semicolons in a regular pattern). Export the file as CSV and upload it again."))
@@ -245,35 +255,18 @@ def _read_text(data: bytes, max_rows: int | None, trimmed: bool = True) -> RawTa
     header_at, layout = _header_or_layout(first_rows)
     if layout is not None and layout.notes:
         raise UnreadableFile(layout.notes)
-    frame, bad_rows = _parse_delimited(data, delimiter, quoting, max_rows)
+    bad_rows: list[dict] = []
+    chunks = delimited_chunks(path, delimiter, quoting, field_count(path, delimiter, quoting), chunk_rows, bad_rows)
     file_format = {"\t": "tsv", "|": "pipe", ",": "csv", ";": "semicolon"}[delimiter]
-    table = _finish(frame, header_at, layout, file_format, encoding, DELIMITERS[delimiter], trimmed=trimmed)
-    table.bad_rows = bad_rows
-    return table
+    table, chunks = _described(chunks, header_at, layout, file_format, encoding, DELIMITERS[delimiter])
+    table.bad_rows, table.estimated_rows = bad_rows, _estimated_rows(size, head)
+    return table, chunks
 
 
-def _to_utf8(data: bytes) -> tuple[bytes, str]:
-    """Returns the text as UTF-8 bytes without NULs, and the encoding it was in."""
-    if data[:3] == b"\xef\xbb\xbf":
-        return data[3:].replace(b"\x00", b""), "utf-8-sig"
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        return data.decode("utf-16", errors="replace").replace("\x00", "").encode(), "utf-16"
-    head = data[:4096]
-    if len(head) > 16 and head[1::2].count(0) > len(head) * 0.4 and head[0::2].count(0) < len(head) * 0.05:
-        return data.decode("utf-16-le", errors="replace").replace("\x00", "").encode(), "utf-16-le"
-    data = data.replace(b"\x00", b"")
-    try:
-        data.decode("utf-8")
-        return data, "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252").encode(), "cp1252"
-    except UnicodeDecodeError:
-        return data.decode("latin-1").encode(), "latin-1"  # latin-1 maps every byte: never fails
+def _estimated_rows(size: int, head: bytes) -> int:
+    return int(size / max(len(head), 1) * max(head.count(b"\n"), 1))
 
 
-csv.field_size_limit(MAX_FIELD_CHARS)
 
 
 def sniff_delimiter(lines: list[str]) -> str | None:
@@ -365,130 +358,49 @@ def _known_fields(row: list[str]) -> int:
     return sum(1 for cell in row if str(cell).strip() and guess_field(str(cell).strip()).field != CUSTOM)
 
 
-TOO_MANY_COLUMNS = N_("This row has %(found)s columns but the file has %(width)s; it was skipped. Check it for a stray "
-                      "separator.")
+def _described(chunks: Iterator[pd.DataFrame], header_at: int | None, layout: Layout | None, file_format: str,
+               encoding: str, delimiter: str, first_row: int = 1) -> tuple[RawTable, Iterator[pd.DataFrame]]:
+    """The table's description, from its first chunk, and its chunks as ``read_file`` gives rows: columns named by
+    the headers, indexed by spreadsheet row, trimmed, blank rows left out.
 
-
-def _parse_delimited(data: bytes, delimiter: str, quoting: int, max_rows: int | None
-                     ) -> tuple[pd.DataFrame, list[dict]]:
-    width = _field_count(data, delimiter, quoting)
-    options = dict(sep=delimiter, header=None, names=list(range(width)), dtype=str, keep_default_na=False,
-                   na_filter=False, quoting=quoting, engine="c", skip_blank_lines=False, nrows=max_rows,
-                   encoding="utf-8", encoding_errors="replace")
-    if quoting == csv.QUOTE_NONE:
-        options["escapechar"] = None
-    if max_rows is None:
-        frame = _parse_regular(data, delimiter, quoting, width)
-        if frame is not None:
-            return frame, []
-    try:
-        return pd.read_csv(io.BytesIO(data), **options), []
-    except pd.errors.ParserError:
-        return _parse_rows_one_by_one(data, delimiter, quoting, width, max_rows)
-
-
-def _parse_regular(data: bytes, delimiter: str, quoting: int, width: int) -> pd.DataFrame | None:
-    """A file whose every line has all its fields, read by pyarrow's CSV reader (C++, on every core, straight into
-    Arrow text: a million rows in a fraction of pandas' time). None for anything less regular (a blank line, a
-    short or long row, a cell too big), which pandas then reads as before, row numbers and all."""
-    names = [str(i) for i in range(width)]
-    try:
-        table = pacsv.read_csv(
-            io.BytesIO(data),
-            read_options=pacsv.ReadOptions(column_names=names, block_size=8 << 20),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, quote_char='"' if quoting != csv.QUOTE_NONE else False,
-                                              double_quote=True, newlines_in_values=quoting != csv.QUOTE_NONE,
-                                              ignore_empty_lines=False),
-            convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()), null_values=[],
-                                                 strings_can_be_null=False, quoted_strings_can_be_null=False))
-    except pa.ArrowException:  # anything pyarrow will not read, pandas reads (or reports) row by row
-        return None
-    return pd.DataFrame({i: pd.Series(pd.array(table.column(i), dtype="str")) for i in range(width)})
-
-
-def _field_count(data: bytes, delimiter: str, quoting: int) -> int:
-    """The width of the table: the most fields on any of the first lines (later longer rows are reported bad)."""
-    head = data[:1024 * 1024].decode("utf-8", errors="replace").splitlines()[:2000]
-    try:
-        counts = [len(row) for row in csv.reader(head, delimiter=delimiter, quoting=quoting) if row]
-    except csv.Error:
-        counts = [line.count(delimiter) + 1 for line in head if line]
-    return max(counts) if counts else 1
-
-
-def _rows_or_refuse(reader):
-    rows = iter(reader)
-    while True:
-        try:
-            row = next(rows)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            limit = f"{MAX_FIELD_CHARS // (1024 * 1024)} MB"
-            raise UnreadableFile(f"Line {reader.line_num} could not be read ({exc}). A single cell may hold at most "
-                                 f"{limit} of text; check the file for an unclosed quote.") from exc
-        yield row
-
-
-def _parse_rows_one_by_one(data: bytes, delimiter: str, quoting: int, width: int, max_rows: int | None
-                           ) -> tuple[pd.DataFrame, list[dict]]:
-    """Only when pandas refused the file: rows with too many fields are reported and left empty, the rest kept.
-
-    Slower than pandas, but every row keeps its number, so the report points at the right spreadsheet rows."""
-    reader = csv.reader(io.StringIO(data.decode("utf-8", errors="replace")), delimiter=delimiter, quoting=quoting)
-    rows, bad = [], []
-    for line_number, row in enumerate(_rows_or_refuse(reader), start=1):
-        if max_rows is not None and line_number > max_rows:
-            break
-        if len(row) > width:
-            args = {"found": len(row), "width": width}
-            bad.append({"row": line_number, "column": "", "value": delimiter.join(row)[:80], "level": "error",
-                        "message": TOO_MANY_COLUMNS % args, "text": TOO_MANY_COLUMNS, "args": args})
-            row = []
-        rows.append(row + [""] * (width - len(row)))
-    return pd.DataFrame(rows, columns=list(range(width)), dtype="str"), bad
-
-
-def _read_fixed(data: bytes, layout: Layout, encoding: str, max_rows: int | None) -> RawTable:
-    frame = pd.read_fwf(io.BytesIO(data), colspecs=list(layout.colspecs), header=None, dtype=str,
-                        keep_default_na=False, na_filter=False, nrows=max_rows, encoding="utf-8")
-    frame = frame.iloc[:, : len(layout.columns)]
-    return _finish(frame, None, layout, "fixed", encoding, "fixed width")
-
-
-# ------------------------------------------------------------------------------------------------------------------
-
-
-def _finish(frame: pd.DataFrame, header_at: int | None, layout: Layout | None, file_format: str, encoding: str,
-            delimiter: str, first_row: int = 1, trimmed: bool = True) -> RawTable:
-    """``header_at``: the header's position among the rows (None: no header). ``first_row``: the spreadsheet row
-    number of the frame's first row (a sheet may start further down)."""
+    ``header_at``: the header's position among the rows (None: no header). ``first_row``: the spreadsheet row number
+    of the first row (a sheet may start further down). Chunks are indexed by position (0 = the first row)."""
+    chunks = iter(chunks)
+    first = next(chunks, None)
+    if first is None:
+        first = pd.DataFrame({0: pd.Series(dtype="str")})
     has_header = header_at is not None
+    width = first.shape[1]
     if layout is not None and layout.columns:
-        headers = list(layout.columns[: frame.shape[1]]) + [f"Column {i + 1}" for i in
-                                                           range(len(layout.columns), frame.shape[1])]
-    elif has_header:
-        headers = [str(h) for h in frame.iloc[header_at].tolist()]
-        frame = frame.iloc[header_at + 1:]
-        first_row += header_at + 1
+        headers = list(layout.columns[:width]) + [f"Column {i + 1}" for i in range(len(layout.columns), width)]
+    elif has_header and header_at < len(first):
+        headers = [str(h) for h in first.iloc[header_at].tolist()]
     else:
-        headers = [f"Column {i + 1}" for i in range(frame.shape[1])]
+        has_header, headers = False, [f"Column {i + 1}" for i in range(width)]
     headers = dedupe_headers(headers)
-    frame.columns = headers
-    # The index is the spreadsheet row number, so every problem points at the row the user sees.
-    frame.index = pd.RangeIndex(start=first_row, stop=first_row + len(frame))
-    if trimmed:
-        frame = _clean_text(frame, unquote=file_format not in SPREADSHEETS)
+    skipped = header_at + 1 if has_header and not (layout is not None and layout.columns) else 0
     if has_header and layout is None:
         layout = detect_layout(headers)
-    return RawTable(frame=frame, headers=headers, file_format=file_format, encoding=encoding, delimiter=delimiter,
-                    has_header=has_header, layout=layout, header_row=first_row - 1 if has_header else 0,
-                    trimmed=trimmed)
+    table = RawTable(frame=pd.DataFrame(columns=headers, dtype="str"), headers=headers, file_format=file_format,
+                     encoding=encoding, delimiter=delimiter, has_header=has_header, layout=layout,
+                     header_row=first_row + skipped - 1 if has_header else 0)
+    unquote = file_format not in SPREADSHEETS
+
+    def rows() -> Iterator[pd.DataFrame]:
+        for chunk in _then(first, chunks):
+            chunk = chunk.iloc[max(0, skipped - chunk.index[0]):] if len(chunk) and chunk.index[0] < skipped \
+                else chunk
+            chunk.columns = headers
+            # The index is the spreadsheet row number, so every problem points at the row the user sees.
+            chunk.index = chunk.index + first_row
+            yield _clean_text(chunk, unquote=unquote)
+
+    return table, rows()
 
 
-def trimmed_rows(table: RawTable, rows: pd.DataFrame) -> pd.DataFrame:
-    """Some of an untrimmed table's rows as ``read_file`` would have given them: trimmed, blank ones dropped."""
-    return rows if table.trimmed else _clean_text(rows, unquote=table.file_format not in SPREADSHEETS)
+def _then(first: pd.DataFrame, rest: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    yield first
+    yield from rest
 
 
 def dedupe_headers(headers: list[str]) -> list[str]:

@@ -12,6 +12,7 @@ from sqlmodel import select
 from werkzeug.utils import secure_filename
 
 from canvass import importing, jobs
+from canvass.importing.containers import MAX_RATIO, MAX_UNCOMPRESSED
 from canvass.importing.fields import CUSTOM, FIELDS, HISTORY, SKIP
 from canvass.importing.problems import problems_csv as problems_file
 from canvass.models import Campaign, ImportBatch
@@ -45,7 +46,8 @@ def index():
     names = {c.id: c.name for c in campaigns}
     return render_template("importing/index.html", campaigns=campaigns, batches=importing.latest_batches(db()),
                            campaign_names=names, selected=request.args.get("campaign", type=int),
-                           max_upload_mb=current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024))
+                           max_upload_mb=current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024),
+                           max_unzipped_gb=MAX_UNCOMPRESSED // 1024**3, max_ratio=MAX_RATIO)
 
 
 @bp.post("/")
@@ -69,9 +71,18 @@ def show(batch_id: int):
     batch = get_batch(batch_id)
     progress = importing.batch_progress(db(), batch)
     return render_template("importing/batch.html", batch=batch, job=progress.job, working=progress.working,
-                           check=progress.check,
+                           check=progress.check, error=_error_sentence(batch),
                            campaign=db().get(Campaign, batch.campaign_id), field_choices=_field_choices(),
                            problems=(batch.problems or [])[:50])
+
+
+def _error_sentence(batch: ImportBatch) -> str:
+    """Why the file cannot be imported, in the reader's language (a sentence with figures is kept as its template
+    and figures, so it can be translated)."""
+    error = (batch.summary or {}).get("error")
+    if error and error.get("text"):
+        return translated(error["text"]) % error.get("args", {}) if error.get("args") else translated(error["text"])
+    return translated(batch.error)
 
 
 def _field_choices() -> list[tuple[str, str]]:

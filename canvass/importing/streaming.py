@@ -1,0 +1,317 @@
+"""A file checked or imported a chunk at a time, so memory holds a chunk and a few numbers per row, whatever the
+file's size.
+
+Each chunk is cleaned on its own (a second thread cleans the next while this one is matched and written), then
+planned against the database and against what the file's earlier chunks planned (``FileState``), with the rules a
+whole-file plan follows (``loading._merge_duplicates``): a row that repeats an earlier row's person, ID, or (without
+IDs) name and door is merged into it. So a file gives the same people, doors, IDs, phones and emails whether it is
+read in one chunk or in many.
+
+On a re-import, rows whose fingerprint (``normalize.row_fingerprints``) is stored are unchanged: they are counted and
+left out before they are cleaned, so a weekly file with 1% of its rows changed cleans, matches and writes 1% of it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from canvass import bulk
+from canvass.importing.loading import (
+    ID_PRIORITY,
+    Plan,
+    _decide,
+    _existing_people,
+    _no_ids,
+    _stored_doors,
+    match_source,
+)
+from canvass.importing.normalize import Normalized
+from canvass.importing.problems import PROBLEM_LIMIT
+from canvass.models import Household, Person
+
+KEYS_HASH = "canvass-keys-v01"  # 16 characters: pandas' hash key
+
+
+def key_hashes(values: pd.Series | np.ndarray) -> np.ndarray:
+    """64-bit hashes of text keys: ten million IDs take 80 MB instead of a gigabyte of text. Two different keys
+    share a hash about once in 10^12 imports of ten million rows."""
+    return pd.util.hash_array(np.asarray(values, dtype=object), hash_key=KEYS_HASH, categorize=False)
+
+
+class KeyMap:
+    """Keys (64-bit numbers) to ids, added a chunk at a time; a key keeps the first id it was given.
+
+    Held as sorted runs, each at most half the size of the one before (merged when not), so adding n keys in
+    chunks costs O(n log n) and a lookup searches a few runs."""
+
+    def __init__(self):
+        self.runs: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def __len__(self) -> int:
+        return sum(len(keys) for keys, _ in self.runs)
+
+    def add(self, keys: np.ndarray, ids: np.ndarray) -> None:
+        if not len(keys):
+            return
+        order = np.argsort(keys, kind="stable")
+        self.runs.append((keys[order], np.asarray(ids, dtype=np.int64)[order]))
+        while len(self.runs) > 1 and len(self.runs[-2][0]) <= 2 * len(self.runs[-1][0]):
+            (older, older_ids), (newer, newer_ids) = self.runs[-2:]
+            keys = np.concatenate([older, newer])
+            order = np.argsort(keys, kind="stable")  # the older id first among equal keys
+            self.runs[-2:] = [(keys[order], np.concatenate([older_ids, newer_ids])[order])]
+
+    def get(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Which keys are held, and their ids (0 where not)."""
+        found = np.zeros(len(keys), dtype=bool)
+        ids = np.zeros(len(keys), dtype=np.int64)
+        for run, run_ids in self.runs:  # the oldest first: a key keeps its first id
+            at = np.minimum(np.searchsorted(run, keys), len(run) - 1)
+            hit = (run[at] == keys) & ~found
+            ids[hit] = run_ids[at[hit]]
+            found |= hit
+        return found, ids
+
+
+@dataclass
+class FileState:
+    """What the file's chunks planned so far, for the next chunk's plan."""
+
+    lookups: bool  # the campaign held people or doors before: chunks are matched against the database too
+    people: KeyMap = field(default_factory=KeyMap)  # the people rows already took (keys: their ids)
+    own_people: KeyMap = field(default_factory=KeyMap)  # the people this file adds (only kept with ``lookups``)
+    ids: dict[str, KeyMap] = field(default_factory=lambda: {source: KeyMap() for source in ID_PRIORITY})
+    keys: KeyMap = field(default_factory=KeyMap)  # name-and-door keys of rows without IDs -> their person
+    doors: KeyMap = field(default_factory=KeyMap)  # address keys -> the doors this file adds
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
+        ("insert", "update", "unchanged", "merged", "door", "households"), 0))
+    written: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
+        ("households", "external_ids", "phones", "emails"), 0))
+    next_stand_in: int = -1  # a dry run's ids for the people and doors it would add (negative: never stored)
+
+    def plan(self, session: Session, campaign_id: int, part: Normalized) -> Plan:
+        """Decides what the chunk's rows do, as a whole-file plan would (see the module's docstring)."""
+        people = part.people
+        people["person_id"] = _no_ids(len(people))
+        doors = None
+        if self.lookups:
+            doors = _stored_doors(session, campaign_id, people["address_key"])
+        for source in ID_PRIORITY:
+            self._match_earlier_ids(people, source)
+            if self.lookups:
+                match_source(session, campaign_id, people, source, small=True)
+        existing = _no_one()
+        if self.lookups:
+            unmatched = people["person_id"].isna() & (people["match_key"] != "")
+            existing = _existing_people(session, campaign_id, with_keys=bool(unmatched.any()), near=(people, doors))
+            if len(self.own_people):  # found again by the file's own rules below, never by name alone
+                existing = existing[~self.own_people.get(existing["id"].to_numpy(dtype=np.int64))[0]]
+        door_ids = self._door_ids(people["address_key"], doors)
+        plan = _decide(people, pd.Index(door_ids.index), existing, earlier=self._merge_into_earlier_rows)
+        plan.household_ids = door_ids
+        return plan
+
+    def _match_earlier_ids(self, people: pd.DataFrame, source: str) -> None:
+        need = (people[source] != "") & people["person_id"].isna()
+        if not need.any() or not len(self.ids[source]):
+            return
+        found, ids = self.ids[source].get(key_hashes(people.loc[need, source]))
+        people.loc[people.index[need][found], "person_id"] = ids[found]
+
+    def _door_ids(self, keys: pd.Series, stored: pd.DataFrame | None) -> pd.Series:
+        """The ids of the chunk's doors known already (stored, or added by an earlier chunk), by address key."""
+        parts = []
+        if stored is not None and not stored.empty:
+            parts.append(pd.Series(stored["id"].to_numpy(dtype=np.int64), index=stored["address_key"].astype("str")))
+        wanted = pd.unique(keys[keys != ""].to_numpy(dtype=object))
+        if len(wanted) and len(self.doors):
+            found, ids = self.doors.get(key_hashes(wanted))
+            parts.append(pd.Series(ids[found], index=pd.Index(wanted[found], dtype="str")))
+        if not parts:
+            return pd.Series([], index=pd.Index([], dtype="str"), dtype=np.int64)
+        ids = pd.concat(parts)
+        return ids[~ids.index.duplicated()]
+
+    def _merge_into_earlier_rows(self, people: pd.DataFrame) -> None:
+        """Rows that repeat an earlier chunk's row: the same person, or (without IDs) the same name and door."""
+        leading = people["person_id"].notna() & (people["action"] != "merged")
+        if leading.any() and len(self.people):
+            taken, _ = self.people.get(people.loc[leading, "person_id"].astype("int64").to_numpy())
+            people.loc[people.index[leading][taken], "action"] = "merged"
+        without_ids = (people[list(ID_PRIORITY)] == "").all(axis=1)
+        new = without_ids & (people["match_key"] != "") & (people["action"] == "insert")
+        if new.any() and len(self.keys):
+            found, ids = self.keys.get(key_hashes(people.loc[new, "match_key"]))
+            rows = people.index[new][found]
+            people.loc[rows, "person_id"] = ids[found]
+            people.loc[rows, "action"] = "merged"
+
+    def stand_in_ids(self, plan: Plan) -> None:
+        """A dry run's stand-ins for the ids writing would give the new people and doors."""
+        people = plan.people
+        new = people.index[people["action"] == "insert"]
+        people.loc[new, "person_id"] = self._stand_ins(len(new))
+        merged = (people["action"] == "merged") & people["merged_into"].notna()
+        people.loc[merged, "person_id"] = people.loc[people.loc[merged, "merged_into"].astype("int64"),
+                                                     "person_id"].to_numpy()
+        keys = plan.new_households["address_key"].astype("str").to_numpy()
+        plan.new_door_ids = pd.Series(self._stand_ins(len(keys)), index=keys)
+
+    def _stand_ins(self, count: int) -> np.ndarray:
+        ids = np.arange(self.next_stand_in, self.next_stand_in - count, -1, dtype=np.int64)
+        self.next_stand_in -= count
+        return ids
+
+    def record(self, plan: Plan) -> None:
+        """Keeps what the chunk's written (or stood-in) rows hold, for the chunks after it."""
+        people = plan.people
+        for name in ("insert", "update", "unchanged", "merged", "door", "households"):
+            self.counts[name] += plan.counts.get(name, 0)
+        leading = people["action"].isin(["insert", "update", "unchanged"]) & people["person_id"].notna()
+        ids = people.loc[leading, "person_id"].astype("int64").to_numpy()
+        self.people.add(ids, ids)
+        if self.lookups:
+            added = people.loc[people["action"] == "insert", "person_id"].astype("int64").to_numpy()
+            self.own_people.add(added, added)
+        for source in ID_PRIORITY:
+            given = leading & (people[source] != "")
+            if given.any():
+                self.ids[source].add(key_hashes(people.loc[given, source]),
+                                     people.loc[given, "person_id"].astype("int64").to_numpy())
+        without_ids = leading & (people[list(ID_PRIORITY)] == "").all(axis=1) & (people["match_key"] != "")
+        if without_ids.any():
+            self.keys.add(key_hashes(people.loc[without_ids, "match_key"]),
+                          people.loc[without_ids, "person_id"].astype("int64").to_numpy())
+        if plan.new_door_ids is not None and len(plan.new_door_ids):
+            self.doors.add(key_hashes(plan.new_door_ids.index.to_numpy(dtype=object)),
+                           plan.new_door_ids.to_numpy(dtype=np.int64))
+
+
+def _no_one() -> pd.DataFrame:
+    return pd.DataFrame({"id": pd.Series(dtype="int64"), "source_hash": pd.Series(dtype="str")})
+
+
+def holds_anything(session: Session, campaign_id: int) -> bool:
+    """Whether the campaign holds people or doors (else nothing needs looking up)."""
+    return bool(session.execute(sa.select(sa.exists().where(Person.campaign_id == campaign_id))).scalar_one()
+                or session.execute(sa.select(sa.exists().where(Household.campaign_id == campaign_id))).scalar_one())
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Rows unchanged since the last import
+
+
+def stored_fingerprints(session: Session, campaign_id: int) -> np.ndarray:
+    """The fingerprints the campaign's people were last imported with, sorted (8 bytes a person)."""
+    query = sa.select(Person.source_hash).where(Person.campaign_id == campaign_id, Person.source_hash != "")
+    if bulk.dialect(session) == "postgresql":
+        hashes = bulk.read_frame(session, query)["source_hash"]
+        parts = [_as_numbers(hashes.to_numpy(dtype=object))]
+    else:  # a page at a time: ten million Python strings at once would take a gigabyte
+        result = session.connection().execute(query)
+        parts = []
+        while rows := result.cursor.fetchmany(500_000):
+            parts.append(_as_numbers([row[0] for row in rows]))
+        result.close()
+    return np.sort(np.concatenate(parts)) if parts else np.empty(0, dtype=np.uint64)
+
+
+def _as_numbers(texts) -> np.ndarray:
+    """Fingerprints as numbers; a fingerprint of another form (none is, today) never matches."""
+    array = pa.array(texts, type=pa.string())
+    valid = pa.compute.match_substring_regex(array, r"^\d{1,20}$").fill_null(False)
+    array = array.filter(valid)
+    try:
+        return array.cast(pa.uint64()).to_numpy(zero_copy_only=False)
+    except pa.ArrowInvalid:  # above 2^64: not a fingerprint
+        return np.empty(0, dtype=np.uint64)
+
+
+def among(values: np.ndarray, stored: np.ndarray) -> np.ndarray:
+    """Which ``values`` are in the sorted ``stored``."""
+    if not len(stored) or not len(values):
+        return np.zeros(len(values), dtype=bool)
+    at = np.minimum(np.searchsorted(stored, values), len(stored) - 1)
+    return stored[at] == values
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Problems over all chunks
+
+
+@dataclass
+class ProblemList:
+    """The file's problems, chunk after chunk: the first ``PROBLEM_LIMIT`` kept in detail, all counted."""
+
+    items: list[dict[str, Any]] = field(default_factory=list)
+    count: int = 0
+    rejected: int = 0
+
+    def add(self, part: Normalized) -> None:
+        self.items.extend(part.problems[:max(0, PROBLEM_LIMIT - len(self.items))])
+        self.count += part.problem_count
+        self.rejected += len(part.rejected_rows)
+
+    def finish(self, bad_rows: list[dict]) -> list[dict[str, Any]]:
+        """With the rows the reader could not split into columns; in the order of the file."""
+        self.count += len(bad_rows)
+        self.rejected += len(bad_rows)
+        items = (bad_rows + self.items)[:PROBLEM_LIMIT]
+        return sorted(items, key=lambda problem: problem["row"])
+
+
+# ------------------------------------------------------------------------------------------------------------------
+
+
+def ahead(items: Iterator, depth: int = 1) -> Iterator:
+    """``items``, made on a second thread up to ``depth`` ahead of the caller (cleaning the next chunk while this one
+    is written). An exception in making them is raised to the caller; a caller that stops stops the making."""
+    handoff: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def make() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        handoff.put((item, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            handoff.put((done, None))
+        except BaseException as exc:  # handed to the caller
+            handoff.put((done, exc))
+
+    thread = threading.Thread(target=make, name="import-cleaning", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = handoff.get()
+            if error is not None:
+                raise error
+            if item is done:
+                return
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():
+            with contextlib.suppress(queue.Empty):
+                handoff.get(timeout=0.1)
+        thread.join()
+
+
+Progress = Callable[..., None]
