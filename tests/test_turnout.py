@@ -4,6 +4,7 @@ call lists and exports choose the same people, each in one query."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 
 import pytest
@@ -12,7 +13,7 @@ from sqlmodel import select
 
 from canvass import people, phonebank, turnout
 from canvass.cli import main
-from canvass.models import Election, ElectionKind, Person, Phone, PhoneType, Vote, VoteMethod
+from canvass.models import Election, ElectionKind, Person, Phone, PhoneType, TurfDoor, Vote, VoteMethod
 from canvass.universe import Universe, UniverseError, universe_counts
 from tests.conftest import login, make_user
 from tests.test_history import make_person
@@ -175,3 +176,35 @@ def test_votes_go_with_their_person(session, campaign, voters):
     session.commit()
     assert len(session.execute(select(Vote)).all()) == 3
     assert people.person_detail(session, voters["rare"].id).turnout[0].voted == 2
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# The universe forms (turf board, call lists)
+
+
+def test_the_turf_board_counts_and_cuts_by_vote_history(client, session, campaign, voters, lead):
+    login(client, lead)
+    query = f"campaign={campaign.id}&election_kind=general&last_elections=4&voted_at_most=1"
+    page = client.get(f"/turfs/?{query}").get_data(as_text=True)
+    assert re.search(r"<strong>3</strong> doors, <strong>3</strong> people", page)
+    assert 'name="voted_at_most" value="1"' in page  # carried along to the cut
+    response = client.post("/turfs/cut", data={"campaign_id": campaign.id, "election_kind": "general",
+                                                "last_elections": "4", "voted_at_most": "1", "by": "zip",
+                                                "doors": "10"})
+    assert response.status_code == 302
+    session.rollback()
+    in_turf = set(session.execute(select(TurfDoor.household_id)).scalars())
+    assert in_turf == {voters[name].household_id for name in ("rare", "never", "new")}
+
+
+def test_a_wrong_vote_history_filter_is_shown_beside_the_form(client, session, campaign, voters, lead):
+    login(client, lead)
+    page = client.get(f"/turfs/?campaign={campaign.id}&last_elections=4").get_data(as_text=True)
+    assert "Say in at least or at most how many of the last 4 elections they voted." in page
+
+
+def test_a_call_list_of_new_registrants_from_the_web(client, session, campaign, voters, lead):
+    login(client, lead)
+    page = client.get(f"/calllists/?campaign={campaign.id}&registered_since=2019-01-01").get_data(
+        as_text=True)
+    assert re.search(r"<strong>1</strong> people to call", page)

@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import IntegerField, SelectChoice, StringField
-from wtforms.validators import InputRequired
+from wtforms import DateField, IntegerField, SelectChoice, SelectField, StringField
+from wtforms.validators import InputRequired, Optional
 from wtforms.widgets import HiddenInput
 
-from canvass.universe import MAX_AGE, Universe
-from canvass.web.forms import Form, PickSome, Switch, at_most, whole_number
+from canvass.models import ElectionKind
+from canvass.universe import MAX_AGE, MAX_ELECTIONS, Universe
+from canvass.web.forms import Form, PickSome, Switch, at_most, whole_number, word_choices
 
 AGES = _l("Ages are whole numbers of years between 0 and %(max)s, such as 18 or 65.", max=MAX_AGE)
 TAMPERED = _l("This form was changed after the page was drawn. Load the page again.")
@@ -26,10 +27,22 @@ class UniverseForm(Form):
     custom_value = StringField(_l("equals"), [at_most(200)])
     tag_ids = PickSome(_l("Tags"), message=_l("Choose the tags from the list."))
     not_reached = Switch()
+    # Vote history (canvass.turnout)
+    election_kind = SelectField(_l("Elections counted"), default=ElectionKind.general.value,
+                                choices=word_choices(list(ElectionKind)),
+                                invalid_choice_message=_l("Choose one from the list."))
+    last_elections = whole_number(_l("Of the last … elections"), 1, MAX_ELECTIONS)
+    voted_at_least = whole_number(_l("voted in at least"), 0, MAX_ELECTIONS)
+    voted_at_most = whole_number(_l("voted in at most"), 0, MAX_ELECTIONS)
+    max_turnout = whole_number(_l("Turnout at most (%)"), 0, 100)
+    registered_since = DateField(_l("Registered since"), [Optional()],
+                                 invalid_value_message=_l("Give the date as on a calendar, such as 2024-01-31."))
+    never_voted = Switch()
 
     #: The fields a POST form carries along (hidden) from the counting form above it.
     FILTERS = ("precincts", "zips", "parties", "language_list", "min_age", "max_age", "custom_key", "custom_value",
-               "tag_ids", "not_reached")
+               "tag_ids", "not_reached", "election_kind", "last_elections", "voted_at_least", "voted_at_most",
+               "max_turnout", "registered_since", "never_voted")
 
     def offer_tags(self, tags) -> UniverseForm:
         """The campaign's tags are what ``tag_ids`` may hold."""
@@ -43,7 +56,10 @@ class UniverseForm(Form):
             "precincts": self.precincts.data or "", "zips": self.zips.data or "", "parties": self.parties.data or "",
             "languages": self.language_list.data or "", "min_age": self.min_age.data, "max_age": self.max_age.data,
             "tag_ids": self.tag_ids.data or [], "custom": {key: (self.custom_value.data or "").strip()} if key else {},
-            "not_reached": self.not_reached.data})
+            "not_reached": self.not_reached.data, "election_kind": self.election_kind.data,
+            "last_elections": self.last_elections.data, "voted_at_least": self.voted_at_least.data,
+            "voted_at_most": self.voted_at_most.data, "max_turnout": self.max_turnout.data,
+            "registered_since": self.registered_since.data, "never_voted": self.never_voted.data})
 
 
 def campaign_field() -> IntegerField:
