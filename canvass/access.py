@@ -101,6 +101,9 @@ PAGES: dict[str, Rule] = {
     "exports.download": Rule(STAFF), "exports.dashboard": Rule(LEADS),
     # people and accounts
     "people.index": Rule(STAFF), "people.show": Rule(STAFF), "people.set_flags": Rule(STAFF),
+    # duplicate people: the list, a pair side by side, merging and its undo
+    "duplicates.index": Rule(STAFF), "duplicates.review": Rule(STAFF), "duplicates.merge": Rule(STAFF),
+    "duplicates.different": Rule(STAFF), "duplicates.record": Rule(STAFF), "duplicates.undo": Rule(STAFF),
     "users.index": Rule(LEADS), "users.invite": Rule(LEADS), "users.reset_link": Rule(LEADS),
     "users.change_role": Rule((ADMIN,)), "users.toggle_active": Rule((ADMIN,)),
 }

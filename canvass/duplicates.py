@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from canvass import audit, bulk
-from canvass.models import ExternalId, NotDuplicate, Person, Phone, PhoneStatus, User, utcnow
+from canvass.models import ExternalId, Household, NotDuplicate, Person, Phone, PhoneStatus, User, utcnow
 
 SAME_ID, SAME_NAME_BIRTH_YEAR, SAME_PHONE = "same_id", "same_name_birth_year", "same_phone"
 #: How much each reason alone says; reasons together combine as independent evidence (1 - product of misses).
@@ -86,8 +86,11 @@ def fold_names(names: pd.Series) -> pd.Series:
     """Names as compared: upper case, accents and anything not a letter or digit dropped ("O'Brien" = "OBRIEN").
     Computed once per distinct name: a million people have a few tens of thousands."""
     names = names.fillna("").astype("str")
-    distinct = pd.unique(names)
-    folded = pd.Series([_fold(name) for name in distinct], index=distinct)
+    distinct = pd.Series(pd.unique(names))
+    plain = distinct.str.isascii()  # most of a voter file: folded by vectorised string operations
+    folded = distinct.str.upper().str.replace(r"[^A-Z0-9]", "", regex=True)
+    folded[~plain] = [_fold(name) for name in distinct[~plain]]
+    folded.index = distinct.to_numpy()
     return pd.Series(folded.reindex(names.to_numpy()).to_numpy(), index=names.index)
 
 
@@ -130,11 +133,14 @@ def _same_name_and_birth_year(people: pd.DataFrame) -> pd.DataFrame:
 
 
 def _same_phones(session: Session, campaign_id: int, people: pd.DataFrame) -> pd.DataFrame:
-    in_campaign = select(Person.id).where(Person.campaign_id == campaign_id)
-    usable = sa.and_(Phone.person_id.in_(in_campaign), Phone.status != PhoneStatus.disconnected)
-    shared = (select(Phone.e164).where(usable).group_by(Phone.e164)
-              .having(sa.func.count(sa.distinct(Phone.person_id)) > 1))
-    rows = bulk.read_frame(session, select(Phone.e164, Phone.person_id).where(usable, Phone.e164.in_(shared)))
+    usable = (select(Phone.e164, Phone.person_id).join(Person, Person.id == Phone.person_id)
+              .where(Person.campaign_id == campaign_id, Phone.status != PhoneStatus.disconnected))
+    # The numbers held by two people or more, grouped by the database; then only their holders are read.
+    shared = usable.subquery()
+    numbers = (select(shared.c.e164).group_by(shared.c.e164)
+               .having(sa.func.count(sa.distinct(shared.c.person_id)) > 1).subquery())
+    rows = bulk.read_frame(session, select(shared.c.e164, shared.c.person_id).join(
+        numbers, numbers.c.e164 == shared.c.e164))
     return _phone_pairs(rows, people)
 
 
@@ -154,11 +160,14 @@ def _scored(found: pd.DataFrame, people: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame({"person_id": pd.Series(dtype="int64"), "other_id": pd.Series(dtype="int64"),
                              "reasons": pd.Series(dtype="object"), "confidence": pd.Series(dtype="float")})
     found = found.assign(code=[reason["code"] for reason in found["reason"]])
-    found = found.drop_duplicates(["person_id", "other_id", "code"])
-    grouped = found.groupby(["person_id", "other_id"], sort=False)
-    reasons = grouped["reason"].agg(list)
-    misses = grouped["code"].agg(lambda codes: float(np.prod([1 - WEIGHTS[c] for c in codes])))
-    result = pd.DataFrame({"reasons": reasons, "confidence": 1 - misses}).reset_index()
+    found = found.drop_duplicates(["person_id", "other_id", "code"]).sort_values(["person_id", "other_id"])
+    found["miss"] = np.log1p(-found["code"].map(WEIGHTS).to_numpy())
+    grouped = found.groupby(["person_id", "other_id"], sort=True)
+    result = grouped["miss"].sum().reset_index()
+    result["confidence"] = 1 - np.exp(result.pop("miss"))
+    # Each pair's reasons, cut from the sorted rows at the pairs' boundaries (no Python call per pair).
+    starts = np.flatnonzero(found[["person_id", "other_id"]].ne(found[["person_id", "other_id"]].shift()).any(axis=1))
+    result["reasons"] = [list(part) for part in np.split(found["reason"].to_numpy(), starts[1:])]
     a = people["birth_year"].reindex(result["person_id"]).to_numpy()
     b = people["birth_year"].reindex(result["other_id"]).to_numpy()
     ids = np.array([SAME_ID in [r["code"] for r in rs] for rs in result["reasons"]], dtype=bool)
@@ -175,6 +184,14 @@ def candidates(found: pd.DataFrame, limit: int = 50, offset: int = 0) -> list[Ca
     page = found.iloc[offset:offset + limit]
     return [Candidate(int(a), int(b), float(c), list(r)) for a, b, c, r in
             zip(page["person_id"], page["other_id"], page["confidence"], page["reasons"], strict=True)]
+
+
+def people_named(session: Session, person_ids: list[int]) -> dict[int, tuple[Person, str]]:
+    """The people a page of candidates names, each with their street address ("" for a protected record)."""
+    rows = session.execute(select(Person, Household.address, Household.unit).outerjoin(
+        Household, Household.id == Person.household_id).where(Person.id.in_(person_ids))).all()
+    return {person.id: (person, "" if person.is_protected or not address else
+                        f"{address}, {unit}" if unit else address) for person, address, unit in rows}
 
 
 def pair_reasons(session: Session, person: Person, other: Person) -> Candidate:

@@ -231,6 +231,36 @@ def _united(mine: dict, theirs: dict) -> dict:
     return united
 
 
+def recent_merges(session: Session, campaign_id: int, limit: int = 20) -> list[MergeRecord]:
+    return list(session.exec(select(MergeRecord).where(MergeRecord.campaign_id == campaign_id)
+                             .order_by(MergeRecord.merged_at.desc(), MergeRecord.id.desc()).limit(limit)))
+
+
+def merged_into(session: Session, person_id: int) -> MergeRecord | None:
+    """The merge that removed this person, while it stands (not undone)."""
+    return session.exec(select(MergeRecord).where(MergeRecord.merged_id == person_id, MergeRecord.undone_at.is_(None))
+                        .order_by(MergeRecord.id.desc())).first()
+
+
+def merged_name(record: MergeRecord) -> str:
+    """The merged person's name, from the row the record keeps."""
+    row = record.saved.get("person", {})
+    return " ".join(row.get(part) or "" for part in ("first_name", "middle_name", "last_name", "suffix")
+                    if row.get(part)) or "—"
+
+
+def moved_counts(record: MergeRecord) -> dict[str, int]:
+    """Rows the merge gave the survivor, per table: moved, and repeats folded into the survivor's own."""
+    counts: dict[str, int] = {}
+    for name, keys in record.moved.items():
+        table = name.split(".")[0]
+        counts[table] = counts.get(table, 0) + len(keys)
+    for dropped in record.saved.get("dropped", []):
+        if dropped["table"] != "not_duplicate":
+            counts[dropped["table"]] = counts.get(dropped["table"], 0) + 1
+    return counts
+
+
 # ------------------------------------------------------------------------------------------------------------------
 # Undoing
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from canvass import access, history, importing, jobs, phonebank, turfs
+from canvass import access, history, importing, jobs, merging, phonebank, turfs
 from canvass.history import uploads
 from canvass.models import CallEntry, JobStatus, Person, Role, SurveyQuestion, Turf, TurfDoor
 from canvass.universe import Universe
@@ -81,11 +81,17 @@ def world(app, session, campaign, tmp_path, engine):
     upload.path.write_text("ncid\telection_lbl\telection_desc\n1\t11/08/2016\t11/08/2016 GENERAL\n")
     upload.check = history.check_history(session, campaign, upload.path).as_dict()
     uploads.save(upload)
+    twins = [Person(campaign_id=campaign.id, first_name="Cy", last_name="Lu") for _ in range(2)]
+    session.add_all(twins)
+    session.flush()
+    merge = merging.merge_people(session, *twins, users[ADMIN])  # a merge to look at and undo
     session.commit()
     door = session.exec(select(TurfDoor.household_id).where(TurfDoor.turf_id == mine.id)).first()
     values = {"turf_id": mine.id, "household_id": door, "list_id": call_list.id,
               "entry_id": session.exec(select(CallEntry.id)).first(), "batch_id": batch.id, "job_id": job.id,
-              "person_id": session.exec(select(Person.id)).first(), "user_id": users[OWNER].id,
+              "person_id": session.exec(select(Person.id).order_by(Person.id)).first(),
+              "other_id": session.exec(select(Person.id).order_by(Person.id).offset(1)).first(),
+              "merge_id": merge.id, "user_id": users[OWNER].id,
               "question_id": question.id if question else 1, "slug": campaign.slug, "token": "not-a-token",
               "code": mine.join_code, "filename": "app.css", "upload_id": upload.token}
     return {"users": users, "values": values}

@@ -27,6 +27,7 @@ def register_blueprints(app: Flask) -> None:
         calling,
         campaigns,
         canvassing,
+        duplicates,
         exports,
         history,
         home,
@@ -36,5 +37,6 @@ def register_blueprints(app: Flask) -> None:
         users,
     )
 
-    for module in (auth, home, users, campaigns, importing, history, people, turfs, canvassing, calling, exports, api):
+    for module in (auth, home, users, campaigns, importing, history, people, duplicates, turfs, canvassing, calling,
+                   exports, api):
         app.register_blueprint(module.bp)

@@ -6,7 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from canvass import audit, campaigns, people
+from canvass import audit, campaigns, merging, people
 from canvass.models import Person
 from canvass.web.database import db
 from canvass.web.forms import flash_errors
@@ -29,7 +29,11 @@ def index():
 def show(person_id: int):
     detail = people.person_detail(db(), person_id)
     if detail is None:
-        abort(404)
+        merge = merging.merged_into(db(), person_id)
+        if merge is None:
+            abort(404)
+        flash(_("This record was merged into another."), "ok")
+        return redirect(url_for("duplicates.record", merge_id=merge.id))
     return render_template("people/show.html", d=detail, full_name=people.full_name)
 
 
