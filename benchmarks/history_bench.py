@@ -155,8 +155,17 @@ def _child(phase: list[str]) -> None:
     else:
         result["summary"] = phase_import(Path(phase[1]), phase[2])
     result["seconds_inside"] = time.perf_counter() - started
-    result["peak_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    result["peak_mb"] = _peak_mb()
     print(json.dumps(result))
+
+
+def _peak_mb() -> float:
+    """This process's peak memory. Not getrusage's ru_maxrss: Linux keeps it across exec, so a phase would report
+    the parent's peak (the parent that generated the file)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def run_phase(*args: str) -> dict:
