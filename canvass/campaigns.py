@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from types import EllipsisType
 from typing import Any
 
 from sqlmodel import Session, select
@@ -39,9 +40,10 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "shift_expected_minutes": 180,  # a checked-in volunteer is overdue after this long
 }
 
-# (code, label, channel, is_contact, is_final, retry_after_hours, suppresses)
+# (code, label, channel, is_contact, is_final, retry_after_hours, suppresses); Not home comes back after two days and
+# Inaccessible after three, each at most 3 attempts (RECONTACT_LIMITS)
 DEFAULT_RESULT_CODES: list[tuple[str, str, str, bool, bool, int | None, Suppression]] = [
-    ("NH", "Not home", "door", False, False, 24, Suppression.none),
+    ("NH", "Not home", "door", False, False, 48, Suppression.none),
     ("TK", "Talked", "both", True, True, None, Suppression.none),
     ("RF", "Refused", "both", True, True, None, Suppression.none),
     ("MV", "Moved", "door", False, True, None, Suppression.moved),
@@ -59,6 +61,7 @@ DEFAULT_RESULT_CODES: list[tuple[str, str, str, bool, bool, int | None, Suppress
     ("CL", "Call back", "phone", False, False, None, Suppression.call_back),
     ("DNC", "Do not call", "phone", True, True, None, Suppression.do_not_call),
 ]
+RECONTACT_LIMITS = {"NH": 3, "IN": 3}
 
 
 #: The default result codes' labels in the other languages volunteers use (leads can edit them).
@@ -108,7 +111,8 @@ def create_campaign(session: Session, name: str, slug: str | None = None) -> Cam
     session.flush()
     for position, (code, label, channel, contact, final, retry, suppresses) in enumerate(DEFAULT_RESULT_CODES):
         session.add(ResultCode(campaign_id=campaign.id, code=code, label=label, channel=channel, is_contact=contact,
-                               is_final=final, retry_after_hours=retry, suppresses=suppresses, position=position,
+                               is_final=final, retry_after_hours=retry, max_attempts=RECONTACT_LIMITS.get(code),
+                               suppresses=suppresses, position=position,
                                translations=RESULT_CODE_TRANSLATIONS.get(code, {})))
     session.flush()
     return campaign
@@ -262,8 +266,10 @@ def set_question_active(session: Session, campaign: Campaign, question_id: int, 
 
 def update_result_code(session: Session, campaign: Campaign, code: str, *, label: str, channel: str,
                        is_contact: bool, is_final: bool, retry_after_hours: int | None, suppresses: str,
-                       active: bool = True, translations: dict[str, str] | None = None) -> ResultCode:
-    """Creates or edits a result code and its rules (contact or attempt, final or retry, what it suppresses)."""
+                       active: bool = True, translations: dict[str, str] | None = None,
+                       max_attempts: int | None | EllipsisType = ...) -> ResultCode:
+    """Creates or edits a result code and its rules (contact or attempt, final or retry and after how many attempts
+    to stop, what it suppresses). ``max_attempts`` left out keeps the code's limit."""
     code = re.sub(r"[^A-Z0-9]", "", code.strip().upper())[:16]
     if not code or not label.strip():
         raise CampaignError(N_("A result code needs a code (NH) and a label (Not home)."))
@@ -271,6 +277,8 @@ def update_result_code(session: Session, campaign: Campaign, code: str, *, label
         raise CampaignError(N_("A result code is for door, phone or both."))
     if retry_after_hours is not None and not 0 <= retry_after_hours <= 24 * 365:
         raise CampaignError(N_("Retry after a number of hours between 0 and 8760, or leave it empty."))
+    if max_attempts is not ... and max_attempts is not None and not 1 <= max_attempts <= 100:
+        raise CampaignError(N_("Stop after a number of attempts between 1 and 100, or leave it empty."))
     result = session.exec(select(ResultCode).where(ResultCode.campaign_id == campaign.id,
                                                    ResultCode.code == code)).first()
     if result is None:
@@ -278,6 +286,8 @@ def update_result_code(session: Session, campaign: Campaign, code: str, *, label
         result = ResultCode(campaign_id=campaign.id, code=code, position=position)
     result.label, result.channel, result.is_contact, result.is_final = label.strip()[:80], channel, is_contact, is_final
     result.retry_after_hours, result.suppresses, result.active = retry_after_hours, Suppression(suppresses), active
+    if max_attempts is not ...:
+        result.max_attempts = max_attempts
     if translations is not None:
         result.translations = {**(result.translations or {}),
                                **{k: v.strip() for k, v in translations.items() if v.strip()}}

@@ -355,6 +355,7 @@ class ResultCode(SQLModel, table=True):
     is_contact: bool = False  # counts as a conversation, not only an attempt
     is_final: bool = False  # never approach this person again in this campaign
     retry_after_hours: int | None = None  # re-approach after this long (None: no automatic retry)
+    max_attempts: int | None = None  # a person is out of the universe after this many attempts (None: no limit)
     suppresses: Suppression = _text(24, default=Suppression.none)
     position: int = 0
     active: bool = True

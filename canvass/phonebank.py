@@ -68,7 +68,7 @@ def _callable_people(campaign_id: int, universe: Universe) -> sa.Select:
     query = select(Person.id).where(
         Person.campaign_id == campaign_id, Person.do_not_call.is_(False), Person.do_not_contact.is_(False),
         Person.deceased.is_(False), Person.is_protected.is_(False), Person.id.in_(usable), Person.id.not_in(done),
-        *universe.person_filters())
+        *universe.campaign_filters(campaign_id))
     if universe.zips:
         query = query.where(Person.household_id.in_(select(Household.id).where(Household.zip5.in_(universe.zips))))
     if universe.not_reached:
@@ -100,7 +100,8 @@ def create_call_list(session: Session, campaign: Campaign, name: str, universe: 
         best["rank"].clip(upper=9).astype("int64")
     priority = best.groupby("person_id")["priority"].min().sort_values(kind="stable")
     call_list = CallList(campaign_id=campaign.id, name=name[:120], open_to_all=open_to_all,
-                         filters=universe.__dict__, created_by_id=user.id if user else None)
+                         filters={k: v for k, v in universe.__dict__.items() if k != "now"},
+                         created_by_id=user.id if user else None)
     session.add(call_list)
     session.flush()
     bulk.insert_frame(session, CallEntry.__table__, pd.DataFrame({

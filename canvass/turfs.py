@@ -4,6 +4,7 @@ code, and the leads' board. The caller commits. The cutting itself is in ``cutti
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import secrets
@@ -35,7 +36,7 @@ from canvass.models import (
     User,
     utcnow,
 )
-from canvass.universe import Universe, universe_frame
+from canvass.universe import Universe, universe_frame, universe_query
 from canvass.walk_lists import route_turf
 
 JOIN_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread off a poster
@@ -81,6 +82,8 @@ def cut_turfs(session: Session, campaign: Campaign, universe: Universe, *, by: s
         raise TurfError(N_("Cut by one of %(methods)s, not %(by)s."), methods=", ".join(METHODS), by=by)
     if target < 1:
         raise TurfError(N_("A turf needs at least one door."))
+    if universe.next_pass and universe.now is None:  # one moment for reading the doors and moving them
+        universe = dataclasses.replace(universe, now=utcnow())
     doors = universe_frame(session, campaign, universe)
     if doors.empty:
         raise TurfError(N_("No doors match: every door is already in a turf, or the filters leave none."))
@@ -95,6 +98,9 @@ def cut_turfs(session: Session, campaign: Campaign, universe: Universe, *, by: s
         "id": ids, "campaign_id": campaign.id, "name": [names[label] for label in sorted(names)],
         "status": TurfStatus.active.value, "cut_method": by, "join_code": _join_codes(session, count),
         "join_requires_approval": True, "created_at": now, "created_by_id": user.id if user else None}))
+    if universe.next_pass:  # doors of the last pass's closed turfs move to the new ones (contacts keep their turf)
+        session.execute(sa.delete(TurfDoor).where(TurfDoor.campaign_id == campaign.id, TurfDoor.household_id.in_(
+            universe_query(campaign.id, universe).scalar_subquery())))
     positions = cutting.street_positions(doors, labels)
     order = np.lexsort((positions.to_numpy(), labels.to_numpy()))
     bulk.insert_frame(session, TurfDoor.__table__, pd.DataFrame({

@@ -4,16 +4,27 @@ the voter file and on what canvassing learned), as SQL."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from canvass import bulk, turnout
+from canvass import bulk, recontact, turnout
 from canvass.i18n import N_, UserError
-from canvass.models import Campaign, ContactAttempt, ElectionKind, Household, Person, PersonTag, TurfDoor
+from canvass.models import (
+    Campaign,
+    ContactAttempt,
+    ElectionKind,
+    Household,
+    Person,
+    PersonTag,
+    Turf,
+    TurfDoor,
+    TurfStatus,
+    utcnow,
+)
 
 MAX_AGE = 130
 MAX_ID = 2**31 - 1  # a PostgreSQL integer: a larger id names nothing
@@ -37,6 +48,8 @@ class Universe:
     tag_ids: list[int] = field(default_factory=list)
     custom: dict[str, str] = field(default_factory=dict)  # custom field -> value
     not_reached: bool = False  # nobody at the door has been talked to yet
+    next_pass: bool = False  # only people the re-contact rules bring back (canvass.recontact), doors of closed turfs too
+    now: datetime | None = None  # the moment re-contact waits are counted to (default: when it runs)
     today: date | None = None  # the day ages are counted on (default: the day it runs)
     # Vote history (canvass.turnout): "voted in at most 1 of the last 4 generals", "turnout at most 50%" ...
     election_kind: ElectionKind = ElectionKind.general
@@ -72,7 +85,8 @@ class Universe:
                    languages=[lang.lower() for lang in listed("languages")], min_age=age("min_age"),
                    max_age=age("max_age"), tag_ids=[int(t) for t in tag_ids],
                    custom={str(k): str(v) for k, v in (data.get("custom") or {}).items()},
-                   not_reached=bool(data.get("not_reached")), **_turnout_values(data))
+                   not_reached=bool(data.get("not_reached")), next_pass=bool(data.get("next_pass")),
+                   **_turnout_values(data))
 
     def person_filters(self) -> list:
         year = (self.today or date.today()).year
@@ -106,10 +120,17 @@ class Universe:
             clauses.append(turnout.registered_since(date.fromisoformat(self.registered_since)))
         return clauses
 
+    def campaign_filters(self, campaign_id: int) -> list:
+        """The person filters, and the re-contact rules' for a next pass (which need the campaign)."""
+        clauses = self.person_filters()
+        if self.next_pass:
+            clauses.append(Person.id.in_(recontact.due_people(campaign_id, self.now or utcnow())))
+        return clauses
+
     def people_query(self, campaign_id: int) -> sa.Select:
         """The ids of the campaign's people in the universe (doors and what canvassing learned aside: an export
         of results takes everyone the filters describe)."""
-        query = select(Person.id).where(Person.campaign_id == campaign_id, *self.person_filters())
+        query = select(Person.id).where(Person.campaign_id == campaign_id, *self.campaign_filters(campaign_id))
         if self.zips:
             query = query.where(Person.household_id.in_(select(Household.id).where(
                 Household.campaign_id == campaign_id, Household.zip5.in_(self.zips))))
@@ -117,7 +138,7 @@ class Universe:
 
     @property
     def chooses_people(self) -> bool:
-        return bool(self.person_filters() or self.zips)
+        return bool(self.person_filters() or self.zips or self.next_pass)
 
 
 def _turnout_values(data: dict[str, Any]) -> dict[str, Any]:
@@ -174,15 +195,18 @@ def eligible_people(campaign_id: int, universe: Universe):
     return select(Person.household_id).where(
         Person.campaign_id == campaign_id, Person.household_id.is_not(None), Person.do_not_contact.is_(False),
         Person.deceased.is_(False), Person.moved.is_(False), Person.is_protected.is_(False),
-        *universe.person_filters())
+        *universe.campaign_filters(campaign_id))
 
 
 def universe_query(campaign_id: int, universe: Universe) -> sa.Select:
-    """The campaign's doors in the universe that are in no turf yet."""
+    """The campaign's doors in the universe that are in no turf yet (for a next pass: in no open turf)."""
     eligible = eligible_people(campaign_id, universe)
-    people_filtered = bool(universe.person_filters())
+    people_filtered = bool(universe.person_filters()) or universe.next_pass
     in_turf = select(TurfDoor.household_id).where(TurfDoor.campaign_id == campaign_id,
-                                                  TurfDoor.household_id == Household.id).exists()
+                                                  TurfDoor.household_id == Household.id)
+    if universe.next_pass:
+        in_turf = in_turf.join(Turf, Turf.id == TurfDoor.turf_id).where(Turf.status == TurfStatus.active)
+    in_turf = in_turf.exists()
     somebody = select(Person.id).where(Person.household_id == Household.id).exists()
     query = select(Household.id).where(Household.campaign_id == campaign_id, ~in_turf)
     if universe.zips:
