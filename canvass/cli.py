@@ -631,6 +631,38 @@ def restore_command(path: str, yes: bool) -> None:
 
 
 # ------------------------------------------------------------------------------------------------------------------
+# Background jobs
+
+
+@main.command()
+@click.option("--concurrency", type=click.IntRange(min=1), default=None,
+              help="Jobs run at a time (default: CANVASS_JOB_THREADS, 2). Each job is a thread.")
+@needs_schema
+def worker(runtime, concurrency: int | None) -> None:
+    """Run background jobs (imports, exports, walk routes) from the queue until stopped (PostgreSQL only).
+
+    Start any number, on any machine that reaches the database. App processes queue jobs and run them too, unless
+    CANVASS_APP_RUNS_JOBS=false. Ctrl+C or SIGTERM lets the running jobs finish first; a worker killed outright
+    has its jobs started again by another worker."""
+    import logging
+
+    from canvass import queue, queue_schema
+
+    url = runtime.config["DATABASE_URL"]
+    if db.is_sqlite(runtime.engine):
+        raise click.ClickException("On SQLite, jobs run inside the app process (canvass serve); there is no queue "
+                                   "for a worker. Use PostgreSQL to run jobs in workers of their own.")
+    if not queue_schema.is_current(runtime.engine):
+        raise click.ClickException(f"The job queue at {safe_url(url)} is not ready: run `canvass init`.")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("procrastinate").setLevel(logging.WARNING)
+    threads = concurrency or max(runtime.config["JOB_THREADS"], 1)
+    click.echo(f"canvass worker: running jobs from {safe_url(url)}, {threads} at a time (Ctrl+C stops it once "
+               "the running jobs end).")
+    queue.QueueWorker(runtime.engine, url, threads).run()
+
+
+# ------------------------------------------------------------------------------------------------------------------
 # Serving
 
 

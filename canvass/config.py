@@ -46,6 +46,9 @@ DEFAULTS: dict[str, Any] = {
     "LANGUAGES": ["en", "es", "vi"],
     # Background jobs (imports, large exports) run in this many threads per app process.
     "JOB_THREADS": 2,
+    # PostgreSQL: app processes also run jobs from the shared queue (JOB_THREADS each), so one server needs no other
+    # process. Set false when `canvass worker` processes run them. (SQLite: jobs always run in the app process.)
+    "APP_RUNS_JOBS": True,
     # Public base URL used in invite links and QR codes when the request's own host is not the one to share.
     "BASE_URL": "",
     # The proxies (a TLS-terminating nginx or Caddy on the same host) whose X-Forwarded-For and X-Forwarded-Proto

@@ -18,7 +18,7 @@ bind = os.environ.get("CANVASS_BIND", "0.0.0.0:8000")
 workers = _int("CANVASS_WORKERS", min(multiprocessing.cpu_count() * 2 + 1, 9))
 worker_class = "gthread"
 threads = _int("CANVASS_THREADS", 4)
-# Long enough for a large upload over a slow link; imports and exports themselves run in background threads.
+# Long enough for a large upload over a slow link; imports and exports themselves run in the background.
 timeout = _int("CANVASS_TIMEOUT", 120)
 graceful_timeout = 30
 keepalive = 5
@@ -27,3 +27,12 @@ errorlog = "-"
 access_log_format = '%(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 # Behind nginx or Caddy on the same host, trust its X-Forwarded-Proto so that the app knows requests came over HTTPS.
 forwarded_allow_ips = os.environ.get("CANVASS_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+
+
+def worker_exit(_server, worker) -> None:
+    """A stopping worker takes no new job and gives its running ones time to finish; on PostgreSQL what is left
+    is run again by another worker (see canvass.queue)."""
+    app = getattr(worker, "wsgi", None)
+    runner = getattr(app, "extensions", {}).get("canvass.jobs")
+    if runner is not None:
+        runner.close(timeout=graceful_timeout - 5)

@@ -1,8 +1,11 @@
-"""Background jobs (imports, large exports) run in a thread pool; their state lives in the ``job`` table.
+"""Background jobs (imports, exports, walk routes): their state lives in the ``job`` table, which any app process shows.
 
-Any app process can show a job's progress. A job whose process died stops sending heartbeats and is shown as
-failed; the work itself is one transaction, so a dead job leaves the database as it was. Pages never write: the row
-of such a job is marked failed by the next job runner that sweeps (``fail_stale_jobs``).
+Where they run: on SQLite in a thread pool of the app process that accepted them (``JobRunner``, here); on
+PostgreSQL on the queue that every app server and ``canvass worker`` share (canvass.queue). The work of a job is one
+transaction, so a job whose process died left the database as it was. The process running a job writes its
+heartbeat every 10 s. On SQLite a job without one for 90 s is shown failed, and marked so by the next sweep
+(``fail_stale_jobs``); a job on the queue is started again by another worker instead (canvass.queue). Pages never
+write: what they show of a dead job is set on a detached copy.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import logging
+import os
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -94,36 +99,49 @@ def create_job(session: Session, kind: str, *, user_id: int | None = None, campa
 
 
 STALE_MESSAGE = N_("The app stopped while this was running. Nothing was changed; start it again.")
+RESTART_MESSAGE = N_("The server running this stopped, so nothing was changed; another one starts it again.")
+ACTIVE = (JobStatus.running, JobStatus.queued)
 
 
 def job_view(session: Session, job: Job) -> Job:
-    """The job as users should see it: live progress when it runs here; failed when its process is gone.
+    """The job as users should see it: live progress when it runs here; when its process is gone, failed (or, on
+    the queue, waiting to start again).
 
     Reads only: the figures shown are set on a detached copy, never written back from a page view."""
-    live = job.id in LIVE and job.status in (JobStatus.running, JobStatus.queued)
-    stale = not live and job.status in (JobStatus.running, JobStatus.queued) and _is_stale(job)
+    live = job.id in LIVE and job.status in ACTIVE
+    stale = not live and job.status in ACTIVE and _is_stale(job)
+    if job.queue_id is not None:  # on the queue: it waits for a worker, however long; a dead run starts again
+        stale = stale and job.status == JobStatus.running
     if live or stale:
         session.expunge(job)
     if live:
         job.progress, job.message = LIVE[job.id]
+    elif stale and job.queue_id is not None:
+        job.status, job.message, job.progress = JobStatus.queued, RESTART_MESSAGE, 0.0
     elif stale:
         job.status, job.message, job.finished_at = JobStatus.failed, STALE_MESSAGE, job.heartbeat_at
     return job
 
 
-def fail_stale_jobs(session: Session) -> int:
-    """Marks failed the jobs whose process stopped sending heartbeats. Returns how many. The caller commits."""
+def fail_stale_jobs(session: Session, *, unless: sa.ColumnElement[bool] | None = None) -> int:
+    """Marks failed the jobs whose process stopped sending heartbeats (``unless`` spares those it holds true for).
+    Returns how many. The caller commits."""
     cutoff = utcnow() - STALE_AFTER
     last_sign = sa.func.coalesce(Job.heartbeat_at, Job.started_at, Job.created_at)
-    stale = list(session.exec(select(Job.id).where(Job.status.in_([JobStatus.running, JobStatus.queued]),
-                                                   last_sign < cutoff)))
+    query = select(Job.id).where(Job.status.in_(ACTIVE), last_sign < cutoff)
+    stale = list(session.exec(query if unless is None else query.where(~unless)))
     if stale:
-        session.execute(sa.update(Job).where(Job.id.in_(stale))
-                        .values(status=JobStatus.failed, message=STALE_MESSAGE, finished_at=utcnow()))
-        session.execute(sa.update(ImportBatch).where(ImportBatch.job_id.in_(stale),
-                                                     ImportBatch.status == ImportStatus.running)
-                        .values(status=ImportStatus.failed, error=STALE_MESSAGE, finished_at=utcnow()))
+        fail_jobs(session, stale, STALE_MESSAGE)
     return len(stale)
+
+
+def fail_jobs(session: Session, job_ids: list[int], message: str) -> None:
+    """Marks the jobs failed, and the import batches they were running. The caller commits."""
+    session.execute(sa.update(Job).where(Job.id.in_(job_ids))
+                    .values(status=JobStatus.failed, message=message, finished_at=utcnow(), runner=None))
+    session.execute(sa.update(ImportBatch).where(ImportBatch.job_id.in_(job_ids),
+                                                 ImportBatch.status == ImportStatus.running)
+                    .values(status=ImportStatus.failed, error=message, finished_at=utcnow()))
 
 
 def _is_stale(job: Job) -> bool:
@@ -131,75 +149,117 @@ def _is_stale(job: Job) -> bool:
     return utcnow() - last > STALE_AFTER
 
 
+def this_process() -> str:
+    """host:pid, as a job's ``runner``: where to look for the process running it."""
+    return f"{socket.gethostname()}:{os.getpid()}"[:120]
+
+
+def mark_started(engine: Engine, job_id: int) -> bool:
+    """Marks the job running in this process. Returns False when it had already ended (another run finished it)."""
+    with writer(engine).begin() as conn:
+        started = conn.execute(sa.update(Job).where(Job.id == job_id, Job.status.in_(ACTIVE)).values(
+            status=JobStatus.running, started_at=utcnow(), heartbeat_at=utcnow(), progress=0.0, message="",
+            runner=this_process()))
+    return started.rowcount == 1
+
+
+def run_job(engine: Engine, job_id: int, fn: Callable[..., dict[str, Any] | None], args: tuple | list) -> None:
+    """Runs ``fn(progress, engine, *args)`` for a started job and records how it ended on its row. Never raises."""
+    LIVE[job_id] = (0.0, "")
+    try:
+        result = fn(Progress(engine, job_id), engine, *args) or {}
+    except JobFailed as exc:
+        _set(engine, job_id, status=JobStatus.failed, message=str(exc)[:300])
+    except Exception:
+        log.exception("job %s failed", job_id)
+        _set(engine, job_id, status=JobStatus.failed,
+             message=N_("An unexpected error stopped this job. Nothing was changed."))
+    else:
+        _set(engine, job_id, status=JobStatus.done, progress=1.0, result=result)
+    finally:
+        LIVE.pop(job_id, None)
+        give_memory_back()
+
+
+def _set(engine: Engine, job_id: int, **values: Any) -> None:
+    with writer(engine).begin() as conn:
+        conn.execute(sa.update(Job).where(Job.id == job_id).values(finished_at=utcnow(), runner=None, **values))
+
+
+class Heartbeats:
+    """Writes the heartbeat of the jobs this process holds, every HEARTBEAT_SECONDS from one thread; then calls
+    ``then`` (a sweep), if given."""
+
+    def __init__(self, engine: Engine, then: Callable[[], None] | None = None):
+        self.engine, self.then = engine, then
+        self._jobs: set[int] = set()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def add(self, job_id: int) -> None:
+        with self._lock:
+            self._jobs.add(job_id)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._beat, name="canvass-job-heartbeat", daemon=True)
+                self._thread.start()
+
+    def discard(self, job_id: int) -> None:
+        with self._lock:
+            self._jobs.discard(job_id)
+
+    def _beat(self) -> None:
+        while True:
+            time.sleep(HEARTBEAT_SECONDS)
+            with self._lock:
+                held = list(self._jobs)
+            for job_id in held:
+                try:
+                    _write_quietly(self.engine, job_id, heartbeat_at=utcnow())
+                except Exception:  # a broken database must not kill the heartbeat thread
+                    log.warning("job heartbeat could not be written", exc_info=True)
+            if self.then is not None:
+                self.then()
+
+
 class JobRunner:
-    """Runs ``fn(progress, *args)`` in a worker thread and records the outcome on the job row."""
+    """Runs jobs in a thread pool of this process (SQLite's embedded default); ``threads=0`` runs them inline, in
+    the caller's thread (tests that want determinism)."""
 
     def __init__(self, engine: Engine, threads: int = 2):
         self.engine = engine
-        self.inline = threads <= 0  # run in the caller's thread (tests that want determinism)
+        self.inline = threads <= 0
         self.executor = None if self.inline else ThreadPoolExecutor(threads, thread_name_prefix="canvass-job")
         self.futures: dict[int, Future] = {}
-        self._running: set[int] = set()
-        self._lock = threading.Lock()
-        self._beat: threading.Thread | None = None
+        self.heartbeats = Heartbeats(engine, then=self._sweep)
 
-    def submit(self, job_id: int, fn: Callable[..., dict[str, Any] | None], *args: Any) -> None:
+    def start(self, session: Session, job_id: int, fn: Callable[..., dict[str, Any] | None], *args: Any) -> None:
+        """Commits the session's work, the job's row with it, then runs ``fn(progress, engine, *args)``."""
+        session.commit()
+        self.submit(job_id, fn, self.engine, *args)
+
+    def submit(self, job_id: int, fn: Callable[..., dict[str, Any] | None], engine: Engine, *args: Any) -> None:
+        """Runs ``fn(progress, engine, *args)`` for a job whose row is committed."""
         if self.inline:
-            self._run(job_id, fn, args)
+            self._run(job_id, fn, engine, args)
             return
-        self._start_heartbeat()
-        with self._lock:
-            self._running.add(job_id)  # queued behind another job, it still beats: it is not stale
+        self.heartbeats.add(job_id)  # queued behind another job, it still beats: it is not stale
         self.executor.submit(self._sweep)
-        self.futures[job_id] = self.executor.submit(self._run, job_id, fn, args)
+        self.futures[job_id] = self.executor.submit(self._run, job_id, fn, engine, args)
 
     def wait(self, job_id: int, timeout: float | None = None) -> None:
         future = self.futures.get(job_id)
         if future is not None:
             future.result(timeout)
 
-    def _run(self, job_id: int, fn, args) -> None:
-        self._set(job_id, status=JobStatus.running, started_at=utcnow(), heartbeat_at=utcnow())
-        LIVE[job_id] = (0.0, "")
-        with self._lock:
-            self._running.add(job_id)
+    def close(self, timeout: float | None = None) -> None:
+        """Nothing to hand over: a job of this process ends with it (its row is marked failed by the next sweep)."""
+
+    def _run(self, job_id: int, fn, engine: Engine, args) -> None:
         try:
-            result = fn(Progress(self.engine, job_id), *args) or {}
-        except JobFailed as exc:
-            self._set(job_id, status=JobStatus.failed, message=str(exc)[:300], finished_at=utcnow())
-        except Exception:
-            log.exception("job %s failed", job_id)
-            self._set(job_id, status=JobStatus.failed, finished_at=utcnow(),
-                      message=N_("An unexpected error stopped this job. Nothing was changed."))
-        else:
-            self._set(job_id, status=JobStatus.done, progress=1.0, result=result, finished_at=utcnow())
+            mark_started(self.engine, job_id)
+            run_job(engine, job_id, fn, args)
         finally:
-            LIVE.pop(job_id, None)
-            with self._lock:
-                self._running.discard(job_id)
-            give_memory_back()
-
-    def _set(self, job_id: int, **values: Any) -> None:
-        with writer(self.engine).begin() as conn:
-            conn.execute(sa.update(Job).where(Job.id == job_id).values(**values))
-
-    def _start_heartbeat(self) -> None:
-        with self._lock:
-            if self._beat is None:
-                self._beat = threading.Thread(target=self._heartbeat, name="canvass-job-heartbeat", daemon=True)
-                self._beat.start()
-
-    def _heartbeat(self) -> None:
-        while True:
-            time.sleep(HEARTBEAT_SECONDS)
-            with self._lock:
-                running = list(self._running)
-            for job_id in running:
-                try:
-                    _write_quietly(self.engine, job_id, heartbeat_at=utcnow())
-                except Exception:  # a broken database must not kill the heartbeat thread
-                    log.warning("job heartbeat could not be written", exc_info=True)
-            self._sweep()
+            self.heartbeats.discard(job_id)
 
     def _sweep(self) -> None:
         """Marks failed the jobs of processes that died (their pages already show them failed)."""

@@ -7,24 +7,40 @@ from datetime import datetime, timedelta
 from flask import Flask, current_app
 from flask_login import current_user
 
-from canvass.web.database import db, engine
+from canvass.web.database import db
 
 
 def start_job(kind: str, fn, *args, campaign_id: int | None = None):
-    """Records a job, commits the request's work with it, then runs ``fn(progress, engine, *args)`` in the
-    background. Returns the job."""
+    """Records a job and starts ``fn(progress, engine, *args)`` in the background, committing the request's work
+    with it (see submit_job). Returns the job."""
     from canvass import jobs
 
     job = jobs.create_job(db(), kind, user_id=current_user.id, campaign_id=campaign_id)
-    db().commit()
-    current_app.extensions["canvass.jobs"].submit(job.id, fn, engine(), *args)
+    submit_job(job, fn, *args)
     return job
 
 
+def submit_job(job, fn, *args) -> None:
+    """Commits the request's work with the recorded ``job`` and starts ``fn(progress, engine, *args)`` for it: in
+    this process on SQLite; on PostgreSQL it is queued in the same transaction, for any worker (canvass.queue).
+    The arguments must be JSON (ids, dicts, text)."""
+    current_app.extensions["canvass.jobs"].start(db(), job.id, fn, *args)
+
+
 def init_jobs(app: Flask) -> None:
+    """SQLite: jobs run in threads of this process. PostgreSQL: they go on the shared queue, and this process works
+    it too unless APP_RUNS_JOBS is false (``canvass worker`` processes run them). JOB_THREADS=0 runs jobs inline."""
+    from canvass.db import is_sqlite
     from canvass.jobs import JobRunner
 
-    app.extensions["canvass.jobs"] = JobRunner(app.extensions["canvass.engine"], threads=app.config["JOB_THREADS"])
+    engine, threads = app.extensions["canvass.engine"], app.config["JOB_THREADS"]
+    if is_sqlite(engine) or threads <= 0:
+        app.extensions["canvass.jobs"] = JobRunner(engine, threads=threads)
+        return
+    from canvass.queue import QueueRunner
+
+    app.extensions["canvass.jobs"] = QueueRunner(engine, app.config["DATABASE_URL"],
+                                                 threads=threads if app.config["APP_RUNS_JOBS"] else 0)
 
 
 def init_clock(app: Flask) -> None:

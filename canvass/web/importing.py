@@ -11,12 +11,13 @@ from flask_login import current_user
 from sqlmodel import select
 from werkzeug.utils import secure_filename
 
-from canvass import importing, jobs
+from canvass import importing
 from canvass.importing.containers import MAX_RATIO, MAX_UNCOMPRESSED
 from canvass.importing.fields import CUSTOM, FIELDS, HISTORY, SKIP
 from canvass.importing.problems import problems_csv as problems_file
 from canvass.models import Campaign, ImportBatch
-from canvass.web.database import db, engine
+from canvass.web.background import submit_job
+from canvass.web.database import db
 from canvass.web.language import translated
 
 bp = Blueprint("importing", __name__, url_prefix="/imports")
@@ -30,14 +31,9 @@ def get_batch(batch_id: int) -> ImportBatch:
     return batch
 
 
-def _runner() -> jobs.JobRunner:
-    return current_app.extensions["canvass.jobs"]
-
-
 def _start(batch: ImportBatch, kind: str, fn, *args) -> None:
     job = importing.start_batch_job(db(), batch, kind, current_user.id)
-    db().commit()
-    _runner().submit(job.id, fn, engine(), batch.id, *args)
+    submit_job(job, fn, batch.id, *args)  # commits the batch with its job
 
 
 @bp.get("/")
