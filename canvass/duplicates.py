@@ -54,6 +54,10 @@ class Candidate:
 def find_duplicates(session: Session, campaign_id: int) -> pd.DataFrame:
     """Every likely duplicate pair of the campaign not yet judged different, most likely first: columns
     ``person_id``, ``other_id`` (the higher id), ``confidence`` and ``reasons`` (a list of dicts per pair)."""
+    if bulk.dialect(session) == "postgresql":
+        # Room to group a million IDs and numbers in memory (the default 4 MB spills them to disk); this
+        # transaction only.
+        session.execute(sa.text("SET LOCAL work_mem = '64MB'"))
     people = _people(session, campaign_id)
     pairs = [_same_ids(session, campaign_id), _same_name_and_birth_year(people),
              _same_phones(session, campaign_id, people)]
@@ -85,13 +89,12 @@ def _people(session: Session, campaign_id: int) -> pd.DataFrame:
 def fold_names(names: pd.Series) -> pd.Series:
     """Names as compared: upper case, accents and anything not a letter or digit dropped ("O'Brien" = "OBRIEN").
     Computed once per distinct name: a million people have a few tens of thousands."""
-    names = names.fillna("").astype("str")
-    distinct = pd.Series(pd.unique(names))
-    plain = distinct.str.isascii()  # most of a voter file: folded by vectorised string operations
-    folded = distinct.str.upper().str.replace(r"[^A-Z0-9]", "", regex=True)
+    codes, distinct = pd.factorize(names.fillna("").astype("str"))
+    distinct = pd.Series(distinct, dtype="object")
+    plain = distinct.str.isascii().to_numpy(dtype=bool)  # most of a voter file: vectorised string operations
+    folded = distinct.str.upper().str.replace(r"[^A-Z0-9]", "", regex=True).to_numpy(dtype=object, copy=True)
     folded[~plain] = [_fold(name) for name in distinct[~plain]]
-    folded.index = distinct.to_numpy()
-    return pd.Series(folded.reindex(names.to_numpy()).to_numpy(), index=names.index)
+    return pd.Series(folded[codes] if len(codes) else [], index=names.index, dtype="object")
 
 
 def _fold(name: str) -> str:
@@ -111,9 +114,15 @@ def _pairs_within(groups: pd.DataFrame, key: list[str] | str) -> pd.DataFrame:
     return pairs.rename(columns={"person_id_other": "other_id"})
 
 
+def _two_people(person_id: sa.ColumnElement) -> sa.ColumnElement[bool]:
+    """A group held by two people or more. Not count(DISTINCT ...) > 1: a distinct count makes PostgreSQL sort the
+    whole table; min and max aggregate in a hash table."""
+    return sa.func.min(person_id) != sa.func.max(person_id)
+
+
 def _same_ids(session: Session, campaign_id: int) -> pd.DataFrame:
     shared = (select(ExternalId.value).where(ExternalId.campaign_id == campaign_id).group_by(ExternalId.value)
-              .having(sa.func.count(sa.distinct(ExternalId.person_id)) > 1))
+              .having(_two_people(ExternalId.person_id)))
     rows = bulk.read_frame(session, select(ExternalId.value, ExternalId.source, ExternalId.person_id).where(
         ExternalId.campaign_id == campaign_id, ExternalId.value.in_(shared)))
     return _id_pairs(rows)
@@ -138,7 +147,7 @@ def _same_phones(session: Session, campaign_id: int, people: pd.DataFrame) -> pd
     # The numbers held by two people or more, grouped by the database; then only their holders are read.
     shared = usable.subquery()
     numbers = (select(shared.c.e164).group_by(shared.c.e164)
-               .having(sa.func.count(sa.distinct(shared.c.person_id)) > 1).subquery())
+               .having(_two_people(shared.c.person_id)).subquery())
     rows = bulk.read_frame(session, select(shared.c.e164, shared.c.person_id).join(
         numbers, numbers.c.e164 == shared.c.e164))
     return _phone_pairs(rows, people)
