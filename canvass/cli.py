@@ -401,6 +401,9 @@ def universe_options(command):
         click.option("--tag", "tag_ids", multiple=True, type=int, help="Only people with this tag id."),
         click.option("--custom", multiple=True, help="Only people whose custom field FIELD=VALUE."),
         click.option("--not-reached", is_flag=True, help="Only people (doors) nobody has talked to yet."),
+        click.option("--next-pass", is_flag=True, help="Only people the result codes' re-contact rules bring back "
+                                                       "(never tried, or their wait over with attempts left); doors "
+                                                       "of closed turfs too."),
         click.option("--elections", "election_kind", type=click.Choice(["general", "primary", "municipal", "other"]),
                      default="general", show_default=True, help="The kind of election the vote-history options count."),
         click.option("--last", "last_elections", type=int,
@@ -433,6 +436,7 @@ def _universe(Universe, filters: dict[str, Any]):  # noqa: N803 (the class, impo
         "precincts": list(filters["precincts"]), "zips": list(filters["zips"]), "parties": list(filters["parties"]),
         "languages": list(filters["languages"]), "min_age": filters["min_age"], "max_age": filters["max_age"],
         "tag_ids": list(filters["tag_ids"]), "not_reached": filters["not_reached"],
+        "next_pass": filters.get("next_pass", False),
         "custom": dict(item.split("=", 1) for item in filters["custom"] if "=" in item),
         **{key: filters.get(key) for key in ("election_kind", "last_elections", "voted_at_least", "voted_at_most",
                                              "max_turnout", "never_voted", "registered_since")}})

@@ -10,7 +10,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from canvass import exports, tallies
+from canvass import exports, recontact, tallies
 from canvass.models import (
     AssignmentStatus,
     AuditLog,
@@ -136,4 +136,5 @@ def dashboard(session: Session, campaign: Campaign, timezone: str, *, now: datet
             "today": tallies.summary(today_frame).set_index("Channel").to_dict("index") if len(today_frame) else None,
             "volunteers_today": volunteers.to_dict("records"),
             "results": list(zip(results["Code"], results["Attempts"], strict=True)),
-            "survey": tallies.survey_results(frame), "flags": tallies.quality_flags(frame), "today_date": today}
+            "survey": tallies.survey_results(frame), "flags": tallies.quality_flags(frame), "today_date": today,
+            "passes": recontact.pass_summary(session, campaign.id, now or datetime.now(UTC))}

@@ -240,3 +240,18 @@ def test_export_takes_only_a_turf_of_its_campaign(app, session, data_staff, camp
         "campaign_id": other.id, "format": "xlsx", "sheet": "contacts", "turf_id": str(two_turfs[0].id)})
     assert response.status_code == 400
     assert error_beside(response.get_data(as_text=True), "turf_id") == "Choose a turf of this campaign."
+
+
+def test_a_cut_form_shown_again_still_counts_with_its_filters_and_can_be_sent(app, session, lead, campaign, tmp_path):
+    from canvass import importing
+
+    path = tmp_path / "people.csv"
+    path.write_text(PEOPLE)
+    importing.import_file(session, campaign, path)
+    session.commit()
+    response = app.test_client(user=lead).post("/turfs/cut", data={
+        "campaign_id": campaign.id, "by": "geo", "doors": "lots", "zips": "27702"})
+    html = response.get_data(as_text=True)
+    assert error_beside(html, "doors") == "A whole number from 1 to 10000."
+    assert re.search(r"<strong>2</strong> doors", html)  # the two Elm St doors, not all four
+    assert re.search(r'<button class="button" type="submit" >', html)  # not disabled: fix the number and cut

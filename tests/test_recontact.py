@@ -1,5 +1,6 @@
 """Re-contact rules: who a next pass takes back (doors and calls alike), and what the dashboard counts."""
 
+import re
 import uuid
 from datetime import timedelta
 
@@ -123,3 +124,26 @@ def test_new_campaigns_bring_not_home_back_after_two_days_three_times(session, c
     codes = {c.code: c for c in session.exec(select(ResultCode).where(ResultCode.campaign_id == campaign.id))}
     assert (codes["NH"].retry_after_hours, codes["NH"].max_attempts) == (48, 3)
     assert codes["TK"].is_final and codes["RF"].is_final and codes["MV"].is_final and codes["MV"].suppresses == "moved"
+
+
+def test_a_lead_sets_the_limit_on_the_setup_page_and_reads_the_passes_on_the_dashboard(app, session, campaign,
+                                                                                         passed, lead):
+    client = app.test_client(user=lead)
+    response = client.post(f"/campaigns/{campaign.slug}/setup/code", data={
+        "code": "NH", "label": "Not home", "channel": "door", "retry_after_hours": "48", "max_attempts": "5",
+        "suppresses": "none", "active": "1"})
+    assert response.status_code == 302
+    session.expire_all()
+    assert session.exec(select(ResultCode.max_attempts).where(ResultCode.campaign_id == campaign.id,
+                                                              ResultCode.code == "NH")).one() == 5
+    html = client.get(f"/dashboard?campaign={campaign.id}&lang=es").get_data(as_text=True)
+    assert "Vueltas y quién queda" in html and "Nunca intentado" in html
+
+
+def test_the_board_counts_and_cuts_a_next_pass(app, session, campaign, passed, lead):
+    for turf in session.exec(select(Turf)).all():
+        turf.status = TurfStatus.closed
+        session.add(turf)
+    session.commit()
+    html = app.test_client(user=lead).get(f"/turfs/?campaign={campaign.id}&next_pass=1").get_data(as_text=True)
+    assert re.search(r"<strong>3</strong> doors", html)

@@ -39,7 +39,7 @@ def index():
 def _lists_page(campaign: Campaign, filters: UniverseForm, new: CallListForm, status: int = 200):
     """The phone banks: the counting form (``filters``, checked), how many it takes, the new-list form, the lists."""
     universe = Universe()
-    if not filters.has_errors:
+    if not filters.filters_invalid:
         try:
             universe = filters.universe()
         except UniverseError as exc:

@@ -128,7 +128,7 @@ def save_code(slug: str):
     return _apply(campaign, form, "#codes", lambda: campaigns.update_result_code(
         db(), campaign, form.code.data, label=form.label.data, channel=form.channel.data,
         is_contact=form.is_contact.data, is_final=form.is_final.data, retry_after_hours=form.retry_after_hours.data,
-        suppresses=form.suppresses.data, active=form.active.data, translations=form.translations()),
+        max_attempts=form.max_attempts.data, suppresses=form.suppresses.data, active=form.active.data, translations=form.translations()),
         _("Result code saved."))
 
 

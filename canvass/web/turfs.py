@@ -43,7 +43,7 @@ def board():
 def _board_page(campaign: Campaign, filters: UniverseForm, cut: CutForm, status: int = 200):
     """The board: the counting form (``filters``, checked), the doors it takes, the cut form and the turfs."""
     universe = Universe()
-    if not filters.has_errors:
+    if not filters.filters_invalid:
         try:
             universe = filters.universe()
         except UniverseError as exc:

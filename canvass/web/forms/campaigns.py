@@ -70,6 +70,7 @@ class CodeForm(Form):
     is_contact = Switch(_l("Counts as a contact"))
     is_final = Switch(_l("Final"))
     retry_after_hours = whole_number(_l("Try again after (hours)"), 0, 24 * 365)
+    max_attempts = whole_number(_l("Stop after (attempts)"), 1, 100)
     suppresses = SelectField(_l("Also"), choices=word_choices(Suppression), default=Suppression.none.value,
                              invalid_choice_message=_l("Choose one from the list."))
     active = Switch(_l("In use"), default=True)

@@ -27,6 +27,7 @@ class UniverseForm(Form):
     custom_value = StringField(_l("equals"), [at_most(200)])
     tag_ids = PickSome(_l("Tags"), message=_l("Choose the tags from the list."))
     not_reached = Switch()
+    next_pass = Switch()
     # Vote history (canvass.turnout)
     election_kind = SelectField(_l("Elections counted"), default=ElectionKind.general.value,
                                 choices=word_choices(list(ElectionKind)),
@@ -41,8 +42,13 @@ class UniverseForm(Form):
 
     #: The fields a POST form carries along (hidden) from the counting form above it.
     FILTERS = ("precincts", "zips", "parties", "language_list", "min_age", "max_age", "custom_key", "custom_value",
-               "tag_ids", "not_reached", "election_kind", "last_elections", "voted_at_least", "voted_at_most",
+               "tag_ids", "not_reached", "next_pass", "election_kind", "last_elections", "voted_at_least", "voted_at_most",
                "max_turnout", "registered_since", "never_voted")
+
+    @property
+    def filters_invalid(self) -> bool:
+        """Whether a filter holds a value that cannot be counted (the form's other fields aside)."""
+        return any(self[name].errors for name in self.FILTERS)
 
     def offer_tags(self, tags) -> UniverseForm:
         """The campaign's tags are what ``tag_ids`` may hold."""
@@ -56,7 +62,7 @@ class UniverseForm(Form):
             "precincts": self.precincts.data or "", "zips": self.zips.data or "", "parties": self.parties.data or "",
             "languages": self.language_list.data or "", "min_age": self.min_age.data, "max_age": self.max_age.data,
             "tag_ids": self.tag_ids.data or [], "custom": {key: (self.custom_value.data or "").strip()} if key else {},
-            "not_reached": self.not_reached.data, "election_kind": self.election_kind.data,
+            "not_reached": self.not_reached.data, "next_pass": self.next_pass.data, "election_kind": self.election_kind.data,
             "last_elections": self.last_elections.data, "voted_at_least": self.voted_at_least.data,
             "voted_at_most": self.voted_at_most.data, "max_turnout": self.max_turnout.data,
             "registered_since": self.registered_since.data, "never_voted": self.never_voted.data})
