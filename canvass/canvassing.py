@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from canvass import campaigns, conversation, walk_lists
+from canvass import campaigns, contacts, conversation, walk_lists
+from canvass.contact_input import ContactIn
 from canvass.i18n import N_, UserError
 from canvass.models import (
     Campaign,
@@ -167,3 +169,20 @@ def my_turf_ids(session: Session, user: User) -> list[int]:
     """The turfs the phone may keep (any other cached turf is wiped from it)."""
     return list(session.exec(select(TurfAssignment.turf_id).join(Turf, Turf.id == TurfAssignment.turf_id).where(
         TurfAssignment.user_id == user.id, TurfAssignment.status == "active", Turf.status == TurfStatus.active)))
+
+
+def log_whole_door(session: Session, user: User, campaign: Campaign, turf: Turf, household: Household, code: str,
+                   uuids: list[str]) -> list:
+    """One tap for the whole door (not home, moved, inaccessible...): the result stored once per person listed there,
+    or for the door itself when nobody is; ``uuids`` (the phone's, so a retry stores nothing twice) in order.
+    Returns the per-item results of ``contacts.log_contacts``."""
+    codes = conversation.result_codes_for(session, campaign.id, Channel.door, "en")
+    buttons = conversation.door_buttons(codes)
+    allowed = {c["code"] for c in [buttons["not_home"], *buttons["door_wide"]] if c}
+    if code.strip().upper() not in allowed:
+        raise CanvassError(N_("That result cannot be recorded for a whole door; record it for each person."))
+    people = [person.id for person in walk_lists.people_at(session, household)] or [None]
+    items = [ContactIn(client_uuid=uuids[i] if i < len(uuids) else uuid.uuid4(), person_id=person_id,
+                       household_id=household.id, turf_id=turf.id, channel=Channel.door, result_code=code)
+             for i, person_id in enumerate(people)]
+    return contacts.log_contacts(session, user, campaign, items, on_turfs={turf.id})

@@ -306,6 +306,24 @@ def _add_followups(session: Session, context: _BatchContext, person_id: int | No
             session.add(PersonTag(person_id=person_id, tag_id=tag_id, created_by_id=user.id, created_at=now))
 
 
+def undo_entry(session: Session, user: User, contact_id: int, *, window: timedelta = timedelta(hours=12)
+               ) -> list[ContactAttempt]:
+    """Undoes an entry as the volunteer made it: one tap for a whole door (Not home for everyone) stored one contact
+    per person, and is taken back as one. Returns the contacts undone."""
+    contact = session.get(ContactAttempt, contact_id)
+    if contact is None or contact.user_id != user.id:
+        raise ContactRejected(N_("Only your own entries can be undone."))
+    same_tap = [contact]
+    if contact.household_id is not None:
+        same_tap = session.exec(select(ContactAttempt).where(
+            ContactAttempt.user_id == user.id, ContactAttempt.household_id == contact.household_id,
+            ContactAttempt.result_code == contact.result_code, ContactAttempt.contacted_at == contact.contacted_at,
+            ContactAttempt.received_at == contact.received_at, ContactAttempt.undone_at.is_(None))).all() or [contact]
+    for each in same_tap:
+        undo_contact(session, user, each.id, window=window)
+    return same_tap
+
+
 def undo_contact(session: Session, user: User, contact_id: int, *, window: timedelta = timedelta(hours=12)) -> None:
     """Undoes a contact the user logged recently: it stops counting, and what it changed is put back."""
     contact = session.get(ContactAttempt, contact_id)

@@ -78,8 +78,15 @@ def door_buttons(codes: list[dict[str, Any]]) -> dict[str, Any]:
     refusal = next((c for c in codes if c["is_contact"] and c["is_final"] and c is not talked and not c["confirm"]),
                    None)
     quick = [c for c in (miss, refusal) if c is not None]
+    # What one tap may record for everyone at a door: results about the door, not a conversation (not home, moved,
+    # inaccessible, come back later, wrong address).
+    door_wide = [c for c in codes if not c["is_contact"] and c["suppresses"] in DOOR_WIDE and c is not miss]
     return {"talked": talked, "quick": quick, "others": [c for c in codes if c is not talked and c not in quick],
-            "not_home": miss or talked}
+            "not_home": miss or talked, "door_wide": door_wide}
+
+
+#: Result rules that make sense for a whole door at once.
+DOOR_WIDE = {"none", "moved", "wrong_address"}
 
 
 def followup_tags(session: Session, campaign_id: int, language: str) -> list[dict[str, Any]]:

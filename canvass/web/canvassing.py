@@ -10,7 +10,6 @@ from flask_login import current_user
 from wtforms import SelectChoice
 
 from canvass import audit, canvassing, contacts, conversation, walk_lists
-from canvass.contact_input import ContactIn
 from canvass.models import Campaign, Channel, ContactAttempt, Household, Turf
 from canvass.web.database import db
 from canvass.web.forms import flash_errors
@@ -131,7 +130,7 @@ def _after_logging(turf: Turf, household: Household, person_id: int | None):
 
 @bp.post("/<int:turf_id>/door/<int:household_id>/nobody-home")
 def nobody_home(turf_id: int, household_id: int):
-    """One tap for the whole door: "Not home" for everyone at it (or for the door itself when nobody is listed)."""
+    """One tap for the whole door: not home, moved, inaccessible... for everyone at it (or the door itself)."""
     turf = get_turf_to_work(turf_id)
     household = get_my_door(turf, household_id)
     campaign = db().get(Campaign, turf.campaign_id)
@@ -139,19 +138,19 @@ def nobody_home(turf_id: int, household_id: int):
     if not form.validate_on_submit():
         flash_errors(form)
         return redirect(url_for("canvassing.door", turf_id=turf.id, household_id=household.id))
-    people = [person.id for person in walk_lists.people_at(db(), household)]
     uuids = [value for value in form.client_uuid.data or [] if value]
-    targets = list(people) or [None]
-    items = [ContactIn(client_uuid=uuids[i] if i < len(uuids) else uuid.uuid4(), person_id=pid,
-                       household_id=household.id, turf_id=turf.id, channel=Channel.door, result_code=form.result.data)
-             for i, pid in enumerate(targets)]
-    results = contacts.log_contacts(db(), current_user, campaign, items, on_turfs={turf.id})
+    try:
+        results = canvassing.log_whole_door(db(), current_user, campaign, turf, household, form.result.data, uuids)
+    except canvassing.CanvassError as exc:
+        flash(exc.in_language(_), "error")
+        return redirect(url_for("canvassing.door", turf_id=turf.id, household_id=household.id))
     db().commit()
     rejected = [r.error_in(_) for r in results if r.status == "rejected"]
     if rejected:
         flash(rejected[0], "error")
         return redirect(url_for("canvassing.door", turf_id=turf.id, household_id=household.id))
-    flash(_("Saved: %(door)s · nobody home.", door=household.address), "ok")
+    label = conversation.result_labels(db(), campaign.id, _language()).get(form.result.data.strip().upper(), form.result.data)
+    flash(_("Saved: %(door)s · %(result)s, for everyone at the door.", door=household.address, result=label), "ok")
     return redirect(url_for("canvassing.next_door", turf_id=turf.id))
 
 
@@ -174,11 +173,12 @@ def undo(turf_id: int):
         flash(_("Nothing to undo."), "error")
         return redirect(url_for("canvassing.walk", turf_id=turf.id))
     try:
-        contacts.undo_contact(db(), current_user, last.id)
+        undone_entries = contacts.undo_entry(db(), current_user, last.id)
     except contacts.ContactRejected as exc:
         flash(exc.in_language(_), "error")
         return redirect(url_for("canvassing.walk", turf_id=turf.id))
-    audit.record(db(), current_user, "contact.undone", object_type="contact", object_id=last.id)
+    for each in undone_entries:
+        audit.record(db(), current_user, "contact.undone", object_type="contact", object_id=each.id)
     db().commit()
     undone = canvassing.entry_view(db(), last, turf.campaign_id, _language())
     flash(_("Undone: %(who)s · %(result)s. Enter it again.", who=undone["who"], result=undone["result"]), "ok")
