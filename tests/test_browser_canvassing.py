@@ -168,3 +168,23 @@ def test_an_entry_the_server_refuses_stays_on_screen_and_the_queue_moves_on(csrf
     assert page.locator("#sync-rejected").is_visible()  # still shown after a reload, until dismissed
     page.locator("#sync-rejected [data-dismiss]").click()
     assert page.locator("#sync-rejected").is_hidden()
+
+
+def test_a_result_for_the_whole_door_is_one_tap_offline_too(csrf_server, phone, session, turf, volunteer):
+    page = phone.new_page()
+    browser_login(page, csrf_server, volunteer)
+    page.goto(f"{csrf_server}/walk/{turf.id}")
+    page.locator("html[data-offline-ready='1']").wait_for(state="attached", timeout=20000)
+    page.get_by_role("link", name="Next door").first.click()
+    page.wait_for_load_state()
+    phone.set_offline(True)
+    page.locator("details.door-wide summary").click()
+    screenshot(page, "door-whole-door-results-360")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    page.locator("details.door-wide").get_by_role("button", name="Moved").click()
+    page.wait_for_load_state()
+    phone.set_offline(False)
+    wait_until_nothing_waits(page)
+    session.rollback()
+    stored = session.exec(select(ContactAttempt.result_code)).all()
+    assert stored == ["MV"]
