@@ -130,7 +130,7 @@ def setup_forms(setup: Setup, sent: Form | None = None) -> SetupForms:
     def placed(drawn: Form, prefix: str) -> Form:
         form = waiting.pop() if waiting and _same(drawn, waiting[0]) else drawn
         for item in form:
-            item.id = f"{prefix}-{item.name}"
+            item.id = item.label.field_id = f"{prefix}-{item.name}"
         return form
 
     forms = SetupForms()
