@@ -164,6 +164,23 @@ def phase_import(path: Path, url: str) -> dict:
     return summary
 
 
+def phase_check(path: Path, url: str) -> dict:
+    """The web flow's check of the file (read, clean, match, no writes) into an empty campaign: what bounds the
+    memory of reading, cleaning and matching, without the hours a 10M-row write takes on a shared machine."""
+    from sqlmodel import Session
+
+    from canvass import campaigns, db
+    from canvass.importing import check_file
+
+    engine = db.make_engine(url)
+    with Session(engine) as session:
+        campaign = campaigns.get_campaign(session, "bench") or campaigns.create_campaign(session, "Bench", "bench")
+        session.commit()
+        report = check_file(session, campaign, path)
+    engine.dispose()
+    return {"rows": report.rows, **report.counts}
+
+
 def write_signup(source: Path, target: Path, rows: int = 500) -> None:
     """A sign-up sheet as a field team sends it: names, addresses and phones of some voters, no IDs, spread over the
     file."""
@@ -258,6 +275,8 @@ def main() -> None:
     parser.add_argument("--only", choices=["csv", "xlsx"], help="run only the CSV or only the XLSX part")
     parser.add_argument("--engines", nargs="+", default=["sqlite", "postgresql"])
     parser.add_argument("--keep-files", action="store_true", help="keep the generated files (they take GBs)")
+    parser.add_argument("--check-only", action="store_true",
+                        help="for each size, only the read and the dry-run check (SQLite): time and peak memory")
     parser.add_argument("--phase", nargs="*")
     args = parser.parse_args()
     if args.phase:
@@ -266,7 +285,7 @@ def main() -> None:
     results = {}
     if args.only != "xlsx":
         for rows in args.rows:
-            results[str(rows)] = csv_results(args, rows)
+            results[str(rows)] = check_results(args, rows) if args.check_only else csv_results(args, rows)
             (args.out / "import.json").write_text(json.dumps(results, indent=2))
     if args.xlsx_rows and args.only != "csv":
         results["xlsx"] = xlsx_results(args)
@@ -319,6 +338,24 @@ def csv_results(args, rows: int) -> dict:
     return results
 
 
+def check_results(args, rows: int) -> dict:
+    source = args.out / f"voters_{rows}.csv"
+    if not source.exists():
+        generate(source, rows)
+    try:
+        with tempfile.TemporaryDirectory(dir=args.out) as folder:
+            read = run_phase("read", str(source))[0]
+            url = fresh_database("sqlite", Path(folder), args.pg, "check")
+            seconds, peak, result = run_phase("check", str(source), url)
+    finally:
+        if not args.keep_files:
+            source.unlink(missing_ok=True)
+    result = {"rows": rows, "read_s": round(read, 2), "check_s": round(seconds, 2),
+              "check_to_read": round(seconds / read, 2), "check_peak_mb": round(peak), "counts": result["summary"]}
+    print(rows, "check", json.dumps(result), flush=True)
+    return result
+
+
 def xlsx_results(args) -> dict:
     rows = args.xlsx_rows
     source, book = args.out / f"voters_{rows}.csv", args.out / f"voters_{rows}.xlsx"
@@ -359,6 +396,8 @@ def _child(phase: list[str]) -> None:
         summary = phase_import(Path(phase[1]), phase[2])
     elif phase[0] == "small":
         summary = phase_small(Path(phase[1]), phase[2])
+    elif phase[0] == "check":
+        summary = phase_check(Path(phase[1]), phase[2])
     elif phase[0] == "read":
         phase_read(Path(phase[1]))
     elif phase[0] == "calamine":

@@ -756,6 +756,47 @@ def test_upload_check_edit_mapping_confirm_and_see_the_result(app, session, data
     assert report.mapping_source == "remembered" and not report.error
 
 
+def test_confirming_writes_what_the_check_cleaned_without_reading_the_file_again(app, session, data_staff, campaign,
+                                                                                  tmp_path, monkeypatch):
+    """The check stages its cleaned rows beside the upload; confirming loads them (a data staffer does not wait
+    for the file to be read and cleaned twice). Only if the campaign changed under rows the check found unchanged
+    is the file read again."""
+    client = app.test_client(user=data_staff)
+    path = write(tmp_path, "list.csv", HEADER + "1,Ana,Diaz,5 Oak St,Durham,27701,9195551212,DEM,es,1980\n"
+                                              "2,Bo,Kim,7 Elm St,Durham,27701,,REP,,1975\n")
+    batch_url = upload(client, campaign, path).headers["Location"]
+    assert "Check before importing" in client.get(batch_url).get_data(as_text=True)
+    session.rollback()
+    stored = session.exec(select(ImportBatch)).one().stored_path
+    assert os.path.isdir(f"{stored}.staged")
+    reads = []
+    monkeypatch.setattr(importing, "stream_file", lambda *a, **k: reads.append(a) or pytest.fail("read again"))
+    client.post(f"{batch_url}/confirm")
+    assert "Imported" in client.get(batch_url).get_data(as_text=True)
+    assert reads == []
+    session.rollback()
+    assert sorted(session.exec(select(Person.first_name)).all()) == ["Ana", "Bo"]
+    assert session.exec(select(Phone.e164)).all() == ["+19195551212"]
+    assert not os.path.exists(stored) and not os.path.exists(f"{stored}.staged")  # personal data: deleted
+
+
+def test_a_staged_check_whose_unchanged_rows_changed_since_is_read_again(session, campaign, tmp_path):
+    path = write(tmp_path, "v.csv", HEADER + "1,Ana,Diaz,5 Oak St,Durham,27701,9195551212,DEM,es,1980\n")
+    importing.import_file(session, campaign, path)
+    session.commit()
+    again = write(tmp_path, "again.csv", HEADER + "1,Ana,Diaz,5 Oak St,Durham,27701,9195551212,DEM,es,1980\n"
+                                                  "2,Bo,Kim,7 Elm St,Durham,27701,,REP,,1975\n")
+    report = importing.check_file(session, campaign, again, stage_to=tmp_path / "staged")
+    assert (report.counts["unchanged"], report.counts["insert"]) == (1, 1)
+    session.exec(sa.update(Person).values(source_hash=""))  # imported again from another file meanwhile
+    session.commit()
+    staged = importing.staging.read_staging(tmp_path / "staged")
+    with pytest.raises(importing.StagingOutdated):
+        importing.import_staged(session, campaign, staged)
+    session.rollback()
+    assert count(session, Person) == 1
+
+
 def test_an_unusable_upload_shows_the_sentence_and_nothing_is_imported(app, session, lead, campaign, tmp_path):
     client = app.test_client(user=lead)
     response = upload(client, campaign, write(tmp_path, "empty.csv", ""))

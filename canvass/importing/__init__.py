@@ -288,9 +288,9 @@ def import_staged(session: Session, campaign: Campaign, staged: Staged, *, batch
     if len(unchanged) and not among(unchanged, stored_fingerprints(session, campaign_id)).all():
         raise StagingOutdated()
     state.counts["unchanged"] += len(unchanged)
-    for index, part in enumerate(ahead(staged.parts()), start=1):
-        _write_part(session, campaign_id, state, part, batch.id if batch else None)
-        progress(0.05 + 0.85 * index / max(staged.chunks, 1), N_("Saving the rows"))
+    for index, part in enumerate(ahead(staged.parts())):
+        span = (0.05 + 0.9 * index / max(staged.chunks, 1), 0.05 + 0.9 * (index + 1) / max(staged.chunks, 1))
+        _write_part(session, campaign_id, state, part, batch.id if batch else None, _within(progress, *span))
     facts = staged.facts
     if facts.get("mapping_source") == "given":
         remember_mapping(session, facts["headers"], facts["mapping"])
@@ -308,13 +308,19 @@ def _take_the_write_lock(session: Session) -> None:
         take_write_lock(session, Person.__table__)
 
 
-def _write_part(session: Session, campaign_id: int, state: FileState, part: Normalized, batch_id: int | None
-                ) -> None:
+def _write_part(session: Session, campaign_id: int, state: FileState, part: Normalized, batch_id: int | None,
+                progress=lambda fraction, message="": None) -> None:
     plan = state.plan(session, campaign_id, part)
-    written = apply_plan(session, campaign_id, plan, part, batch_id=batch_id)
+    written = apply_plan(session, campaign_id, plan, part, batch_id=batch_id, progress=progress)
     state.record(plan)
     for name, count in written.items():
         state.written[name] += count
+
+
+def _within(progress, start: float, end: float):
+    """``progress`` for one chunk's writing: its steps (``apply_plan`` reports them from 0.5 to 1) spread over the
+    chunk's share of the import."""
+    return lambda fraction, message="": progress(start + (end - start) * max(0.0, fraction - 0.5) * 2, message)
 
 
 def _finish_import(session: Session, campaign_id: int, state: FileState, facts: dict[str, Any],

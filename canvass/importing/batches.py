@@ -5,6 +5,7 @@ that says when it may be confirmed. The caller commits; the jobs that check and 
 from __future__ import annotations
 
 import contextlib
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,8 +79,10 @@ def discard_batch(session: Session, batch: ImportBatch) -> None:
 
 
 def discard_upload(stored_path: str) -> None:
-    """The uploaded file holds personal data: once imported it is deleted, not kept around."""
+    """The uploaded file holds personal data: once imported it is deleted, not kept around (and so are the check's
+    cleaned rows staged beside it)."""
     path = Path(stored_path)
+    shutil.rmtree(path.parent / f"{path.name}.staged", ignore_errors=True)
     if path.exists():
         path.unlink()
         with contextlib.suppress(OSError):

@@ -41,7 +41,7 @@ __all__ = ["MAX_RATIO", "MAX_UNCOMPRESSED", "TOO_MANY_COLUMNS", "UnreadableFile"
            "stream_file", "CHUNK_ROWS"]
 
 DELIMITERS = {"\t": "tab", "|": "pipe", ",": "comma", ";": "semicolon"}
-CHUNK_ROWS = 200_000  # rows read, cleaned and written at a time: what bounds an import's memory
+CHUNK_ROWS = 100_000  # rows read, cleaned and written at a time: what bounds an import's memory
 
 
 @dataclass

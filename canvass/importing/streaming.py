@@ -14,6 +14,7 @@ left out before they are cleaned, so a weekly file with 1% of its rows changed c
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -175,6 +176,10 @@ class FileState:
 
     def record(self, plan: Plan) -> None:
         """Keeps what the chunk's written (or stood-in) rows hold, for the chunks after it."""
+        self._keep(plan)
+        give_memory_back()
+
+    def _keep(self, plan: Plan) -> None:
         people = plan.people
         for name in ("insert", "update", "unchanged", "merged", "door", "households"):
             self.counts[name] += plan.counts.get(name, 0)
@@ -315,3 +320,10 @@ def ahead(items: Iterator, depth: int = 1) -> Iterator:
 
 
 Progress = Callable[..., None]
+
+
+def give_memory_back() -> None:
+    """Between chunks, hands the freed heap back to the system: glibc keeps a chunk's freed arrays in its arenas,
+    fragmented, and over fifty chunks a 10M-row check had grown past 2 GB."""
+    with contextlib.suppress(OSError, AttributeError):  # not glibc (macOS, musl): nothing to do
+        ctypes.CDLL(None).malloc_trim(0)
