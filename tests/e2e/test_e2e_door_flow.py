@@ -144,7 +144,7 @@ def test_revisiting_the_walk_list_moves_little_and_fetches_only_the_doors_that_c
     lead = phones.open().new_page()  # a lead logs "Nobody home" at one door of this turf
     sign_in(lead, server.base_url, "lead@example.org")
     lead.goto(f"{server.base_url}/walk/{turf}/door/{door}")
-    lead.locator("form.nobody-home button").click()  # (the lead reads Spanish)
+    lead.locator("form.nobody-home button[value=NH]").click()  # (the lead reads Spanish)
     lead.wait_for_load_state()
 
     moved.clear()
