@@ -70,9 +70,9 @@ def build_world(url: str, volunteers: int) -> list[str]:
     """Volunteer emails, each with one turf of DOORS_PER_TURF doors, in a fresh database at ``url``."""
     import sqlalchemy as sa
     from sqlmodel import Session, SQLModel, select
-    from werkzeug.security import generate_password_hash
 
     from canvass import accounts, campaigns, db, importing, turfs
+    from canvass.accounts import hash_password
     from canvass.models import Turf
     from canvass.universe import Universe
 
@@ -86,7 +86,7 @@ def build_world(url: str, volunteers: int) -> list[str]:
         for house in range(1, DOORS_PER_TURF + 1):
             lines.append(f"{street}-{house},Pat,Doe{house},{house * 2} Load Street {street:03d},27701,en")
     emails = [f"volunteer{i:03d}@load.example" for i in range(volunteers)]
-    password_hash = generate_password_hash(PASSWORD)  # once: hashing 200 passwords would take a minute
+    password_hash = hash_password(PASSWORD)  # once: hashing 200 passwords would take a minute
     with Session(engine, expire_on_commit=False) as session, tempfile.TemporaryDirectory() as folder:
         campaign = campaigns.create_campaign(session, "Load test", slug="load")
         session.commit()

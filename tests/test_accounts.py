@@ -113,7 +113,30 @@ def test_deactivated_user_cannot_log_in(client, session, volunteer):
 
 def test_passwords_are_hashed(session, volunteer):
     stored = session.get(User, volunteer.id).password_hash
-    assert PASSWORD not in stored and stored.startswith(("scrypt:", "pbkdf2:"))
+    assert PASSWORD not in stored and stored.startswith("$argon2id$")
+
+
+@pytest.mark.parametrize("method", ["scrypt", "pbkdf2:sha256:1000"])
+def test_a_password_hashed_by_an_earlier_version_signs_in_and_is_hashed_again(session, volunteer, method):
+    from werkzeug.security import generate_password_hash
+
+    volunteer.password_hash = generate_password_hash(PASSWORD, method=method)
+    key = volunteer.sign_in_key
+    session.add(volunteer)
+    session.commit()
+    assert accounts.authenticate(session, volunteer.email, "not the password") is None
+    assert accounts.authenticate(session, volunteer.email, PASSWORD).id == volunteer.id
+    session.commit()
+    stored = session.get(User, volunteer.id)
+    assert stored.password_hash.startswith("$argon2id$") and stored.sign_in_key == key  # other phones stay signed in
+    assert accounts.authenticate(session, volunteer.email, PASSWORD).id == volunteer.id
+
+
+def test_a_damaged_stored_hash_refuses_the_sign_in_without_an_error(session, volunteer):
+    volunteer.password_hash = "$argon2id$v=19$m=8,t=1,p=1$garbage"
+    session.add(volunteer)
+    session.commit()
+    assert accounts.authenticate(session, volunteer.email, PASSWORD) is None
 
 
 def test_login_redirect_refuses_other_sites(client, volunteer):
