@@ -386,7 +386,8 @@ def run_export_job(progress, engine, campaign_id: int, params: dict[str, Any], u
         slug = session.get(Campaign, campaign_id).slug
     filters = Filters(since=_day(params.get("since")), until=_day(params.get("until")),
                       turf_id=params.get("turf_id"), user_id=params.get("user_id"),
-                      channel=params.get("channel") or None)
+                      channel=params.get("channel") or None,
+                      people=Universe.from_dict(params["people"]) if params.get("people") else None)
     return make_export(engine, campaign_id, filters, path=Path(folder) / export_name(slug, params, timezone),
                        timezone=timezone, sheet=params.get("sheet", "contacts"), van=params.get("format") == "van",
                        user_id=user_id, progress=progress)

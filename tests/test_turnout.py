@@ -171,6 +171,35 @@ def test_export_takes_the_turnout_options(app, session, campaign, voters, monkey
     assert everyone["rows"] == 4
 
 
+def test_the_web_export_takes_the_turnout_filters(app, session, campaign, voters):
+    import uuid
+
+    from canvass.models import ContactAttempt, Job
+
+    session.add_all(ContactAttempt(client_uuid=uuid.uuid4(), campaign_id=campaign.id, person_id=person.id,
+                                   household_id=person.household_id, channel="door", result_code="NH")
+                    for person in voters.values())
+    session.commit()
+    client = app.test_client(user=make_user(session, "data"))
+    form = client.get(f"/exports/?campaign={campaign.id}").get_data(as_text=True)
+    assert "Vote history" in form and 'name="voted_at_most"' in form and 'name="precincts"' in form
+
+    def export(**filters):
+        response = client.post("/exports/", data={"campaign_id": campaign.id, "format": "csv", "sheet": "contacts",
+                                                  **filters})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        session.rollback()  # a fresh snapshot: the job committed in another session
+        return session.get(Job, int(response.headers["Location"].rsplit("/", 1)[1])).result["rows"]
+
+    assert export(last_elections="4", voted_at_most="1") == 3
+    assert export(never_voted="y") == 1
+    assert export() == 4
+    refused = client.post("/exports/", data={"campaign_id": campaign.id, "format": "csv", "sheet": "contacts",
+                                             "voted_at_most": "1"})
+    assert refused.status_code == 400
+    assert "Say how many of the last elections to count" in refused.get_data(as_text=True)
+
+
 def test_votes_go_with_their_person(session, campaign, voters):
     session.delete(session.get(Person, voters["always"].id))
     session.commit()

@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from canvass import accounts, campaigns, canvassing, charts, conversation, exports, jobs, overview, turfs
 from canvass.models import Campaign, Job, JobStatus
+from canvass.universe import UniverseError
 from canvass.web.background import now, start_job
 from canvass.web.database import db
 from canvass.web.forms.exports import ExportForm
@@ -34,7 +35,7 @@ def index():
 
 def _offered(form: ExportForm, campaign: Campaign) -> ExportForm:
     return form.offer(campaigns.list_campaigns(db()), [row["turf"] for row in turfs.board(db(), campaign)],
-                      accounts.volunteers(db(), active_only=False), _("All"))
+                      accounts.volunteers(db(), active_only=False), _("All"), campaigns.campaign_tags(db(), campaign.id))
 
 
 def _page(campaign: Campaign, form: ExportForm, status: int = 200):
@@ -48,7 +49,12 @@ def create():
     campaign = get_campaign(form.campaign_id.data)
     if not _offered(form, campaign).validate_on_submit():
         return _page(campaign, form, 400)
-    job = start_job("export", exports.run_export_job, campaign.id, form.params(), current_user.id,
+    try:
+        params = form.params()
+    except UniverseError as exc:
+        form.refuse(exc)
+        return _page(campaign, form, 400)
+    job = start_job("export", exports.run_export_job, campaign.id, params, current_user.id,
                     str(export_folder()), current_app.config["TIMEZONE"], campaign_id=campaign.id)
     return redirect(url_for("exports.show", job_id=job.id))
 

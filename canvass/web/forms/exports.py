@@ -7,7 +7,8 @@ from wtforms import DateField, SelectChoice, SelectField
 from wtforms.validators import Optional, ValidationError
 
 from canvass import exports
-from canvass.web.forms import Form, PickOne
+from canvass.web.forms import PickOne
+from canvass.web.forms.universe import UniverseForm
 
 CALENDAR = _l("Give the dates as on a calendar, such as 2026-11-03.")
 
@@ -17,7 +18,9 @@ def id_or_none(value) -> int | None:
     return None if value in ("", None) else int(value)
 
 
-class ExportForm(Form):
+class ExportForm(UniverseForm):
+    """What to export, and (the universe filters) whose contacts: a turf board's filters, vote history included."""
+
     campaign_id = PickOne(_l("Campaign"))
     format = SelectField(_l("What"), choices=[
         SelectChoice("xlsx", _l("Workbook (XLSX): summary, contacts, tallies, survey")),
@@ -37,8 +40,9 @@ class ExportForm(Form):
         if self.since.data and field.data and self.since.data > field.data:
             raise ValidationError(_l("The first date comes after the last one: swap them."))
 
-    def offer(self, campaigns, turfs, volunteers, everyone: str) -> ExportForm:
-        """The campaigns, that campaign's turfs and the volunteers the user may export by."""
+    def offer(self, campaigns, turfs, volunteers, everyone: str, tags=()) -> ExportForm:
+        """The campaigns, that campaign's turfs, tags and the volunteers the user may export by."""
+        self.offer_tags(tags)
         self.campaign_id.choices = [SelectChoice(c.id, c.name) for c in campaigns]
         self.turf_id.choices = [SelectChoice("", everyone), *(SelectChoice(t.id, t.name) for t in turfs)]
         self.user_id.choices = [SelectChoice("", everyone), *(SelectChoice(v.id, v.display_name) for v in volunteers)]
@@ -49,4 +53,13 @@ class ExportForm(Form):
         return {"format": self.format.data, "sheet": self.sheet.data,
                 "since": self.since.data.isoformat() if self.since.data else None,
                 "until": self.until.data.isoformat() if self.until.data else None,
-                "turf_id": self.turf_id.data, "user_id": self.user_id.data, "channel": self.channel.data or None}
+                "turf_id": self.turf_id.data, "user_id": self.user_id.data, "channel": self.channel.data or None,
+                "people": self.people()}
+
+    def people(self) -> dict | None:
+        """The universe filters as plain values (None when they choose everyone); ``UniverseError`` says which
+        value is wrong."""
+        universe = self.universe()
+        if not universe.chooses_people:
+            return None
+        return {**universe.__dict__, "election_kind": universe.election_kind.value, "now": None, "today": None}

@@ -50,6 +50,12 @@ class UniverseForm(Form):
         """Whether a filter holds a value that cannot be counted (the form's other fields aside)."""
         return any(self[name].errors for name in self.FILTERS)
 
+    @property
+    def filters_given(self) -> bool:
+        """Whether any filter holds a value or an error (its folded section is then shown open)."""
+        return any(self[name].errors or self[name].data not in (None, "", [], False)
+                   for name in self.FILTERS if name != "election_kind")
+
     def offer_tags(self, tags) -> UniverseForm:
         """The campaign's tags are what ``tag_ids`` may hold."""
         self.tag_ids.choices = [SelectChoice(tag.id, tag.name) for tag in tags]
