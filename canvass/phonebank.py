@@ -294,7 +294,7 @@ def record_call(session: Session, user: User, entry: CallEntry, item: contacts.C
         raise CallingError(N_("Choose when to call back."))
     item = item.model_copy(update={"person_id": entry.person_id, "call_list_id": call_list.id,
                                    "channel": Channel.phone, "turf_id": None})
-    [result] = contacts.log_contacts(session, user, campaign, [item])  # its person is the entry's, checked above
+    [result] = contacts.log_contacts(session, user, campaign, [item], now=now)  # its person is the entry's, checked above
     if result.status != "created":
         return result  # a retry of a call already recorded changes nothing more
     session.flush()

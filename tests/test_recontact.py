@@ -2,7 +2,7 @@
 
 import re
 import uuid
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from sqlmodel import select
@@ -147,3 +147,44 @@ def test_the_board_counts_and_cuts_a_next_pass(app, session, campaign, passed, l
     session.commit()
     html = app.test_client(user=lead).get(f"/turfs/?campaign={campaign.id}&next_pass=1").get_data(as_text=True)
     assert re.search(r"<strong>3</strong> doors", html)
+
+
+def test_the_rules_follow_contacts_logged_at_the_door_and_on_the_phone(session, campaign, tmp_path, volunteer, lead):
+    """Through the entry points volunteers use: a door batch (as a phone syncs it) and a call on a call list."""
+    from datetime import datetime
+
+    from canvass import contacts
+    from canvass.contact_input import ContactIn
+
+    path = tmp_path / "people.csv"
+    path.write_text(PEOPLE)
+    importing.import_file(session, campaign, path)
+    session.commit()
+    [turf_id] = turfs.cut_turfs(session, campaign, Universe(), by="street", target=100)
+    session.commit()
+    people = {p.first_name: p for p in session.exec(select(Person)).all()}
+    now = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)  # within calling hours
+    at_door = {"Ana": "NH", "Bo": "RF", "Cy": "MV"}
+    results = contacts.log_contacts(session, volunteer, campaign, [
+        ContactIn(client_uuid=uuid.uuid4(), person_id=people[name].id, household_id=people[name].household_id,
+                  turf_id=turf_id, result_code=code, contacted_at=now) for name, code in at_door.items()], now=now)
+    assert [r.status for r in results] == ["created"] * 3
+    # The never-tried people go on a call list and are called once each.
+    call_list = phonebank.create_call_list(session, campaign, "Calls", Universe(next_pass=True, now=now), user=lead)
+    phonebank.assign(session, call_list, volunteer)
+    session.commit()
+    on_phone = {"Di": "NA", "Ed": "TK", "Fa": "RF", "Gus": "NA", "Hal": "TK"}
+    while (claim := phonebank.claim_next(session, call_list, volunteer, timezone="UTC", now=now)) is not None:
+        code = on_phone.pop(claim.person.first_name)
+        phonebank.record_call(session, volunteer, claim.entry,
+                              ContactIn(client_uuid=uuid.uuid4(), result_code=code, contacted_at=now), now=now)
+        session.commit()
+    assert on_phone == {}
+
+    def due(hours: int) -> set[str]:
+        return names(session, session.execute(recontact.due_people(campaign.id, now + timedelta(hours=hours)))
+                     .scalars().all())
+
+    assert due(1) == set()
+    assert due(5) == {"Di", "Gus"}  # no answer: back after 4 hours
+    assert due(49) == {"Ana", "Di", "Gus"}  # not home: back after two days; refused, moved, talked: never
