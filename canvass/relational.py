@@ -118,10 +118,12 @@ def find_matches(session: Session, campaign_id: int, people: pd.DataFrame, *, to
 
 
 def _candidates(session: Session, campaign_id: int, lasts: list[str], phones: list[str]) -> pd.DataFrame:
-    """The campaign's people who might be one of them, with their city and each of their numbers ("" when none)."""
+    """The campaign's people who might be one of them, with their city and each of their numbers ("" when none).
+    People met at a door have no match key: they are found by their last name as typed, case aside."""
     if not lasts and not phones:
         return pd.DataFrame()
     by_name = [sa.and_(Person.match_key >= f"{last}|", Person.match_key < f"{last}}}") for last in lasts]
+    by_name.append(sa.and_(Person.match_key == "", sa.func.upper(Person.last_name).in_(lasts)))
     by_phone = [Person.id.in_(select(Phone.person_id).where(Phone.e164.in_(phones)))] if phones else []
     query = select(Person.id, Person.first_name, Person.last_name, Person.birth_year, Household.city,
                    sa.func.coalesce(Phone.e164, "").label("e164")) \
@@ -247,7 +249,7 @@ def my_list(session: Session, user: User, campaign: Campaign, *, volunteer_langu
                                               first_name=person.first_name or person.name)
         people.append({
             "id": person.id, "name": person.name, "phone": person.phone, "city": person.city, "age": person.age,
-            "match": str(person.match), "language": language or volunteer_language,
+            "match": str(person.match), "language": language,
             "voter": None if first is None else {"name": f"{first} {last_name}".strip(), "city": city or "",
                                                  "age": (today.year - birth_year) if birth_year else None},
             "opted_out": bool(confirmed and (dnc or dncall or deceased)),

@@ -13,7 +13,16 @@ from sqlmodel import select
 
 from canvass import access, address_book, history, importing, jobs, merging, phonebank, relational, turfs
 from canvass.history import uploads
-from canvass.models import CallEntry, JobStatus, Person, RelationalPerson, Role, SurveyQuestion, Turf, TurfDoor
+from canvass.models import (
+    CallEntry,
+    JobStatus,
+    Person,
+    RelationalPerson,
+    Role,
+    SurveyQuestion,
+    Turf,
+    TurfDoor,
+)
 from canvass.universe import Universe
 from tests.conftest import make_user
 
