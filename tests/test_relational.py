@@ -121,7 +121,7 @@ def test_the_same_name_and_city_is_an_exact_match(session, campaign, voters):
     assert _match(session, campaign, people) == [("Ana Diaz 1980", "exact")]
 
 
-def test_a_nickname_accents_and_case_make_a_near_match(session, campaign, voters):
+def test_accents_and_case_fold_away_and_a_nickname_is_a_near_match(session, campaign, voters):
     people = pd.concat([address_book.one_person("bob o'brien", "", "durham", None),
                         address_book.one_person("Jose Garcia", "", "", 42),
                         address_book.one_person("Pepe García", "", "Durham", None)], ignore_index=True)
