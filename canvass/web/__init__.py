@@ -33,10 +33,11 @@ def register_blueprints(app: Flask) -> None:
         home,
         importing,
         people,
+        relational,
         turfs,
         users,
     )
 
     for module in (auth, home, users, campaigns, importing, history, people, duplicates, turfs, canvassing, calling,
-                   exports, api):
+                   exports, relational, api):
         app.register_blueprint(module.bp)
