@@ -1160,3 +1160,18 @@ def test_a_discarded_batch_loses_its_file_and_cannot_be_confirmed(session, campa
     importing.discard_batch(session, batch)
     session.commit()
     assert not folder.exists() and batch.status == ImportStatus.cancelled and not importing.is_open(batch)
+
+
+def test_stored_fingerprints_are_read_as_numbers_from_text_arrow_or_chunks():
+    import numpy as np
+    import pyarrow as pa
+
+    from canvass.importing.streaming import _as_numbers
+
+    texts = ["18446744073709551615", "12", "not one"]
+    expected = np.array([18446744073709551615, 12], dtype=np.uint64)
+    assert (_as_numbers(texts) == expected).all()
+    assert (_as_numbers(pa.array(texts, type=pa.large_string())) == expected).all()
+    chunked = pa.chunked_array([pa.array(texts[:2], type=pa.large_string()), pa.array(texts[2:3], type=pa.large_string())])
+    assert (_as_numbers(chunked) == expected).all()
+    assert _as_numbers(pa.array([])).dtype == np.uint64 and not len(_as_numbers([]))
