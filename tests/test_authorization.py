@@ -5,14 +5,15 @@ turf, door or call list that is not theirs gets 404 (its existence is not reveal
 below fails the test, so a new route cannot skip this check.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlmodel import select
 
-from canvass import access, history, importing, jobs, merging, phonebank, turfs
+from canvass import access, history, importing, jobs, merging, phonebank, shifts, turfs
 from canvass.history import uploads
-from canvass.models import CallEntry, JobStatus, Person, Role, SurveyQuestion, Turf, TurfDoor
+from canvass.models import CallEntry, JobStatus, Person, Role, SurveyQuestion, Turf, TurfDoor, utcnow
 from canvass.universe import Universe
 from tests.conftest import make_user
 
@@ -85,6 +86,10 @@ def world(app, session, campaign, tmp_path, engine):
     session.add_all(twins)
     session.flush()
     merge = merging.merge_people(session, *twins, users[ADMIN])  # a merge to look at and undo
+    starts = utcnow() + timedelta(days=2)
+    shift = shifts.create_shift(session, campaign, shifts.ShiftIn(
+        kind="canvass", title="Saturday", starts_at=starts, ends_at=starts + timedelta(hours=3), turf_ids=[mine.id]))
+    shifts.sign_up(session, shift, users[OWNER], now=utcnow())  # the owner is on its roster
     session.commit()
     door = session.exec(select(TurfDoor.household_id).where(TurfDoor.turf_id == mine.id)).first()
     values = {"turf_id": mine.id, "household_id": door, "list_id": call_list.id,
@@ -93,7 +98,8 @@ def world(app, session, campaign, tmp_path, engine):
               "other_id": session.exec(select(Person.id).order_by(Person.id).offset(1)).first(),
               "merge_id": merge.id, "user_id": users[OWNER].id,
               "question_id": question.id if question else 1, "slug": campaign.slug, "token": "not-a-token",
-              "code": mine.join_code, "filename": "app.css", "upload_id": upload.token}
+              "code": mine.join_code, "filename": "app.css", "upload_id": upload.token,
+              "shift_id": shift.id, "shift_code": shift.signup_code}
     return {"users": users, "values": values}
 
 

@@ -23,7 +23,8 @@ def test_every_row_survives_the_migrations_down_to_0004_and_up_again(database_ur
         before = _counts(engine)
         assert before["person"] and before["turf_assignment"] and before["contact_attempt"] and before["campaign_member"]
         command.downgrade(db.alembic_config(engine), "0004")  # back past every migration that copies a table
+        kept = set(sa.inspect(engine).get_table_names())  # tables made since 0004 go with their rows (shifts)
         assert db.upgrade(engine) == ("0004", db.head_revision())
-        assert _counts(engine) == before
+        assert {t: n for t, n in _counts(engine).items() if t in kept} == {t: n for t, n in before.items() if t in kept}
     finally:
         engine.dispose()

@@ -33,10 +33,11 @@ def register_blueprints(app: Flask) -> None:
         home,
         importing,
         people,
+        shifts,
         turfs,
         users,
     )
 
     for module in (auth, home, users, campaigns, importing, history, people, duplicates, turfs, canvassing, calling,
-                   exports, api):
+                   shifts, exports, api):
         app.register_blueprint(module.bp)
