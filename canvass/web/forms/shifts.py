@@ -19,6 +19,7 @@ from wtforms import (
     TimeField,
 )
 from wtforms.validators import DataRequired, Email, InputRequired
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from canvass.models import LANGUAGE_NAMES, ShiftEvent, ShiftKind
 from canvass.shifts import ShiftIn
@@ -82,7 +83,8 @@ class NewcomerForm(Form):
     email = EmailField(_l("Email"), [DataRequired(_l("Give your email address.")), at_most(254),
                                      Email(_l("That is not an email address, such as ana@example.org."))])
     languages = SelectMultipleField(_l("Languages you speak"), choices=LANGUAGE_CHOICES,
-                                    invalid_choice_message=_l("Tick only what the list shows."))
+                                    invalid_choice_message=_l("Tick only what the list shows."),
+                                    widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
     website = StringField(_l("Leave this empty"), [at_most(200)])
 
 
