@@ -231,12 +231,18 @@ def sign_up(session: Session, shift: ShiftEvent, user: User, *, now: datetime) -
     if not user.is_active:
         raise ShiftError(N_("This account is no longer active."))
     signup = ShiftSignup(shift_id=shift.id, user_id=user.id, signed_up_at=now)
-    session.add(signup)
-    session.flush()
+    try:
+        with session.begin_nested():  # a second tap racing the first: theirs stands
+            session.add(signup)
+    except sa.exc.IntegrityError:
+        return signup_of(session, shift, user)
     return signup
 
 
 def _throttle_newcomers(session: Session, shift: ShiftEvent, remote_addr: str, now: datetime) -> None:
+    if session.get_bind().dialect.name == "postgresql":  # one address's tries are counted one at a time
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('shift-signup:' || :addr))"),
+                        {"addr": remote_addr})
     session.execute(sa.delete(ShiftSignupAttempt).where(ShiftSignupAttempt.at < now - timedelta(days=1)))
     since = now - timedelta(hours=1)
     recent = select(sa.func.count()).select_from(ShiftSignupAttempt).where(ShiftSignupAttempt.at >= since,

@@ -180,6 +180,18 @@ def test_a_member_signs_up_in_one_tap_once(app, session, shift, volunteer):
     assert "You're signed up for this shift." in client.get(f"/s/{shift.signup_code}").get_data(as_text=True)
 
 
+def test_a_sign_up_racing_another_for_the_same_volunteer_keeps_the_first(session, shift, volunteer, monkeypatch):
+    first = shifts.sign_up(session, shift, volunteer, now=BEFORE)
+    session.commit()
+    real = shifts.signup_of
+    calls = iter([None])  # the racing request looked before the first one's row was there
+    monkeypatch.setattr(shifts, "signup_of", lambda *a: next(calls, "unused") and real(*a))
+    again = shifts.sign_up(session, shift, volunteer, now=BEFORE + timedelta(minutes=1))
+    session.commit()
+    assert again.id == first.id
+    assert len(session.exec(select(ShiftSignup).where(ShiftSignup.user_id == volunteer.id)).all()) == 1
+
+
 def test_the_calendar_file_of_a_shift_is_public_and_names_no_one(app, session, shift, volunteer):
     shifts.sign_up(session, shift, volunteer, now=BEFORE)
     session.commit()
