@@ -117,3 +117,34 @@ def test_a_first_timer_signs_up_from_the_link_and_gets_a_turf_at_check_in(demo_s
     assert newcomer.locator(".walk-list li").count() > 0
     assert newcomer.evaluate("document.documentElement.scrollWidth") <= 360
     save_screenshot(newcomer, f"e2e-shifts-walk-{language}")
+
+
+SHIFT_START = "SELECT starts_at FROM shift_event WHERE title = 'Saturday house visits'"
+CHECKED_IN = """SELECT s.checked_in_at IS NOT NULL, s.turf_id, s.turf_id IN (SELECT turf_id FROM shift_turf
+                WHERE shift_id = s.shift_id), (SELECT count(*) FROM shift o WHERE o.user_id = u.id AND
+                o.turf_id = s.turf_id AND o.checked_out_at IS NULL)
+                FROM shift_signup s JOIN "user" u ON u.id = s.user_id JOIN shift_event e ON e.id = s.shift_id
+                WHERE u.email = :email AND e.title = 'Saturday house visits'"""
+
+
+def test_a_volunteer_checks_in_on_their_own_phone_in_vietnamese_and_lands_on_their_walk_list(serve, phones):
+    today = datetime.now(UTC).date()
+    saturday = today + timedelta(days=(5 - today.weekday()) % 7 or 7)  # the demo's house visits: 10:00 New York
+    start = datetime(saturday.year, saturday.month, saturday.day, 15, tzinfo=UTC)
+    server = serve("demo", CANVASS_CLOCK_START=(start - timedelta(minutes=15)).isoformat(), CANVASS_MODE="development")
+    stored = datetime.fromisoformat(str(server.scalar(SHIFT_START)))  # SQLite answers text, PostgreSQL a time
+    assert (stored if stored.tzinfo else stored.replace(tzinfo=UTC)) == start
+
+    page = phones.open(locale="vi").new_page()
+    sign_in(page, server.base_url, "minh@example.org")  # Minh reads Vietnamese
+    follow(page, menu_link(page, "Ca của tôi"))
+    card = page.locator("li.card", has_text="Saturday house visits")
+    save_screenshot(page, "e2e-shifts-self-check-in-vi")
+    follow(page, card.get_by_role("button", name="Tôi đã đến: điểm danh cho tôi"))
+    checked_in, turf_id, of_the_shift, open_safety_shifts = server.rows(CHECKED_IN, email="minh@example.org")[0]
+    assert checked_in and of_the_shift and open_safety_shifts == 1
+    turf_name = server.scalar("SELECT name FROM turf WHERE id = :id", id=turf_id)
+    assert page.url.endswith(f"/walk/{turf_id}")
+    assert page.locator(".flash-ok").inner_text() == f"Đã điểm danh Minh Tran, được giao {turf_name}."
+    assert page.locator(".walk-list li").count() > 0
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
