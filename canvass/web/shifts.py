@@ -74,11 +74,15 @@ def _form_page(form: ShiftForm, campaign: Campaign, shift: ShiftEvent | None = N
 @bp.route("/shifts/new", methods=["GET", "POST"])
 def create():
     if request.method == "GET":
-        campaign = get_campaign_or_first(request.args.get("campaign", type=int)) or get_campaign(None)
+        campaign = get_campaign_or_first(request.args.get("campaign", type=int))
+        if campaign is None:
+            flash(_("Create a campaign first."), "error")
+            return redirect(url_for("campaigns.index"))
         return _form_page(_offer_turfs(ShiftForm(formdata=None, data={"campaign_id": campaign.id}), campaign),
                           campaign)
     form = ShiftForm()
-    campaign = get_campaign(form.campaign_id.data if str(form.campaign_id.data or "").isdigit() else None)
+    raw = str(form.campaign_id.data or "")
+    campaign = get_campaign(int(raw) if raw.isdigit() else None)
     _offer_turfs(form, campaign)
     if form.validate_on_submit():
         try:
