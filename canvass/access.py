@@ -109,6 +109,14 @@ PAGES: dict[str, Rule] = {
     # duplicate people: the list, a pair side by side, merging and its undo
     "duplicates.index": Rule(STAFF), "duplicates.review": Rule(STAFF), "duplicates.merge": Rule(STAFF),
     "duplicates.different": Rule(STAFF), "duplicates.record": Rule(STAFF), "duplicates.undo": Rule(STAFF),
+    # shifts and events: the public sign-up link and its calendar file (a first-timer signs up there, throttled by
+    # canvass.shifts); a volunteer's own shifts and checking in on their phone (their own sign-up only, checked by
+    # canvass.shifts); the leads' list, set-up, roster and check-in
+    "shifts.signup": PUBLIC, "shifts.calendar": PUBLIC,
+    "shifts.mine": SIGNED_IN, "shifts.my_calendar": SIGNED_IN, "shifts.check_in_myself": SIGNED_IN,
+    "shifts.index": Rule(LEADS), "shifts.create": Rule(LEADS), "shifts.edit": Rule(LEADS),
+    "shifts.roster": Rule(LEADS), "shifts.check_in": Rule(LEADS), "shifts.print_roster": Rule(LEADS),
+    "shifts.roster_csv": Rule(LEADS),
     "users.index": Rule(LEADS), "users.invite": Rule(LEADS), "users.reset_link": Rule(LEADS),
     "users.change_role": Rule((ADMIN,)), "users.toggle_active": Rule((ADMIN,)),
     # relational lists: anyone's own list of people they know; the reach per volunteer (counts) for leads

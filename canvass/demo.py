@@ -183,6 +183,7 @@ def _populate(session: Session, rng: random.Random, people: int) -> None:
     turfs = _turfs(session, campaign, households, users)
     _history(session, campaign, rng, users, turfs, person_rows)
     _relational(session, campaign, users["volunteer@example.org"])
+    _shifts(session, campaign, users, turfs)
 
 
 def _relational(session: Session, campaign: Campaign, user: User) -> None:
@@ -329,6 +330,32 @@ def _turfs(session: Session, campaign: Campaign, households: list[dict], users: 
     for index, turf in enumerate(created[: len(volunteers) * 2]):
         turf_module.assign_turf(session, turf, volunteers[index % len(volunteers)], by=lead)
     return created
+
+
+def _shifts(session: Session, campaign: Campaign, users: dict[str, User], turfs: list[Turf]) -> None:
+    """Saturday's house visits (10:00 to 13:00 in New York, with three turfs no one has yet to hand out) and a
+    citizenship clinic the Saturday after, with a few volunteers signed up."""
+    from datetime import UTC, datetime, time, timedelta
+
+    from canvass import shifts
+    from canvass.models import ShiftKind
+
+    today = datetime.now(UTC).date()
+    saturday = today + timedelta(days=(5 - today.weekday()) % 7 or 7)
+    start = datetime.combine(saturday, time(15, 0), UTC)
+    lead = users["lead@example.org"]
+    spare = turfs[sum(u.role == Role.volunteer for u in users.values()) * 2:][:3]
+    visits = shifts.create_shift(session, campaign, shifts.ShiftIn(
+        kind=ShiftKind.canvass, title="Saturday house visits", starts_at=start, ends_at=start + timedelta(hours=3),
+        address="Iglesia San Juan, 410 Main St", directions="Side door on Elm St; ask for Rosa.", head_count=8,
+        languages_needed={"es": 3, "vi": 1}, turf_ids=[t.id for t in spare]), by=lead)
+    clinic = shifts.create_shift(session, campaign, shifts.ShiftIn(
+        kind=ShiftKind.clinic, title="Citizenship clinic", starts_at=start + timedelta(days=7),
+        ends_at=start + timedelta(days=7, hours=4), address="Community Center, 22 Oak Ave", head_count=4,
+        languages_needed={"es": 2, "vi": 1, "zh": 1}), by=lead)
+    for email in ("volunteer@example.org", "maria@example.org", "minh@example.org"):
+        shifts.sign_up(session, visits, users[email], now=datetime.now(UTC))
+    shifts.sign_up(session, clinic, users["maria@example.org"], now=datetime.now(UTC))
 
 
 def _history(session: Session, campaign: Campaign, rng: random.Random, users: dict[str, User], turfs: list[Turf],

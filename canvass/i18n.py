@@ -73,4 +73,6 @@ VOCABULARY: dict[str, str] = {
     # kinds of election (vote history)
     "general": N_("general elections"), "primary": N_("primaries"), "municipal": N_("municipal elections"),
     "other": N_("other elections"),
+    # kinds of shift and event
+    "canvass": N_("house visits"), "clinic": N_("clinic"), "training": N_("training"), "meeting": N_("meeting"),
 }

@@ -786,3 +786,66 @@ class RelationalPerson(SQLModel, table=True):
     person_id: int | None = Field(default=None, foreign_key="person.id", ondelete="SET NULL", index=True)
     created_at: datetime = _when()
     matched_at: datetime | None = _when(nullable=True)
+
+
+# ---- shifts ----
+# Shifts and events that volunteers sign up for (canvass/shifts.py). Not ``Shift`` above: that one is a volunteer's
+# safety check-in on a turf, which checking in at one of these opens when the event carries turf.
+
+
+class ShiftKind(StrEnum):
+    canvass = "canvass"  # house visits: arriving volunteers get a turf
+    clinic = "clinic"
+    training = "training"
+    meeting = "meeting"
+
+
+class ShiftEvent(SQLModel, table=True):
+    """A house-visit shift or an event of a campaign, with its place, its time (UTC) and whom it needs."""
+
+    __tablename__ = "shift_event"
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True, ondelete="CASCADE")
+    kind: ShiftKind = _text(12, default=ShiftKind.canvass)
+    title: str = _text(120)
+    address: str = _text(300, default="")
+    directions: str = Field(default="", sa_type=sa.Text)  # "side door, ask for Rosa"
+    starts_at: datetime = _when(index=True)
+    ends_at: datetime = _when()
+    head_count: int = 0  # volunteers wanted (0: no number set)
+    languages_needed: dict = _json()  # {"es": 2, "vi": 1}: speakers wanted per language
+    signup_code: str = _text(16, unique=True)  # the public sign-up link and its QR code
+    created_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    created_at: datetime = _when()
+
+
+class ShiftSignup(SQLModel, table=True):
+    """A volunteer signed up for a shift, and their attendance: checked in (by a lead or themself), and the turf
+    they got then."""
+
+    __tablename__ = "shift_signup"
+    __table_args__ = (sa.UniqueConstraint("shift_id", "user_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    shift_id: int = Field(foreign_key="shift_event.id", index=True, ondelete="CASCADE")
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    signed_up_at: datetime = _when()
+    checked_in_at: datetime | None = _when(nullable=True)
+    checked_in_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    turf_id: int | None = Field(default=None, foreign_key="turf.id", ondelete="SET NULL")
+
+
+class ShiftTurf(SQLModel, table=True):
+    """A turf handed out at a shift: each volunteer who checks in gets one of them."""
+
+    __tablename__ = "shift_turf"
+    shift_id: int = Field(foreign_key="shift_event.id", primary_key=True, ondelete="CASCADE")
+    turf_id: int = Field(foreign_key="turf.id", primary_key=True, ondelete="CASCADE", index=True)
+
+
+class ShiftSignupAttempt(SQLModel, table=True):
+    """A first-time volunteer's sign-up from a public link, by client address: what throttles them. Kept a day."""
+
+    __tablename__ = "shift_signup_attempt"
+    id: int | None = Field(default=None, primary_key=True)
+    remote_addr: str = _text(64, default="", index=True)
+    at: datetime = _when(index=True)

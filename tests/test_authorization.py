@@ -5,13 +5,24 @@ turf, door or call list that is not theirs gets 404 (its existence is not reveal
 below fails the test, so a new route cannot skip this check.
 """
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from sqlmodel import select
 
-from canvass import access, address_book, history, importing, jobs, merging, phonebank, relational, turfs
+from canvass import (
+    access,
+    address_book,
+    history,
+    importing,
+    jobs,
+    merging,
+    phonebank,
+    relational,
+    shifts,
+    turfs,
+)
 from canvass.history import uploads
 from canvass.models import (
     CallEntry,
@@ -22,6 +33,7 @@ from canvass.models import (
     SurveyQuestion,
     Turf,
     TurfDoor,
+    utcnow,
 )
 from canvass.universe import Universe
 from tests.conftest import make_user
@@ -99,6 +111,10 @@ def world(app, session, campaign, tmp_path, engine):
     merge = merging.merge_people(session, *twins, users[ADMIN])  # a merge to look at and undo
     relational.add_people(session, users[OWNER], campaign, address_book.one_person("Ana Diaz", "", "", None),
                           "typed", today=date(2026, 12, 3))
+    starts = utcnow() + timedelta(days=2)
+    shift = shifts.create_shift(session, campaign, shifts.ShiftIn(
+        kind="canvass", title="Saturday", starts_at=starts, ends_at=starts + timedelta(hours=3), turf_ids=[mine.id]))
+    shifts.sign_up(session, shift, users[OWNER], now=utcnow())  # the owner is on its roster
     session.commit()
     door = session.exec(select(TurfDoor.household_id).where(TurfDoor.turf_id == mine.id)).first()
     values = {"turf_id": mine.id, "household_id": door, "list_id": call_list.id,
@@ -108,7 +124,8 @@ def world(app, session, campaign, tmp_path, engine):
               "merge_id": merge.id, "user_id": users[OWNER].id,
               "relational_id": session.exec(select(RelationalPerson.id)).first(),
               "question_id": question.id if question else 1, "slug": campaign.slug, "token": "not-a-token",
-              "code": mine.join_code, "filename": "app.css", "upload_id": upload.token}
+              "code": mine.join_code, "filename": "app.css", "upload_id": upload.token,
+              "shift_id": shift.id, "shift_code": shift.signup_code}
     return {"users": users, "values": values}
 
 

@@ -34,10 +34,11 @@ def register_blueprints(app: Flask) -> None:
         importing,
         people,
         relational,
+        shifts,
         turfs,
         users,
     )
 
     for module in (auth, home, users, campaigns, importing, history, people, duplicates, turfs, canvassing, calling,
-                   exports, relational, api):
+                   shifts, exports, relational, api):
         app.register_blueprint(module.bp)

@@ -7,8 +7,8 @@ from flask import abort
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from canvass import access, campaigns, walk_lists
-from canvass.models import CallList, Campaign, Household, Turf, User
+from canvass import access, campaigns, shifts, walk_lists
+from canvass.models import CallList, Campaign, Household, ShiftEvent, Turf, User
 from canvass.web.database import db
 
 
@@ -70,3 +70,13 @@ def get_call_list(list_id: int) -> CallList:
 def get_lead_call_list(list_id: int) -> CallList:
     """Any call list, for the leads who run phone banks (the page's rule lets only them here)."""
     return db().get(CallList, list_id) or abort(404)
+
+
+def get_lead_shift(shift_id: int) -> ShiftEvent:
+    """Any shift, for the leads who run them (the page's rule lets only them here)."""
+    return db().get(ShiftEvent, shift_id) or abort(404)
+
+
+def get_shift_by_code(code: str) -> ShiftEvent:
+    """The shift a sign-up link names; a code that names none is a 404."""
+    return shifts.find_by_code(db(), code) or abort(404)

@@ -25,7 +25,7 @@ from tests.e2e.harness import server_errors, sign_in, start_server, stop_server
 MAX_PAGES = 120
 PER_SHAPE = 3  # pages of one shape, ids aside: 3 turfs, 3 doors per turf, 3 people...
 MIN_PAGES = {"admin": 15, "lead": 15, "data": 6, "volunteer": 10}  # what the demo shows each role, give or take
-SKIPPED = re.compile(r"/logout\b|^/static/|^/sw\.js$|/download\b|\.(csv|xlsx)$")
+SKIPPED = re.compile(r"/logout\b|^/static/|^/sw\.js$|/download\b|\.(csv|xlsx|ics)$")
 HREF = re.compile(r"""<a\b[^>]*?\shref=(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE)
 
 
