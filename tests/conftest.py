@@ -35,6 +35,17 @@ def no_developer_settings(monkeypatch):
             monkeypatch.delenv(name)
 
 
+@pytest.fixture(autouse=True)
+def no_queue_worker_outlives_its_test():
+    """An app built in production or development mode on PostgreSQL works the job queue in a thread with a pool of
+    its own; stopped here, its connections close with it instead of being collected open during a later test (which
+    then failed on psycopg's ResourceWarning, on whichever test the collector happened to run)."""
+    yield
+    from canvass import queue
+
+    queue.stop_workers(timeout=20)
+
+
 def pytest_report_header(config):
     return f"canvass test database: {'PostgreSQL ' + db.make_engine(PG_URL).url.render_as_string() if PG_URL else 'SQLite'}"
 
