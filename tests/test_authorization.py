@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from canvass import access, history, importing, jobs, merging, phonebank, turfs
+from canvass import access, history, importing, jobs, merging, opt_out_files, opt_outs, phonebank, turfs
 from canvass.history import uploads
 from canvass.models import CallEntry, JobStatus, Person, Role, SurveyQuestion, Turf, TurfDoor
 from canvass.universe import Universe
@@ -36,7 +36,7 @@ def visitors(rule: access.Rule) -> set[str]:
 #: endpoint -> who may use it (everyone else is refused)
 ALLOWED = {endpoint: visitors(rule) for endpoint, rule in access.PAGES.items()}
 #: routes that remove their object: the next allowed visitor finds it gone
-REMOVES_OBJECT = {"turfs.delete", "history.confirm", "history.discard"}
+REMOVES_OBJECT = {"turfs.delete", "history.confirm", "history.discard", "opt_outs.confirm", "opt_outs.discard"}
 #: routes about a turf or call list: a volunteer who does not have it gets 404, not 403
 OBJECT_SCOPED = {endpoint for endpoint, rule in access.PAGES.items() if rule.scope != access.Scope.none}
 
@@ -85,6 +85,12 @@ def world(app, session, campaign, tmp_path, engine):
     session.add_all(twins)
     session.flush()
     merge = merging.merge_people(session, *twins, users[ADMIN])  # a merge to look at and undo
+    first = session.exec(select(Person).order_by(Person.id)).first()
+    opt_out = opt_outs.record(session, first, reason="do_not_contact", source="manual", user=users[DATA])
+    dnc = uploads.new_upload(Path(app.config["UPLOAD_FOLDER"]), campaign.id, "dnc.csv", users[DATA].id, "opt_outs")
+    dnc.path.write_text("Voter ID,Reason\n2,Wrong number\n")
+    dnc.check = opt_out_files.check_file(session, campaign, dnc.path).as_dict()
+    uploads.save(dnc)
     session.commit()
     door = session.exec(select(TurfDoor.household_id).where(TurfDoor.turf_id == mine.id)).first()
     values = {"turf_id": mine.id, "household_id": door, "list_id": call_list.id,
@@ -93,7 +99,8 @@ def world(app, session, campaign, tmp_path, engine):
               "other_id": session.exec(select(Person.id).order_by(Person.id).offset(1)).first(),
               "merge_id": merge.id, "user_id": users[OWNER].id,
               "question_id": question.id if question else 1, "slug": campaign.slug, "token": "not-a-token",
-              "code": mine.join_code, "filename": "app.css", "upload_id": upload.token}
+              "code": mine.join_code, "filename": "app.css", "upload_id": upload.token,
+              "campaign_id": campaign.id, "opt_out_id": opt_out.id, "list_upload_id": dnc.token}
     return {"users": users, "values": values}
 
 

@@ -32,11 +32,12 @@ def register_blueprints(app: Flask) -> None:
         history,
         home,
         importing,
+        opt_outs,
         people,
         turfs,
         users,
     )
 
-    for module in (auth, home, users, campaigns, importing, history, people, duplicates, turfs, canvassing, calling,
+    for module in (auth, home, users, campaigns, importing, history, people, opt_outs, duplicates, turfs, canvassing, calling,
                    exports, api):
         app.register_blueprint(module.bp)
