@@ -196,7 +196,7 @@ def log_whole_door(session: Session, user: User, campaign: Campaign, turf: Turf,
     listed = walk_lists.people_at(session, household)
     people = [person.id for person in walk_lists.open_people_at(session, household)]
     if listed and not people:
-        raise CanvassError(N_("Everyone at this door asked not to be contacted."))
+        raise CanvassError(N_("Everyone at this door is on the do-not-contact list."))
     people = people or [None]
     items = [ContactIn(client_uuid=uuids[i] if i < len(uuids) else uuid.uuid4(), person_id=person_id,
                        household_id=household.id, turf_id=turf.id, channel=Channel.door, result_code=code)

@@ -36,7 +36,7 @@ from canvass.models import (
 from canvass.spreadsheets import csv_text
 
 HEADER = ["Voter ID", "Phone", "Email", "First name", "Last name", "Reason", "Channels", "Note", "Source",
-          "Recorded at", "Recorded by"]
+          "Recorded at (UTC)", "Recorded by"]
 ID_ORDER = ("voter_id", "van_id", "county_voter_id", "vendor_id", "member_id")
 MAX_PROBLEMS = 1000
 # A header as people write it -> the column it is.
@@ -142,6 +142,7 @@ def read_file(path: Path) -> pd.DataFrame:
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise OptOutFileError(N_("This file cannot be read as a CSV file. Save it as CSV and upload it again.")) from exc
     columns = {c: _HEADERS.get(_words(str(c))) for c in frame.columns}
+    sample = frame.head(5)[[c for c, name in columns.items() if name]].astype(str).to_dict("records")
     frame = frame.rename(columns={c: name for c, name in columns.items() if name})
     frame = frame.loc[:, ~frame.columns.duplicated()]
     if not {"id", "phone", "email"} & set(frame.columns):
@@ -152,7 +153,9 @@ def read_file(path: Path) -> pd.DataFrame:
         # An apostrophe is what a formula-safe export put before a cell such as "+52...": it is not part of it.
         frame[name] = frame[name].astype(str).str.strip().str.removeprefix("'")
     frame.index = pd.RangeIndex(2, len(frame) + 2)  # spreadsheet rows: the header is row 1
-    return frame[["id", "phone", "email", "reason", "scope", "note"]]
+    frame = frame[["id", "phone", "email", "reason", "scope", "note"]]
+    frame.attrs["sample"] = sample  # the first rows as the file has them, under its own headers
+    return frame
 
 
 def _plan(session: Session, campaign: Campaign, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
@@ -253,7 +256,7 @@ def check_file(session: Session, campaign: Campaign, path: Path) -> Check:
     new = _new_entries(session, campaign, matches)
     return Check(rows=len(frame), matched=int(matches["row"].nunique()) if not matches.empty else 0, new=len(new),
                  already=len(matches.drop_duplicates(subset=["person_id", "scope", "phone_id"])) - len(new),
-                 problems=problems, sample=frame.head(5).reset_index(names="row").astype(str).to_dict("records"))
+                 problems=sorted(problems, key=lambda p: (p["row"], p["column"])), sample=frame.attrs["sample"])
 
 
 def import_file(session: Session, campaign: Campaign, path: Path, user: User | None, filename: str) -> int:

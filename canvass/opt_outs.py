@@ -48,8 +48,8 @@ SCOPE_WORDS = {
     OptOutScope.texts: N_("Texts"),
     OptOutScope.door: N_("Doors"),
 }
-SOURCE_WORDS = {OptOutSource.contact: N_("a result"), OptOutSource.imported: N_("a file"),
-                OptOutSource.manual: N_("recorded by hand")}
+SOURCE_WORDS = {OptOutSource.contact: N_("After a result"), OptOutSource.imported: N_("From a file"),
+                OptOutSource.manual: N_("Recorded by hand")}
 #: The channels an entry of the reason closes when nobody says.
 DEFAULT_SCOPE = {OptOutReason.do_not_contact: OptOutScope.all, OptOutReason.do_not_call: OptOutScope.phone,
                  OptOutReason.stop_texting: OptOutScope.texts, OptOutReason.wrong_number: OptOutScope.phone,
@@ -271,7 +271,7 @@ def person_entries(session: Session, person_id: int) -> list[tuple[OptOut, str, 
         .order_by(OptOut.lifted_at.is_not(None), OptOut.created_at.desc(), OptOut.id.desc())).all()]
 
 
-def campaign_entries(session: Session, campaign_id: int, *, lifted: bool = False, limit: int = 200
+def campaign_entries(session: Session, campaign_id: int, *, lifted: bool = False, limit: int = 50
                      ) -> list[tuple[OptOut, Person, str]]:
     """The campaign's list, newest first, with each person and who recorded it (a page of ``limit``)."""
     query = select(OptOut, Person, User.email).join(Person, Person.id == OptOut.person_id) \

@@ -6,13 +6,16 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from canvass import campaigns, merging, opt_outs, people
+from canvass import campaigns, conversation, merging, opt_outs, people
+from canvass.importing.fields import FIELDS, ID_FIELDS
 from canvass.models import Person
 from canvass.web.database import db
 from canvass.web.forms import flash_errors
 from canvass.web.forms.opt_outs import LiftForm, OptOutForm
+from canvass.web.language import page_language
 
 bp = Blueprint("people", __name__, url_prefix="/people")
+ID_LABELS = {source: FIELDS[source][0] for source in ID_FIELDS}  # what each kind of ID is called
 
 
 @bp.get("/")
@@ -34,7 +37,8 @@ def show(person_id: int):
             abort(404)
         flash(_("This record was merged into another."), "ok")
         return redirect(url_for("duplicates.record", merge_id=merge.id))
-    return render_template("people/show.html", d=detail, full_name=people.full_name,
+    return render_template("people/show.html", d=detail, full_name=people.full_name, id_labels=ID_LABELS,
+                           labels=conversation.result_labels(db(), detail.person.campaign_id, page_language()),
                            opt_out_form=OptOutForm(formdata=None).offer_phones(detail.phones), lift_form=LiftForm(formdata=None),
                            entries=opt_outs.person_entries(db(), person_id))
 
