@@ -457,3 +457,33 @@ def test_other_staff_see_the_list_page_with_its_entries(app, session, campaign, 
     page = app.test_client(user=make_user(session, "data")).get(f"/do-not-contact/?campaign={campaign.id}") \
         .get_data(as_text=True)
     assert "1 entry on the list" in page and "Ana Diaz" in page and "Asked not to be contacted" in page
+
+
+def test_the_command_line_exports_and_imports_the_list(session, database_url, campaign, people, lead, tmp_path,
+                                                       monkeypatch):
+    import json
+
+    from click.testing import CliRunner
+
+    from canvass.cli import main
+
+    monkeypatch.setenv("CANVASS_INSTANCE_PATH", str(tmp_path / "instance"))
+    by_hand(session, people["Ana"], lead)
+    out = tmp_path / "dnc.csv"
+
+    def run(*args):
+        result = CliRunner().invoke(main, [str(a) for a in args], env={"CANVASS_DATABASE_URL": database_url},
+                                    catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output.strip().splitlines()[-1])
+
+    assert run("optout", "export", "--campaign", "test", "--out", out, "--json") == {"rows": 1, "path": str(out)}
+    other = create_campaign(session, "Spring", "spring")
+    session.commit()
+    spring = load_voters(session, other, tmp_path, name="spring.csv")
+    assert run("optout", "import", out, "--campaign", "spring", "--dry-run", "--json")["would_add"] == 1
+    assert active_entries(session, spring["Ana"]) == []
+    summary = run("optout", "import", out, "--campaign", "spring", "--json")
+    assert (summary["added"], summary["problems"]) == (1, 0)
+    [entry] = active_entries(session, spring["Ana"])
+    assert (entry.source, entry.import_name) == ("import", "dnc.csv")
