@@ -776,7 +776,8 @@ class OptOut(SQLModel, table=True):
     history is its audit trail. Person.do_not_contact and do_not_call are kept equal to the active entries."""
 
     __tablename__ = "opt_out"
-    __table_args__ = (sa.Index("ix_opt_out_person_active", "person_id", "lifted_at"),)
+    __table_args__ = (sa.Index("ix_opt_out_person_active", "person_id", "lifted_at"),
+                      sa.Index("ix_opt_out_phone", "phone_id"))  # a call list asks it of every number
     id: int | None = Field(default=None, primary_key=True)
     campaign_id: int = Field(foreign_key="campaign.id", index=True, ondelete="CASCADE")
     person_id: int = Field(foreign_key="person.id", ondelete="CASCADE")

@@ -56,6 +56,7 @@ def upgrade() -> None:
     )
     op.create_index(op.f('ix_opt_out_campaign_id'), 'opt_out', ['campaign_id'], unique=False)
     op.create_index('ix_opt_out_person_active', 'opt_out', ['person_id', 'lifted_at'], unique=False)
+    op.create_index('ix_opt_out_phone', 'opt_out', ['phone_id'], unique=False)
     columns = "campaign_id, person_id, phone_id, e164, scope, reason, note, source, import_name, created_at, lift_note"
     for flag, scope in (("do_not_contact", "all"), ("do_not_call", "phone")):
         op.execute(f"INSERT INTO opt_out ({columns}) SELECT campaign_id, id, NULL, '', '{scope}', '{flag}', '', "
@@ -68,6 +69,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute("UPDATE result_code SET suppresses = 'none' WHERE suppresses = 'refused'")
+    op.drop_index('ix_opt_out_phone', table_name='opt_out')
     op.drop_index('ix_opt_out_person_active', table_name='opt_out')
     op.drop_index(op.f('ix_opt_out_campaign_id'), table_name='opt_out')
     op.drop_table('opt_out')
