@@ -181,19 +181,23 @@ def _plan(session: Session, campaign: Campaign, frame: pd.DataFrame) -> tuple[pd
     problem(frame.index[nothing], "Voter ID", N_("Give a voter ID, a phone number or an email on every row."))
     usable = reasons.notna() & ~bad_scope & ~bad_phone & ~nothing
 
-    by_id = _lookup(session, select(ExternalId.value.label("key"), ExternalId.person_id).where(
-        ExternalId.campaign_id == campaign.id, ExternalId.value.in_(sorted(set(frame["id"]) - {""}))))
-    phones = sorted(set(e164) - {""})
-    by_phone = _lookup(session, select(Phone.e164.label("key"), Phone.person_id, Phone.id.label("phone_id"))
-                       .join(Person, Person.id == Phone.person_id)
-                       .where(Person.campaign_id == campaign.id, Phone.e164.in_(phones)))
-    emails = sorted(set(frame["email"].str.lower()) - {""})
+    by_id = _lookup_in(session, lambda chunk: select(ExternalId.value.label("key"), ExternalId.person_id).where(
+        ExternalId.campaign_id == campaign.id, ExternalId.value.in_(chunk)), set(frame["id"]))
+    # By the number first (its index), then kept to the campaign's people: SQLite would otherwise walk every person.
+    by_phone = _lookup_in(session, lambda chunk: select(Phone.e164.label("key"), Phone.person_id,
+                                                        Phone.id.label("phone_id")).where(Phone.e164.in_(chunk)),
+                          set(e164))
+    if not by_phone.empty:
+        ours = set(_lookup_in(session, lambda chunk: select(Person.id.label("person_id")).where(
+            Person.campaign_id == campaign.id, Person.id.in_(chunk)), set(by_phone["person_id"]))["person_id"])
+        by_phone = by_phone[by_phone["person_id"].isin(ours)]
+    emails = set(frame["email"].str.lower())
     by_email = pd.concat([
-        _lookup(session, select(sa.func.lower(Person.email).label("key"), Person.id.label("person_id")).where(
-            Person.campaign_id == campaign.id, sa.func.lower(Person.email).in_(emails))),
-        _lookup(session, select(sa.func.lower(Email.address).label("key"), Email.person_id)
-                .join(Person, Person.id == Email.person_id)
-                .where(Person.campaign_id == campaign.id, sa.func.lower(Email.address).in_(emails)))]) \
+        _lookup_in(session, lambda chunk: select(sa.func.lower(Person.email).label("key"), Person.id.label("person_id"))
+                   .where(Person.campaign_id == campaign.id, sa.func.lower(Person.email).in_(chunk)), emails),
+        _lookup_in(session, lambda chunk: select(sa.func.lower(Email.address).label("key"), Email.person_id)
+                   .join(Person, Person.id == Email.person_id)
+                   .where(Person.campaign_id == campaign.id, sa.func.lower(Email.address).in_(chunk)), emails)]) \
         .drop_duplicates()
 
     rows = pd.DataFrame({"row": frame.index, "id": frame["id"].to_numpy(), "e164": e164.to_numpy(),
@@ -227,6 +231,17 @@ COLUMN_WORDS = (N_("Reason"), N_("Channels"), N_("Phone"), N_("Voter ID"), N_("E
 _COLUMN_KEYS = {"Reason": "reason", "Channels": "scope", "Phone": "phone", "Voter ID": "id", "Email": "email"}
 
 
+LOOKUP_CHUNK = 5000  # values per IN list (SQLite takes at most 32766 parameters)
+
+
+def _lookup_in(session: Session, query, values: set[str]) -> pd.DataFrame:
+    """``query(chunk)`` for the non-blank values, a chunk at a time, as one frame."""
+    wanted = sorted(v for v in values if v != "" and not pd.isna(v))
+    frames = [_lookup(session, query(wanted[i:i + LOOKUP_CHUNK])) for i in range(0, len(wanted), LOOKUP_CHUNK)]
+    frames = [f for f in frames if not f.empty]
+    return pd.concat(frames, ignore_index=True) if frames else _lookup(session, query([]).limit(0))
+
+
 def _lookup(session: Session, query: sa.Select) -> pd.DataFrame:
     frame = pd.DataFrame(session.execute(query).all(), columns=list(query.selected_columns.keys()))
     return frame.astype({"person_id": "int64"}) if not frame.empty else frame
@@ -237,9 +252,9 @@ def _new_entries(session: Session, campaign: Campaign, matches: pd.DataFrame) ->
     if matches.empty:
         return matches
     matches = matches.drop_duplicates(subset=["person_id", "scope", "phone_id"])
-    stored = _lookup(session, select(OptOut.person_id, OptOut.scope, OptOut.phone_id).where(
-        OptOut.campaign_id == campaign.id, opt_outs.active(),
-        OptOut.person_id.in_(sorted({int(p) for p in matches["person_id"]}))))
+    stored = _lookup_in(session, lambda chunk: select(OptOut.person_id, OptOut.scope, OptOut.phone_id).where(
+        OptOut.campaign_id == campaign.id, opt_outs.active(), OptOut.person_id.in_(chunk)),
+        {int(p) for p in matches["person_id"]})
     if stored.empty:
         return matches
     key = ["person_id", "scope", "phone_id"]
@@ -275,8 +290,9 @@ def import_file(session: Session, campaign: Campaign, path: Path, user: User | N
              "lift_note": ""} for r in new.itertuples()])
         wrong = [int(p) for p, reason in zip(new["phone_id"], new["reason"], strict=True)
                  if not pd.isna(p) and reason == OptOutReason.wrong_number]
-        if wrong:
-            session.execute(sa.update(Phone).where(Phone.id.in_(wrong), Phone.status == PhoneStatus.ok)
+        for start in range(0, len(wrong), LOOKUP_CHUNK):
+            session.execute(sa.update(Phone).where(Phone.id.in_(wrong[start:start + LOOKUP_CHUNK]),
+                                                   Phone.status == PhoneStatus.ok)
                             .values(status=PhoneStatus.wrong, status_changed_at=now))
         opt_outs.sync_flags(session, [int(p) for p in new["person_id"]])
     audit.record(session, user, "opt_out.imported", object_type="campaign", object_id=campaign.id,

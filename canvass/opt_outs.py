@@ -107,10 +107,12 @@ def sync_flags(session: Session, person_ids: Iterable[int]) -> None:
     if not ids:
         return
     session.flush()
-    session.execute(sa.update(Person).where(Person.id.in_(ids)).values(
-        do_not_contact=_person_entry([OptOutScope.all]), do_not_call=_person_entry([OptOutScope.phone]))
-        .execution_options(synchronize_session=False))
-    for person in [obj for obj in session.identity_map.values() if isinstance(obj, Person) and obj.id in ids]:
+    for start in range(0, len(ids), 5000):  # SQLite takes at most 32766 parameters
+        session.execute(sa.update(Person).where(Person.id.in_(ids[start:start + 5000])).values(
+            do_not_contact=_person_entry([OptOutScope.all]), do_not_call=_person_entry([OptOutScope.phone]))
+            .execution_options(synchronize_session=False))
+    wanted = set(ids)
+    for person in [obj for obj in session.identity_map.values() if isinstance(obj, Person) and obj.id in wanted]:
         session.refresh(person, ["do_not_contact", "do_not_call"])
 
 
