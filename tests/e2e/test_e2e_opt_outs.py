@@ -48,8 +48,12 @@ def test_opted_out_people_are_greyed_at_the_door_in_three_languages_and_the_list
     sign_in(volunteer, server.base_url, VOLUNTEER)
     volunteer.goto(door_url)
     section = volunteer.locator(f"#person-{first}")
-    section.locator("details.opt-out summary").click()
-    follow(volunteer, section.get_by_role("button", name=f"{first_name} asked not to be contacted"))
+    section.locator("details.other-results summary").click()  # "Other…": it is not a result, and it is for good
+    questions = []
+    volunteer.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
+    follow(volunteer, section.get_by_role("button", name="Asked not to be contacted", exact=True))
+    assert questions == [f"Record that {first_name} asked not to be contacted? Nobody will knock, call or text them "
+                         "again."]
     assert volunteer.locator(".flash-ok").first.inner_text() == SAVED.format(name=f"{first_name} {first_last}")
     assert server.rows(ENTRIES, person=first) == [("do_not_contact", "all", "manual", VOLUNTEER)]
 

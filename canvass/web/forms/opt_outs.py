@@ -46,5 +46,5 @@ class UploadForm(Form):
     file = FileField(_l("Do-not-contact file (CSV)"), [FileRequired(_l("Choose the file to upload."))])
 
     def offer_campaigns(self, campaigns) -> UploadForm:
-        self.campaign_id.choices = [(campaign.id, campaign.name) for campaign in campaigns]
+        self.campaign_id.choices = [SelectChoice(campaign.id, campaign.name) for campaign in campaigns]
         return self
