@@ -12,7 +12,7 @@ in front of them on port 8501. Then, through the balancer only:
 (a) burst: the volunteers arrive within ``--burst-seconds`` (spawned evenly) and each signs in (GET /login, POST
     /login), then loads /api/v1/me and its turf. The time from arriving to signed in is each one's sign-in time;
     success means every one signed in and got its /api/v1/me as JSON. A phone waits as a browser does (minutes):
-    sign-ins queue at the balancer, a few at a time per server, because each costs one core 130 ms of scrypt.
+    sign-ins queue at the balancer, a few at a time per server, because each costs one core 20-40 ms of Argon2id.
 (b) volunteers: every volunteer, signed in, looks at a door page, then 10-20 s later sends what happened there as
     a batch of 1-5 contacts through the sync API (a fifth of the batches twice: the answer was lost), then waits
     10-20 s: a batch every 20-40 s and a page view between, and the walk list now and then. ``--kill-at`` of the

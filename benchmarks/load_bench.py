@@ -182,7 +182,7 @@ class Phone(FastHttpUser):
     abstract = True
     wait_time = constant(0)
     # A browser waits minutes for an answer. At 30 s (this benchmark's old timeout) the phones of a 200-strong
-    # opening burst gave up on sign-ins still queued behind the others' password checks (130 ms of a core each),
+    # opening burst gave up on sign-ins still queued behind the others' password checks (then 130 ms of scrypt each),
     # carried on without a session, and got the login page where /api/v1/me's JSON was due.
     network_timeout = 300.0
     connection_timeout = 300.0

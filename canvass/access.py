@@ -19,7 +19,10 @@ from canvass.models import (
     AssignmentStatus,
     CallList,
     CallListAssignment,
+    Campaign,
+    CampaignMember,
     Person,
+    RelationalPerson,
     Role,
     Turf,
     TurfAssignment,
@@ -40,6 +43,7 @@ class Scope(StrEnum):
     turf = "turf"  # a turf: staff, and the volunteer it is assigned to (others: 404)
     turf_work = "turf_work"  # logging at a turf's doors: leads, and whoever it is assigned to (data staff: 403)
     call_list = "call_list"  # a call list: leads, its callers, and anyone when it is open to all callers (others: 404)
+    relational = "relational"  # someone on a volunteer's relational list: that volunteer only, whatever the role (404)
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,7 @@ SIGNED_IN = Rule(EVERYONE_SIGNED_IN)
 ON_TURF = Rule(EVERYONE_SIGNED_IN, Scope.turf)
 WORKS_TURF = Rule(EVERYONE_SIGNED_IN, Scope.turf_work)
 ON_CALL_LIST = Rule(EVERYONE_SIGNED_IN, Scope.call_list)
+OWN_RELATIONAL = Rule(EVERYONE_SIGNED_IN, Scope.relational)
 
 #: Every page (Flask endpoint) and who may use it. A page missing here is refused to everyone (and fails the
 #: authorization test).
@@ -111,6 +116,10 @@ PAGES: dict[str, Rule] = {
     "duplicates.different": Rule(STAFF), "duplicates.record": Rule(STAFF), "duplicates.undo": Rule(STAFF),
     "users.index": Rule(LEADS), "users.invite": Rule(LEADS), "users.reset_link": Rule(LEADS),
     "users.change_role": Rule((ADMIN,)), "users.toggle_active": Rule((ADMIN,)),
+    # relational lists: anyone's own list of people they know; the reach per volunteer (counts) for leads
+    "relational.index": SIGNED_IN, "relational.add": SIGNED_IN, "relational.paste": SIGNED_IN,
+    "relational.upload": SIGNED_IN, "relational.match": OWN_RELATIONAL, "relational.log": OWN_RELATIONAL,
+    "relational.reach": Rule(LEADS),
 }
 
 
@@ -199,3 +208,35 @@ def managed_roles(actor: User) -> list[Role]:
 
 def may_manage(actor: User, user: User) -> bool:
     return Role(user.role) in managed_roles(actor)
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Relational lists
+
+
+def own_relational(user_id) -> sa.ColumnElement[bool]:
+    """SQL: the relational person in the query's FROM is on ``user_id``'s own list. Nobody else's, whatever their
+    role: leads see counts per volunteer (``relational.reach``), never the people."""
+    return RelationalPerson.user_id == user_id
+
+
+def my_relational_person(session: Session, relational_id: int, user: User) -> RelationalPerson | None:
+    """The person if they are on ``user``'s own list; None otherwise, whether or not they exist."""
+    return session.exec(select(RelationalPerson).where(RelationalPerson.id == relational_id,
+                                                       own_relational(user.id))).first()
+
+
+def may_log_relational(row, user: User, campaign_id: int) -> bool:
+    """Whether ``user`` may log a contact with relational person ``row`` (any row with ``user_id`` and
+    ``campaign_id``): only their own, in the campaign the batch is for."""
+    return row is not None and row.user_id == user.id and row.campaign_id == campaign_id
+
+
+def relational_campaigns(session: Session, user: User) -> list[Campaign]:
+    """The campaigns ``user`` may keep a relational list in: staff any open campaign, a volunteer those they work
+    on (a turf or a call list made them a member)."""
+    query = select(Campaign).where(Campaign.archived.is_(False)).order_by(Campaign.name, Campaign.id)
+    if user.role not in STAFF:
+        query = query.where(Campaign.id.in_(select(CampaignMember.campaign_id)
+                                            .where(CampaignMember.user_id == user.id)))
+    return list(session.exec(query))

@@ -13,12 +13,13 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from canvass.access import may_work_turf
+from canvass.access import may_work_turf, own_relational
 from canvass.models import (
     CallList,
     Campaign,
     Household,
     Person,
+    RelationalPerson,
     ResultCode,
     SurveyOption,
     SurveyQuestion,
@@ -158,6 +159,25 @@ def read_batch(session: Session, statement: sa.CompoundSelect, params: dict[str,
 def call_list_campaigns(session: Session, items: list[ContactIn]) -> dict[int, int]:
     ids = {item.call_list_id for item in items if item.call_list_id}
     return {row.id: row.campaign_id for row in rows_by_id(session, [CallList.id, CallList.campaign_id], ids).values()}
+
+
+def relational_rows(session: Session, items: list[ContactIn]) -> dict[int, Any]:
+    """The relational people the items name: id, user_id, campaign_id, person_id."""
+    ids = {item.relational_id for item in items if item.relational_id}
+    return rows_by_id(session, [RelationalPerson.id, RelationalPerson.user_id, RelationalPerson.campaign_id,
+                                RelationalPerson.person_id], ids)
+
+
+def relational_campaigns(session: Session, user_id: int, items: list[ContactIn]) -> dict[int, CampaignRef]:
+    """For the sync API: relational person id -> its campaign, for the people the items name that are on user
+    ``user_id``'s own list (anyone else's is left out, so their contacts are refused)."""
+    ids = {item.relational_id for item in items if item.relational_id}
+    if not ids:
+        return {}
+    query = sa.select(RelationalPerson.id, Campaign.id.label("campaign_id"), Campaign.codes_version) \
+        .join(Campaign, Campaign.id == RelationalPerson.campaign_id) \
+        .where(RelationalPerson.id.in_(ids), own_relational(user_id))
+    return {row.id: CampaignRef(row.campaign_id, row.codes_version) for row in session.execute(query)}
 
 
 def rows_by_id(session: Session, columns: list, ids: set[int]) -> dict[int, Any]:

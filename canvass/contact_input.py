@@ -31,6 +31,7 @@ class ContactIn(SQLModel):
     turf_id: RowId | None = None
     call_list_id: RowId | None = None
     phone_id: RowId | None = None
+    relational_id: RowId | None = None  # someone on the volunteer's relational list (channel "relational")
     channel: Channel = Channel.door
     result_code: str = Field(min_length=1, max_length=16)
     answers: dict[Annotated[str, Field(max_length=64)], Answer | None] = Field(default_factory=dict, max_length=100)

@@ -17,6 +17,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
 from canvass import batch_reads, result_rules
+from canvass.access import may_log_relational
 from canvass.contact_input import MAX_NOTES, ContactIn
 from canvass.i18n import N_, UserError
 from canvass.models import (
@@ -67,11 +68,17 @@ class ItemResult:
                 "error": self.error_in(gettext) if gettext else self.error}
 
 
+#: The result codes (their ``channel``) each contact channel may log. Reaching someone one knows is a call or a
+#: text from the volunteer's own phone: the phone results apply (a wrong number, do not call...).
+CODE_CHANNELS = {Channel.door: ("door", "both"), Channel.phone: ("phone", "both"),
+                 Channel.relational: ("phone", "both")}
+
+
 def result_codes(session: Session, campaign_id: int, channel: Channel | None = None) -> list[ResultCode]:
     query = select(ResultCode).where(ResultCode.campaign_id == campaign_id, ResultCode.active.is_(True)) \
         .order_by(ResultCode.position)
     codes = session.exec(query).all()
-    return [c for c in codes if channel is None or c.channel in (channel.value, "both")]
+    return [c for c in codes if channel is None or c.channel in CODE_CHANNELS[channel]]
 
 
 def log_contacts(session: Session, user: User, campaign: Campaign, items: list[ContactIn], *,
@@ -152,6 +159,7 @@ class _BatchContext:
     tags: set[int]
     on_turfs: set[int] | None  # when set, only doors on one of these turfs may be logged
     call_lists: dict[int, int]  # the call lists the items name -> their campaign
+    relationals: dict[int, Any]  # the relational people the items name: id, user_id, campaign_id, person_id
 
     @classmethod
     def load(cls, session: Session, campaign: Campaign, items: list[ContactIn], on_turfs: set[int] | None = None,
@@ -168,7 +176,8 @@ class _BatchContext:
                    survey=survey, people=people, households=households,
                    phones=batch_reads.rows_by_id(session, [Phone.id, Phone.person_id],
                                       {item.phone_id for item in items if item.phone_id}), tags=tags,
-                   on_turfs=on_turfs, call_lists=batch_reads.call_list_campaigns(session, items))
+                   on_turfs=on_turfs, call_lists=batch_reads.call_list_campaigns(session, items),
+                   relationals=batch_reads.relational_rows(session, items))
 
 
 def refusal(stored: dict[uuid.UUID, int], client_uuid: uuid.UUID, error: UserError | str) -> ItemResult:
@@ -204,9 +213,10 @@ def _check(context: _BatchContext, user: User, item: ContactIn, now: datetime) -
     """The row to store for ``item``, or ContactRejected saying why it cannot be stored. Writes nothing."""
     campaign = context.campaign
     code = context.codes.get(item.result_code)
-    if code is None or code.channel not in (item.channel.value, "both"):
-        raise ContactRejected(N_("%(code)s is not a door result code of this campaign.") if item.channel == Channel.door
-                              else N_("%(code)s is not a phone result code of this campaign."), code=item.result_code)
+    if code is None or code.channel not in CODE_CHANNELS[item.channel]:
+        raise ContactRejected(_NOT_A_CODE[item.channel], code=item.result_code)
+    if item.channel == Channel.relational or item.relational_id is not None:
+        return _check_relational(context, user, item, code, now)
     person = context.people.get(item.person_id) if item.person_id else None
     if item.person_id and (person is None or person.campaign_id != campaign.id):
         raise ContactRejected(N_("This person is not in the campaign."))
@@ -230,8 +240,39 @@ def _check(context: _BatchContext, user: User, item: ContactIn, now: datetime) -
               "call_list_id": item.call_list_id, "phone_id": phone.id if phone else None, "user_id": user.id,
               "channel": item.channel.value, "result_code": code.code, "is_contact": code.is_contact,
               "notes": item.notes.strip(), "language_heard": item.language_heard.strip().lower(),
-              "contacted_at": _when(item.contacted_at, now), "received_at": now, "effects": {}}
+              "contacted_at": _when(item.contacted_at, now), "received_at": now, "effects": {},
+              "relational_id": None}
     return _Checked(item, code, person, household, phone, values, answers)
+
+
+_NOT_A_CODE = {Channel.door: N_("%(code)s is not a door result code of this campaign."),
+               Channel.phone: N_("%(code)s is not a phone result code of this campaign."),
+               Channel.relational: N_("%(code)s is not a result for reaching people you know.")}
+
+
+def _check_relational(context: _BatchContext, user: User, item: ContactIn, code, now: datetime) -> _Checked:
+    """A contact with someone on the volunteer's own relational list: their voter, when matched, is the person."""
+    row = context.relationals.get(item.relational_id) if item.relational_id else None
+    if item.channel != Channel.relational or item.turf_id or item.call_list_id or item.household_id or \
+            item.phone_id or not may_log_relational(row, user, context.campaign.id):
+        raise ContactRejected(NOT_YOURS)
+    person = _Row(row.person_id, context.campaign.id, None) if row.person_id else None
+    values = {"client_uuid": item.client_uuid, "campaign_id": context.campaign.id,
+              "person_id": row.person_id, "household_id": None, "turf_id": None, "call_list_id": None,
+              "phone_id": None, "user_id": user.id, "channel": item.channel.value, "result_code": code.code,
+              "is_contact": code.is_contact, "notes": item.notes.strip(),
+              "language_heard": item.language_heard.strip().lower(), "contacted_at": _when(item.contacted_at, now),
+              "received_at": now, "effects": {}, "relational_id": row.id}
+    return _Checked(item, code, person, None, None, values, _answer_rows(item.answers, context.survey))
+
+
+@dataclass
+class _Row:
+    """A person as the rules need them (see ``result_rules.apply_rules_if_any``)."""
+
+    id: int
+    campaign_id: int
+    household_id: int | None
 
 
 def _when(sent: datetime | None, now: datetime) -> datetime:

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import random
 import uuid
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
+import pandas as pd
 import sqlalchemy as sa
 from sqlmodel import Session, SQLModel, select
 
-from canvass import accounts, bulk, campaigns, db, opt_outs, queue_schema
+from canvass import accounts, bulk, campaigns, db, opt_outs, queue_schema, relational
+from canvass.importing.names import name_key
 from canvass.models import (
     AppMeta,
     CallEntry,
@@ -30,6 +32,7 @@ from canvass.models import (
     Person,
     Phone,
     QuestionKind,
+    RelationalPerson,
     ResultCode,
     Role,
     Script,
@@ -183,6 +186,27 @@ def _populate(session: Session, rng: random.Random, people: int) -> None:
     person_rows = _people(session, campaign, rng, households, people)
     turfs = _turfs(session, campaign, households, users)
     _history(session, campaign, rng, users, turfs, person_rows)
+    _relational(session, campaign, users["volunteer@example.org"])
+
+
+def _relational(session: Session, campaign: Campaign, user: User) -> None:
+    """Victor's relational list: three voters he knows (one confirmed) and a friend who is not in the voter file."""
+    known = [session.execute(select(Person.first_name, Person.last_name, Household.city)
+                             .join(Household, Household.id == Person.household_id)
+                             .where(Person.campaign_id == campaign.id, Person.language == language)
+                             .order_by(Person.id).limit(1)).one() for language in ("es", "vi", "en")]
+    rows = [{"name": f"{first} {last}", "first_name": first, "last_name": last, "phones": [f"+1714555{n:04d}"],
+             "email": "", "city": city, "age": None} for n, (first, last, city) in enumerate(known, start=100)]
+    rows.append({"name": "Coach Dee", "first_name": "", "last_name": "", "phones": ["+17145550199"], "email": "",
+                 "city": "Santa Ana", "age": None})
+    people = pd.DataFrame(rows).assign(age=pd.Series([None] * len(rows), dtype="Int64"))
+    relational.add_people(session, user, campaign, people, "typed", today=date(2026, 10, 1))
+    session.flush()
+    first = session.exec(select(RelationalPerson).where(RelationalPerson.user_id == user.id,
+                                                        RelationalPerson.suggested_id.is_not(None))
+                         .order_by(RelationalPerson.id)).first()
+    if first is not None:
+        relational.decide_match(session, first, confirmed=True)
 
 
 def _staff(session: Session) -> dict[str, User]:
@@ -194,7 +218,20 @@ def _staff(session: Session) -> dict[str, User]:
     return users
 
 
+#: The text volunteers send from their own phone to people they know (relational lists).
+RELATIONAL_TEXTS = {
+    "en": "Hi {name}, it's {volunteer}. I'm volunteering for Measure W, a raise for hotel and restaurant workers. "
+          "Can I count on your vote on November 3?",
+    "es": "Hola {name}, soy {volunteer}. Soy voluntario/a por la Medida W, un aumento para los trabajadores de hoteles "
+          "y restaurantes. ¿Puedo contar con tu voto el 3 de noviembre?",
+    "vi": "Chào {name}, mình là {volunteer}. Mình đang làm tình nguyện cho Dự luật W, tăng lương cho nhân viên khách "
+          "sạn và nhà hàng. Bạn sẽ bỏ phiếu ủng hộ vào ngày 3 tháng 11 chứ?",
+}
+
+
 def _setup(session: Session, campaign: Campaign) -> None:
+    for language, body in RELATIONAL_TEXTS.items():
+        session.add(Script(campaign_id=campaign.id, channel=Channel.relational, language=language, body=body))
     for language, body in SCRIPTS.items():
         session.add(Script(campaign_id=campaign.id, channel=Channel.door, language=language, body=body))
         session.add(Script(campaign_id=campaign.id, channel=Channel.phone, language=language,
@@ -256,11 +293,13 @@ def _people(session: Session, campaign: Campaign, rng: random.Random, households
         household = households[n % len(households)] if n < len(households) else rng.choice(households)
         language = per_household.setdefault(household["id"], rng.choices(languages, weights)[0])
         firsts, lasts = NAMES[language]
-        rows.append({"campaign_id": campaign.id, "household_id": household["id"], "first_name": rng.choice(firsts),
-                     "last_name": rng.choice(lasts), "language": "" if language == "en" and rng.random() < 0.5
+        first, last = rng.choice(firsts), rng.choice(lasts)
+        rows.append({"campaign_id": campaign.id, "household_id": household["id"], "first_name": first,
+                     "last_name": last, "language": "" if language == "en" and rng.random() < 0.5
                      else language, "language_source": "file", "party": rng.choice(PARTIES),
                      "precinct": household["precinct"], "birth_year": rng.randint(1940, 2006),
-                     "gender": rng.choice("FM"), "match_key": f"demo{n}", "custom": {"union_local": rng.choice(
+                     "gender": rng.choice("FM"),
+                     "match_key": f"{name_key(last)}|{name_key(first)}||demo{n}", "custom": {"union_local": rng.choice(
                          ["", "", "UNITE HERE 11", "SEIU 2015"])}, "vote_history": {"General22": rng.choice("YN"),
                                                                                     "General24": rng.choice("YYN")},
                      "created_at": utcnow(), "updated_at": utcnow()})

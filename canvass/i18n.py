@@ -61,7 +61,7 @@ VOCABULARY: dict[str, str] = {
     "queued": N_("waiting"), "running": N_("running"), "done": N_("done"), "failed": N_("failed"),
     "checked": N_("waiting for confirmation"), "claimed": N_("being called"),
     # channels and question kinds
-    "door": N_("doors"), "phone": N_("phones"), "both": N_("doors and phones"),
+    "door": N_("doors"), "phone": N_("phones"), "both": N_("doors and phones"), "relational": N_("people they know"),
     "scale": N_("scale of 1 to 5"), "single": N_("one answer"), "multi": N_("several answers"),
     "yesno": N_("yes or no"), "text": N_("written answer"),
     # what a result code also does

@@ -56,6 +56,8 @@ PERSON_REFERENCES: dict[str, Move | Drop] = {
     "call_entry.person_id": Move(same=("call_list_id",)),
     "vote.person_id": Move(same=("election_id",)),  # vote history (canvass.models.Vote), once it lands
     "opt_out.person_id": Move(),  # the do-not-contact list follows the person (flags combine too, see FLAGS)
+    "relational_person.person_id": Move(),  # a volunteer's friend, confirmed to be this voter
+    "relational_person.suggested_id": Move(),
     "not_duplicate.person_id": Drop(),
     "not_duplicate.other_id": Drop(),
 }

@@ -92,6 +92,7 @@ class Role(StrEnum):
 class Channel(StrEnum):
     door = "door"
     phone = "phone"
+    relational = "relational"  # a volunteer reaching someone they know, from their own phone
 
 
 class PhoneType(StrEnum):
@@ -313,7 +314,7 @@ class Script(SQLModel, table=True):
     __table_args__ = (sa.UniqueConstraint("campaign_id", "channel", "language"),)
     id: int | None = Field(default=None, primary_key=True)
     campaign_id: int = Field(foreign_key="campaign.id", index=True, ondelete="CASCADE")
-    channel: Channel = _text(8)
+    channel: Channel = _text(16)
     language: str = _text(8)
     body: str = Field(default="", sa_type=sa.Text)
 
@@ -686,7 +687,7 @@ class ContactAttempt(SQLModel, table=True):
     call_list_id: int | None = Field(default=None, foreign_key="call_list.id", ondelete="SET NULL", index=True)
     phone_id: int | None = Field(default=None, foreign_key="phone.id", ondelete="SET NULL")
     user_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL", index=True)
-    channel: Channel = _text(8)
+    channel: Channel = _text(16)
     result_code: str = _text(16)
     is_contact: bool = False  # the result code's rule when logged, so later edits to the rule do not rewrite history
     notes: str = Field(default="", sa_type=sa.Text)
@@ -695,6 +696,9 @@ class ContactAttempt(SQLModel, table=True):
     received_at: datetime = _when()  # when the server stored it
     undone_at: datetime | None = _when(nullable=True)  # undo keeps the row for the audit trail
     effects: dict = _json()  # what logging it changed (flags, phone status), so an undo puts exactly that back
+    # A relational contact: the volunteer's own person (canvass.relational), matched to the voter file or not.
+    relational_id: int | None = Field(default=None, foreign_key="relational_person.id", ondelete="SET NULL",
+                                      index=True)
 
 
 class SurveyResponse(SQLModel, table=True):
@@ -794,3 +798,45 @@ class OptOut(SQLModel, table=True):
     lifted_at: datetime | None = _when(nullable=True)
     lifted_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
     lift_note: str = _text(300, default="")
+
+
+# ---- relational ----
+
+
+class RelationalMatch(StrEnum):
+    """Where a volunteer's own person stands against the voter file."""
+
+    suggested = "suggested"  # canvass found a likely voter; the volunteer has not said yet
+    confirmed = "confirmed"  # the volunteer said it is them
+    not_listed = "not_listed"  # the volunteer said none of the suggestions is them
+    none = "none"  # nobody in the voter file looks like them
+
+
+class RelationalPerson(SQLModel, table=True):
+    """Someone a volunteer knows and reaches from their own phone: on that volunteer's list only.
+
+    A row of its own rather than a Person: walk lists, call lists, turf cuts, duplicates and voter exports all read
+    ``person``, so someone who is not in the voter file can never turn up on another volunteer's list. When the
+    volunteer confirms a match, ``person_id`` links the voter (whose contacts, flags and language then count)."""
+
+    __tablename__ = "relational_person"
+    __table_args__ = (sa.UniqueConstraint("campaign_id", "user_id", "dedupe_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True, ondelete="CASCADE")
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")  # the volunteer whose list it is
+    name: str = _text(160)  # as the volunteer typed it or the contacts file had it
+    first_name: str = _text(80, default="")
+    last_name: str = _text(80, default="")
+    phone: str = _key_text(20, default="")  # E.164, the number the tel: and sms: links use
+    phones: list[str] = _json(list)  # every number the contact card had, best first
+    email: str = _text(254, default="")
+    city: str = _text(80, default="")
+    age: int | None = None
+    language: str = _text(8, default="")  # when the volunteer knows it; a matched voter's language comes first
+    source: str = _text(8, default="typed")  # typed | pasted | vcard | csv
+    dedupe_key: str = _key_text(120)  # folded name + phone: the same card uploaded again is not added twice
+    match: RelationalMatch = _text(12, default=RelationalMatch.none)
+    suggested_id: int | None = Field(default=None, foreign_key="person.id", ondelete="SET NULL")
+    person_id: int | None = Field(default=None, foreign_key="person.id", ondelete="SET NULL", index=True)
+    created_at: datetime = _when()
+    matched_at: datetime | None = _when(nullable=True)

@@ -26,7 +26,7 @@ def summary(frame: pd.DataFrame) -> pd.DataFrame:
 
     rows = [{"Channel": "All", **figures(frame)}]
     rows += [{"Channel": channel.capitalize(), **figures(frame[frame["channel"] == channel])}
-             for channel in ("door", "phone")]
+             for channel in ("door", "phone", "relational")]
     return pd.DataFrame(rows)
 
 

@@ -5,14 +5,36 @@ turf, door or call list that is not theirs gets 404 (its existence is not reveal
 below fails the test, so a new route cannot skip this check.
 """
 
+from datetime import date
 from pathlib import Path
 
 import pytest
 from sqlmodel import select
 
-from canvass import access, history, importing, jobs, merging, opt_out_files, opt_outs, phonebank, turfs
+from canvass import (
+    access,
+    address_book,
+    history,
+    importing,
+    jobs,
+    merging,
+    opt_out_files,
+    opt_outs,
+    phonebank,
+    relational,
+    turfs,
+)
 from canvass.history import uploads
-from canvass.models import CallEntry, JobStatus, Person, Role, SurveyQuestion, Turf, TurfDoor
+from canvass.models import (
+    CallEntry,
+    JobStatus,
+    Person,
+    RelationalPerson,
+    Role,
+    SurveyQuestion,
+    Turf,
+    TurfDoor,
+)
 from canvass.universe import Universe
 from tests.conftest import make_user
 
@@ -30,6 +52,8 @@ def visitors(rule: access.Rule) -> set[str]:
         allowed |= {OWNER} if rule.scope != access.Scope.none else {OWNER, STRANGER}
     if rule.scope == access.Scope.call_list:
         allowed.discard(DATA)  # a call list is for its callers and leads
+    if rule.scope == access.Scope.relational:
+        allowed = {OWNER}  # someone on a relational list is for the volunteer whose list it is, whatever the role
     return allowed
 
 
@@ -91,6 +115,8 @@ def world(app, session, campaign, tmp_path, engine):
     dnc.path.write_text("Voter ID,Reason\n2,Wrong number\n")
     dnc.check = opt_out_files.check_file(session, campaign, dnc.path).as_dict()
     uploads.save(dnc)
+    relational.add_people(session, users[OWNER], campaign, address_book.one_person("Ana Diaz", "", "", None),
+                          "typed", today=date(2026, 12, 3))
     session.commit()
     door = session.exec(select(TurfDoor.household_id).where(TurfDoor.turf_id == mine.id)).first()
     values = {"turf_id": mine.id, "household_id": door, "list_id": call_list.id,
@@ -98,6 +124,7 @@ def world(app, session, campaign, tmp_path, engine):
               "person_id": session.exec(select(Person.id).order_by(Person.id)).first(),
               "other_id": session.exec(select(Person.id).order_by(Person.id).offset(1)).first(),
               "merge_id": merge.id, "user_id": users[OWNER].id,
+              "relational_id": session.exec(select(RelationalPerson.id)).first(),
               "question_id": question.id if question else 1, "slug": campaign.slug, "token": "not-a-token",
               "code": mine.join_code, "filename": "app.css", "upload_id": upload.token,
               "campaign_id": campaign.id, "opt_out_id": opt_out.id, "list_upload_id": dnc.token}
@@ -133,7 +160,8 @@ def test_route_is_open_only_to_its_roles_and_objects(app, world, endpoint, metho
             removed = endpoint in REMOVES_OBJECT
         elif who == ANON:
             assert status in (302, 401) and "/login?next=" in location, (who, status, location)
-        elif endpoint in OBJECT_SCOPED and (who == STRANGER or (endpoint.startswith("calling.") and who == DATA)):
+        elif endpoint in OBJECT_SCOPED and (who == STRANGER or (endpoint.startswith("calling.") and who == DATA)
+                                            or access.PAGES[endpoint].scope == access.Scope.relational):
             assert status == 404, (who, status)
         else:
             assert status == 403, (who, status)

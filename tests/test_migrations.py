@@ -23,7 +23,10 @@ def test_every_row_survives_the_migrations_down_to_0004_and_up_again(database_ur
         before = _counts(engine)
         assert before["person"] and before["turf_assignment"] and before["contact_attempt"] and before["campaign_member"]
         command.downgrade(db.alembic_config(engine), "0004")  # back past every migration that copies a table
+        # The tables of 0004 must keep every row; a table made later (relational lists) goes with its rows.
+        kept = set(sa.inspect(engine).get_table_names())
         assert db.upgrade(engine) == ("0004", db.head_revision())
-        assert _counts(engine) == before
+        assert {k: v for k, v in _counts(engine).items() if k in kept} == {k: v for k, v in before.items()
+                                                                           if k in kept}
     finally:
         engine.dispose()

@@ -284,7 +284,32 @@
     flush().then(function () { location.href = nextDoorUrl(doorId()); });
   }
 
+  /* Someone on the volunteer's relational list: the same queue, a relational contact (the API checks that the
+     person is on this volunteer's own list). */
+  function onRelationalSubmit(event) {
+    var form = event.target, button = event.submitter;
+    if (!button || !button.value) { return; }
+    event.preventDefault();
+    if (form.dataset.sent) { return; }  // a double tap
+    form.dataset.sent = "1";
+    var key = uuid();
+    enqueue([{client_uuid: key, relational_id: Number(form.dataset.relational), channel: "relational",
+              result_code: button.value, contacted_at: new Date().toISOString()}]);
+    var label = button.dataset.label || button.textContent.trim();
+    showSaved(form.dataset.name || "", label, [key]);
+    var card = form.closest(".person");
+    if (card) {
+      card.classList.add("logged");
+      var badge = card.querySelector(".logged-now") || document.createElement("p");
+      badge.className = "hint logged-now";
+      badge.textContent = "✓ " + label;
+      form.replaceWith(badge);
+    }
+    flush();
+  }
+
   document.querySelectorAll('form[data-offline="person"]').forEach(function (f) { f.addEventListener("submit", onPersonSubmit); });
+  document.querySelectorAll('form[data-offline="relational"]').forEach(function (f) { f.addEventListener("submit", onRelationalSubmit); });
   document.querySelectorAll('form[data-offline="door"]').forEach(function (f) { f.addEventListener("submit", onDoorSubmit); });
   document.querySelectorAll('a[href$="/next"]').forEach(function (a) {
     a.addEventListener("click", function (event) { if (!navigator.onLine) { event.preventDefault(); location.href = nextDoorUrl(doorId()); } });
@@ -295,7 +320,7 @@
   window.addEventListener("offline", refreshStatus);
   setInterval(flush, 20000);
   if (rejectedBox) { rejectedBox.querySelector("[data-dismiss]").addEventListener("click", dismissRejected); }
-  if (savedBox) { savedBox.querySelector("form").addEventListener("submit", onUndo); }
+  if (savedBox && savedBox.querySelector("form")) { savedBox.querySelector("form").addEventListener("submit", onUndo); }
   renderSaved();
   markDone();
   showRejected();

@@ -34,10 +34,11 @@ def register_blueprints(app: Flask) -> None:
         importing,
         opt_outs,
         people,
+        relational,
         turfs,
         users,
     )
 
     for module in (auth, home, users, campaigns, importing, history, people, opt_outs, duplicates, turfs, canvassing, calling,
-                   exports, api):
+                   exports, relational, api):
         app.register_blueprint(module.bp)

@@ -77,8 +77,11 @@ def post_contacts():
         return current_app.login_manager.unauthorized()
     by_campaign: dict[int, tuple[batch_reads.CampaignRef, list[tuple[int, contacts.ContactIn]]]] = {}
     not_yours: list[tuple[int, contacts.ContactIn]] = []
+    # Only the user's own relational people are there (a second statement, only when a batch names some).
+    relational = batch_reads.relational_campaigns(db(), user.id, [item for _i, item in parsed])
     for index, item in parsed:
-        campaign = read.campaigns.get(item.turf_id)  # only the turfs this user may open are there
+        # Only the turfs this user may open are in read.campaigns
+        campaign = relational.get(item.relational_id) if item.relational_id else read.campaigns.get(item.turf_id)
         if campaign is None:
             not_yours.append((index, item))
         else:
@@ -86,7 +89,8 @@ def post_contacts():
     _answer_not_yours(results, not_yours)
     for campaign, group in by_campaign.values():
         logged = contacts.log_contacts(db(), user, campaign, [item for _i, item in group],
-                                       on_turfs=access.turfs_to_log_on(user, {item.turf_id for _i, item in group}),
+                                       on_turfs=access.turfs_to_log_on(user, {item.turf_id for _i, item in group
+                                                                              if item.turf_id}),
                                        read=read)
         for (index, _item), result in zip(group, logged, strict=True):
             results[index] = result.as_dict(_)

@@ -8,9 +8,9 @@ from pathlib import Path
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlmodel import select
 from werkzeug.utils import secure_filename
 
+from canvass import campaigns as campaigns_domain
 from canvass import importing
 from canvass.importing.containers import MAX_RATIO, MAX_UNCOMPRESSED
 from canvass.importing.fields import CUSTOM, FIELDS, HISTORY, SKIP
@@ -18,10 +18,10 @@ from canvass.importing.problems import problems_csv as problems_file
 from canvass.models import Campaign, ImportBatch
 from canvass.web.background import submit_job
 from canvass.web.database import db
+from canvass.web.forms.importing import UploadForm, chosen_mapping, mapping_form
 from canvass.web.language import translated
 
 bp = Blueprint("importing", __name__, url_prefix="/imports")
-
 
 
 def get_batch(batch_id: int) -> ImportBatch:
@@ -38,7 +38,7 @@ def _start(batch: ImportBatch, kind: str, fn, *args) -> None:
 
 @bp.get("/")
 def index():
-    campaigns = db().exec(select(Campaign).where(Campaign.archived.is_(False)).order_by(Campaign.name)).all()
+    campaigns = campaigns_domain.list_campaigns(db())
     names = {c.id: c.name for c in campaigns}
     return render_template("importing/index.html", campaigns=campaigns, batches=importing.latest_batches(db()),
                            campaign_names=names, selected=request.args.get("campaign", type=int),
@@ -48,11 +48,11 @@ def index():
 
 @bp.post("/")
 def upload():
-    campaign = db().get(Campaign, request.form.get("campaign_id", type=int) or 0)
-    upload_file = request.files.get("file")
-    if campaign is None or upload_file is None or not upload_file.filename:
-        flash(_("Choose a campaign and a file to upload."), "error")
+    form = UploadForm().offer_campaigns(campaigns_domain.list_campaigns(db()))
+    if not form.validate_on_submit() or not form.file.data.filename:
+        flash(_("Choose a campaign and a file to upload."), "error")  # the one thing either field can lack
         return redirect(url_for("importing.index"))
+    campaign, upload_file = db().get(Campaign, form.campaign_id.data), form.file.data
     folder = Path(current_app.config["UPLOAD_FOLDER"]) / uuid.uuid4().hex
     folder.mkdir(parents=True)
     stored = folder / (secure_filename(upload_file.filename) or "upload")
@@ -91,12 +91,10 @@ def remap(batch_id: int):
     batch = _checked_batch(batch_id, allow_error=True)
     if "check" not in (batch.summary or {}):
         abort(409)  # the file is still being read; the mapping form appears once it is
-    headers = batch.summary["check"]["headers"]
-    allowed = set(FIELDS) | {HISTORY, CUSTOM, SKIP}
-    mapping = {header: request.form.get(f"map-{index}", CUSTOM) for index, header in enumerate(headers)}
-    if not set(mapping.values()) <= allowed:
-        abort(400)
-    problems = importing.choose_mapping(batch, mapping)
+    form = mapping_form(batch.summary["check"]["headers"], _field_choices(), CUSTOM)
+    if not form.validate_on_submit():
+        abort(400)  # a choice the page never offered: the form was tampered with
+    problems = importing.choose_mapping(batch, chosen_mapping(form))
     if problems:
         flash(" ".join(problems), "error")
         return redirect(url_for("importing.show", batch_id=batch.id) + "#mapping")

@@ -134,7 +134,7 @@ def setup_forms(setup: Setup, sent: Form | None = None) -> SetupForms:
         return form
 
     forms = SetupForms()
-    for channel in (Channel.door.value, Channel.phone.value):
+    for channel in (Channel.door.value, Channel.phone.value, Channel.relational.value):
         for language in LANGUAGE_NAMES:
             forms.scripts[channel, language] = placed(ScriptForm(
                 formdata=None, channel=channel, language=language, body=setup.scripts.get((channel, language), "")),

@@ -29,7 +29,8 @@ class ExportForm(UniverseForm):
     sheet = SelectField(_l("Sheet (for CSV)"), default="contacts", invalid_choice_message=_l("Choose one from the list."),
                         choices=lambda: [SelectChoice(key, _l(title)) for key, title in exports.SHEET_TITLES.items()])
     channel = SelectField(_l("Channel"), [Optional()], choices=[
-        SelectChoice("", _l("Doors and phones")), SelectChoice("door", _l("Doors")), SelectChoice("phone", _l("Phones"))],
+        SelectChoice("", _l("Every channel")), SelectChoice("door", _l("Doors")), SelectChoice("phone", _l("Phones")),
+        SelectChoice("relational", _l("People volunteers know"))],
         invalid_choice_message=_l("Choose one from the list."))
     since = DateField(_l("From"), [Optional()], invalid_value_message=CALENDAR)
     until = DateField(_l("Until"), [Optional()], invalid_value_message=CALENDAR)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
+from wtforms import SelectChoice
 
 from canvass.web.forms import Form, PickOne
 
@@ -13,7 +14,7 @@ class UploadForm(Form):
     file = FileField(_l("History file"), [FileRequired(_l("Choose the file to upload."))])
 
     def offer_campaigns(self, campaigns) -> UploadForm:
-        self.campaign_id.choices = [(campaign.id, campaign.name) for campaign in campaigns]
+        self.campaign_id.choices = [SelectChoice(campaign.id, campaign.name) for campaign in campaigns]
         return self
 
 
