@@ -67,23 +67,26 @@ def active() -> sa.ColumnElement[bool]:
     return OptOut.lifted_at.is_(None)
 
 
-def _person_entry(scopes: Iterable[OptOutScope]) -> sa.ColumnElement[bool]:
-    """SQL: the Person in the FROM has an active person-wide entry (not one number's) of one of these scopes."""
-    return sa.exists().where(OptOut.person_id == Person.id, active(), OptOut.phone_id.is_(None),
+def _person_entry(scopes: Iterable[OptOutScope], person=Person) -> sa.ColumnElement[bool]:
+    """SQL: ``person`` (the Person in the FROM, or an alias of it) has an active person-wide entry (not one number's)
+    of one of these scopes."""
+    return sa.exists().where(OptOut.person_id == person.id, active(), OptOut.phone_id.is_(None),
                              OptOut.e164 == "", OptOut.scope.in_([s.value for s in scopes]))
 
 
-def closed_to(channel: str) -> sa.ColumnElement[bool]:
-    """SQL: the Person in the query's FROM is on the do-not-contact list for ``channel`` (door, phone, texts,
-    relational). The one rule every channel uses: call it rather than reading the flags."""
+def closed_to(channel: str, person=Person) -> sa.ColumnElement[bool]:
+    """SQL: ``person`` (the Person in the query's FROM, or an alias of it) is on the do-not-contact list for
+    ``channel`` (door, phone, texts, relational). The one rule every channel uses: call it rather than reading the
+    flags."""
     if channel == "phone":
-        return sa.or_(Person.do_not_contact.is_(True), Person.do_not_call.is_(True))
+        return sa.or_(person.do_not_contact.is_(True), person.do_not_call.is_(True))
     if channel == "door":
-        return sa.or_(Person.do_not_contact.is_(True), _person_entry([OptOutScope.door]))
+        return sa.or_(person.do_not_contact.is_(True), _person_entry([OptOutScope.door], person))
     if channel == "texts":
-        return sa.or_(Person.do_not_contact.is_(True), _person_entry([OptOutScope.texts]))
-    if channel == "relational":  # a volunteer's own contact: only "not at all" closes it
-        return Person.do_not_contact.is_(True)
+        return sa.or_(person.do_not_contact.is_(True), _person_entry([OptOutScope.texts], person))
+    if channel == "relational":  # a volunteer's own call or text (tel: and sms: links)
+        return sa.or_(person.do_not_contact.is_(True), person.do_not_call.is_(True),
+                      _person_entry([OptOutScope.texts], person))
     raise ValueError(f"no channel {channel!r}")
 
 

@@ -487,3 +487,30 @@ def test_the_command_line_exports_and_imports_the_list(session, database_url, ca
     assert (summary["added"], summary["problems"]) == (1, 0)
     [entry] = active_entries(session, spring["Ana"])
     assert (entry.source, entry.import_name) == ("import", "dnc.csv")
+
+
+def test_a_volunteers_own_list_offers_no_call_or_text_to_someone_on_the_list(session, campaign, people, volunteer,
+                                                                           lead):
+    from canvass import address_book, relational
+    from canvass.models import RelationalPerson
+
+    relational.add_people(session, volunteer, campaign, address_book.one_person("Di Ng", "9195550004", "", None),
+                          "typed", today=datetime(2026, 12, 3).date())
+    session.commit()
+    mine = session.exec(select(RelationalPerson).where(RelationalPerson.user_id == volunteer.id)).one()
+    relational.decide_match(session, mine, confirmed=True)
+    session.commit()
+
+    def offered():
+        [row] = relational.my_list(session, volunteer, campaign, volunteer_language="en",
+                                   today=datetime(2026, 12, 3).date())
+        return not row["opted_out"]
+
+    assert mine.person_id == people["Di"].id and offered()
+    entry = by_hand(session, people["Di"], lead, reason="stop_texting")  # texts only: the sms: link is out too
+    assert not offered()
+    opt_outs.lift(session, entry, lead)
+    session.commit()
+    assert offered()
+    by_hand(session, people["Di"], lead, reason="other", scope="door")  # doors only: a friend may still call
+    assert offered()
