@@ -82,7 +82,7 @@ PAGES: dict[str, Rule] = {
     "api.turf": ON_TURF, "canvassing.walk": ON_TURF, "canvassing.door": ON_TURF, "canvassing.next_door": ON_TURF,
     "turfs.show": ON_TURF, "turfs.print_list": ON_TURF, "turfs.entry": ON_TURF,
     "canvassing.log": WORKS_TURF, "canvassing.nobody_home": WORKS_TURF, "canvassing.undo": WORKS_TURF,
-    "canvassing.add_person": WORKS_TURF, "canvassing.check_in": WORKS_TURF, "canvassing.check_out": WORKS_TURF,
+    "canvassing.add_person": WORKS_TURF, "canvassing.opt_out": WORKS_TURF, "canvassing.check_in": WORKS_TURF, "canvassing.check_out": WORKS_TURF,
     # the turf board
     "turfs.board": Rule(STAFF), "turfs.cut": Rule(LEADS), "turfs.rename": Rule(LEADS), "turfs.split": Rule(LEADS),
     "turfs.merge": Rule(LEADS), "turfs.move": Rule(LEADS), "turfs.delete": Rule(LEADS), "turfs.assign": Rule(LEADS),
@@ -105,7 +105,12 @@ PAGES: dict[str, Rule] = {
     "exports.index": Rule(STAFF), "exports.create": Rule(STAFF), "exports.show": Rule(STAFF),
     "exports.download": Rule(STAFF), "exports.dashboard": Rule(LEADS),
     # people and accounts
-    "people.index": Rule(STAFF), "people.show": Rule(STAFF), "people.set_flags": Rule(STAFF),
+    "people.index": Rule(STAFF), "people.show": Rule(STAFF),
+    # the do-not-contact list: recorded and lifted by staff (a volunteer records "asked not to be contacted" at a
+    # door: canvassing.opt_out), exported and imported
+    "people.opt_out": Rule(STAFF), "people.lift_opt_out": Rule(STAFF),
+    "opt_outs.index": Rule(STAFF), "opt_outs.export_csv": Rule(STAFF), "opt_outs.upload": Rule(STAFF),
+    "opt_outs.show": Rule(STAFF), "opt_outs.confirm": Rule(STAFF), "opt_outs.discard": Rule(STAFF),
     # duplicate people: the list, a pair side by side, merging and its undo
     "duplicates.index": Rule(STAFF), "duplicates.review": Rule(STAFF), "duplicates.merge": Rule(STAFF),
     "duplicates.different": Rule(STAFF), "duplicates.record": Rule(STAFF), "duplicates.undo": Rule(STAFF),

@@ -45,7 +45,8 @@ def code_rules(session: Session, campaign: Campaign) -> dict[str, Any]:
     if version and version in _CODES_BY_VERSION:
         return _CODES_BY_VERSION[version]
     table = ResultCode.__table__
-    query = sa.select(table.c.code, table.c.label, table.c.channel, table.c.is_contact, table.c.suppresses) \
+    query = sa.select(table.c.code, table.c.label, table.c.channel, table.c.is_contact, table.c.is_final,
+                      table.c.suppresses) \
         .where(table.c.campaign_id == campaign.id, table.c.active.is_(True))
     codes = {row.code: row for row in session.connection().execute(query)}
     if version:

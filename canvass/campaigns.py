@@ -45,7 +45,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
 DEFAULT_RESULT_CODES: list[tuple[str, str, str, bool, bool, int | None, Suppression]] = [
     ("NH", "Not home", "door", False, False, 48, Suppression.none),
     ("TK", "Talked", "both", True, True, None, Suppression.none),
-    ("RF", "Refused", "both", True, True, None, Suppression.none),
+    ("RF", "Refused", "both", True, True, None, Suppression.refused),
     ("MV", "Moved", "door", False, True, None, Suppression.moved),
     ("DC", "Deceased", "both", False, True, None, Suppression.deceased),
     ("IN", "Inaccessible", "door", False, False, 72, Suppression.none),

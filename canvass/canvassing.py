@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from canvass import campaigns, contacts, conversation, walk_lists
+from canvass import campaigns, contacts, conversation, opt_outs, walk_lists
 from canvass.contact_input import ContactIn
 from canvass.i18n import N_, UserError
 from canvass.models import (
@@ -19,6 +19,8 @@ from canvass.models import (
     Channel,
     ContactAttempt,
     Household,
+    OptOutReason,
+    OptOutScope,
     Person,
     Script,
     Shift,
@@ -39,8 +41,9 @@ def door_view(door: walk_lists.Door, campaign: Campaign, last_results: dict[int,
     return {"id": household.id, "position": door.position, "address": household.address, "unit": household.unit,
             "city": household.city, "lat": household.lat, "lon": household.lon, "floor": door.floor,
             "hostile_note": household.hostile_note, "attempted": door.attempted, "contacted": door.contacted,
-            "people": [{**conversation.person_view(p, campaign), "last_result": last_results.get(p.id, "")}
-                       for p in door.people]}
+            "closed": door.all_closed,
+            "people": [{**conversation.person_view(p, campaign), "last_result": last_results.get(p.id, ""),
+                        "closed": door.closed.get(p.id, "")} for p in door.people]}
 
 
 def last_entry(session: Session, user_id: int, turf_id: int) -> ContactAttempt | None:
@@ -105,6 +108,15 @@ def turf_version(session: Session, turf: Turf, user: User, package: dict[str, An
     entry = last_entry(session, user.id, turf.id)
     state = [package, shift.id if shift else None, entry.id if entry else None, language, user.id]
     return hashlib.sha1(json.dumps(state, sort_keys=True, default=str).encode()).hexdigest()[:20]
+
+
+def opt_out_at_door(session: Session, user: User, turf: Turf, household: Household, person_id: int | None) -> Person:
+    """A volunteer records that someone at this door asked not to be contacted, without a result. Returns them."""
+    person = next((p for p in walk_lists.people_at(session, household) if p.id == person_id), None)
+    if person is None:
+        raise CanvassError(N_("This door or person is not on your list."))
+    opt_outs.record_by_hand(session, person, user, reason=OptOutReason.do_not_contact, scope=OptOutScope.all)
+    return person
 
 
 def add_person_at_door(session: Session, user: User, turf: Turf, household: Household, *, first_name: str,
@@ -181,7 +193,11 @@ def log_whole_door(session: Session, user: User, campaign: Campaign, turf: Turf,
     allowed = {c["code"] for c in [buttons["not_home"], *buttons["door_wide"]] if c}
     if code.strip().upper() not in allowed:
         raise CanvassError(N_("That result cannot be recorded for a whole door; record it for each person."))
-    people = [person.id for person in walk_lists.people_at(session, household)] or [None]
+    listed = walk_lists.people_at(session, household)
+    people = [person.id for person in walk_lists.open_people_at(session, household)]
+    if listed and not people:
+        raise CanvassError(N_("Everyone at this door is on the do-not-contact list."))
+    people = people or [None]
     items = [ContactIn(client_uuid=uuids[i] if i < len(uuids) else uuid.uuid4(), person_id=person_id,
                        household_id=household.id, turf_id=turf.id, channel=Channel.door, result_code=code)
              for i, person_id in enumerate(people)]

@@ -15,7 +15,7 @@ from typing import Any
 import click
 from sqlalchemy.engine import Engine, make_url
 
-from canvass import accounts, allocators, campaigns, config, db
+from canvass import accounts, allocators, audit, campaigns, config, db
 from canvass.models import Role
 
 
@@ -383,6 +383,63 @@ def history_import(runtime, file: str, slug: str, dry_run: bool, as_json: bool) 
                            f"{summary['unmatched']:,} unmatched, {summary['rejected']:,} rejected; "
                            f"{summary['elections']:,} elections. {verb} {summary['votes_added']:,} votes "
                            f"({summary['seconds']} s).")
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# The do-not-contact list
+
+
+@main.group()
+def optout() -> None:
+    """The do-not-contact list as a CSV file: export it, import one."""
+
+
+@optout.command("export")
+@click.option("--campaign", "slug", required=True, help="Short name of the campaign.")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="The CSV file to write.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON (last line).")
+@needs_schema
+def optout_export(runtime, slug: str, out: str, as_json: bool) -> None:
+    """Write the campaign's active do-not-contact list (formula-safe CSV, the file the web page downloads)."""
+    from canvass import opt_out_files, opt_outs
+
+    with db.write_session(runtime.engine) as session:
+        campaign = campaigns.require_campaign(session, slug)
+        text = opt_out_files.export_csv(session, campaign)
+        rows = opt_outs.count_active(session, campaign.id)
+        audit.record(session, None, "opt_out.exported", object_type="campaign", object_id=campaign.id)
+    Path(out).write_text("\ufeff" + text, encoding="utf-8")
+    emit({"rows": rows, "path": out}, as_json, f"{rows:,} entries written to {out}.")
+
+
+@optout.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--campaign", "slug", required=True, help="Short name of the campaign whose list it is.")
+@click.option("--dry-run", is_flag=True, help="Check the file without writing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON (last line).")
+@needs_schema
+def optout_import(runtime, file: str, slug: str, dry_run: bool, as_json: bool) -> None:
+    """Add a do-not-contact file (a column Voter ID, Phone or Email, and Reason) to the campaign's list. Rows that
+    cannot be used are named and left out; entries already on the list are not repeated."""
+    from canvass import opt_out_files
+
+    try:
+        with db.write_session(runtime.engine) as session:
+            campaign = campaigns.require_campaign(session, slug)
+            check = opt_out_files.check_file(session, campaign, Path(file))
+            added = 0 if dry_run else opt_out_files.import_file(session, campaign, Path(file), None, Path(file).name)
+    except (opt_out_files.OptOutFileError, campaigns.CampaignError) as exc:
+        if as_json:
+            click.echo(json.dumps({"error": str(exc)}))
+            sys.exit(1)
+        raise click.ClickException(str(exc)) from exc
+    for problem in check.problems[:20]:
+        click.echo(f"Row {problem['row']}, {problem['column']}: {problem['message']} ({problem['value']})", err=True)
+    summary = {"rows": check.rows, "matched": check.matched, "already": check.already, "added": added,
+               "would_add": check.new, "problems": len(check.problems)}
+    verb = f"would add {check.new:,}" if dry_run else f"added {added:,}"
+    emit(summary, as_json, f"{check.rows:,} rows: {check.matched:,} matched, {check.already:,} on the list already, "
+                           f"{len(check.problems):,} cannot be used; {verb}.")
 
 
 # ------------------------------------------------------------------------------------------------------------------

@@ -119,7 +119,8 @@ def log_contacts(session: Session, user: User, campaign: Campaign, items: list[C
             not_inserted.append(index)  # already stored: sent before, or by a concurrent request
             continue
         effects = result_rules.apply_rules_if_any(session, checked.code, checked.item, checked.person,
-                                                   checked.household, checked.phone, now)
+                                                   checked.household, checked.phone, now, contact_id=contact_id,
+                                                   user=user)
         if effects:
             session.execute(sa.update(ContactAttempt).where(ContactAttempt.id == contact_id).values(effects=effects))
         answers.extend({**row, "contact_id": contact_id} for row in checked.answers)

@@ -13,7 +13,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlmodel import Session, SQLModel, select
 
-from canvass import accounts, bulk, campaigns, db, queue_schema, relational
+from canvass import accounts, bulk, campaigns, db, opt_outs, queue_schema, relational
 from canvass.importing.names import name_key
 from canvass.models import (
     AppMeta,
@@ -25,6 +25,10 @@ from canvass.models import (
     ContactAttempt,
     ExternalId,
     Household,
+    OptOut,
+    OptOutReason,
+    OptOutScope,
+    OptOutSource,
     Person,
     Phone,
     QuestionKind,
@@ -414,6 +418,24 @@ def _history(session: Session, campaign: Campaign, rng: random.Random, users: di
         session.execute(sa.insert(SurveyResponse), responses)
     session.execute(sa.update(CallEntry).where(CallEntry.call_list_id == call_list.id, CallEntry.person_id.in_(
         [p["id"] for p in phone_people[: len(phone_people) // 3]])).values(attempts=1))
+    _refusals_listed(session, campaign, volunteers)
+
+
+def _refusals_listed(session: Session, campaign: Campaign, volunteers: list[User]) -> None:
+    """What logging the refusals one by one would have done: each refuser on the do-not-contact list (their first
+    refusal), so door pages show them greyed and call lists leave them out."""
+    first = select(ContactAttempt.person_id, sa.func.min(ContactAttempt.id).label("id")).where(
+        ContactAttempt.campaign_id == campaign.id, ContactAttempt.result_code == "RF").group_by(
+        ContactAttempt.person_id).subquery()
+    rows = session.execute(select(ContactAttempt.person_id, ContactAttempt.id, ContactAttempt.user_id,
+                                  ContactAttempt.contacted_at).join(first, first.c.id == ContactAttempt.id)).all()
+    if rows:
+        session.execute(sa.insert(OptOut), [
+            {"campaign_id": campaign.id, "person_id": person_id, "e164": "", "scope": OptOutScope.all.value,
+             "reason": OptOutReason.refused.value, "note": "", "source": OptOutSource.contact.value,
+             "contact_id": contact_id, "import_name": "", "created_by_id": user_id, "created_at": at, "lift_note": ""}
+            for person_id, contact_id, user_id, at in rows])
+        opt_outs.sync_flags(session, [row[0] for row in rows])
 
 
 def _contact(campaign, person, household_id, user, channel, code, at, **extra) -> dict:

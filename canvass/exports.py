@@ -19,7 +19,7 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from canvass import bulk, tallies
+from canvass import bulk, opt_outs, tallies
 from canvass.db import read_session, write_session
 from canvass.i18n import N_, UserError
 from canvass.models import (
@@ -297,7 +297,9 @@ def write_csv(path: Path, export: Export, sheet: str = "contacts") -> None:
 
 
 def van_results(session: Session, campaign: Campaign, filters: Filters, timezone: str) -> pd.DataFrame:
-    """Canvass results and survey responses for VoteBuilder's bulk upload: people imported with a VAN ID only."""
+    """Canvass results and survey responses for VoteBuilder's bulk upload: people imported with a VAN ID only. The
+    results are history and all go out; "Do Not Contact" marks the people on the do-not-contact list (its reason),
+    so the file is never used to reach them."""
     frame = contacts_frame(session, campaign, filters, timezone)
     if "van_id" not in frame:
         raise ExportError(N_("No contact in this export belongs to someone imported with a VAN ID."))
@@ -306,7 +308,9 @@ def van_results(session: Session, campaign: Campaign, filters: Filters, timezone
         "VANID": frame["van_id"], "Contact Type": np.where(frame["channel"] == "door", "Walk", "Phone"),
         "Result": np.where(frame["is_contact"], "", frame["result_code"].map(VAN_RESULTS).fillna(frame["result"])),
         "Date Canvassed": frame["contacted_at"].dt.strftime("%m/%d/%Y"),
-        "Canvassed By": frame["volunteer"].fillna(frame["volunteer_email"]), "id": frame["id"]})
+        "Canvassed By": frame["volunteer"].fillna(frame["volunteer_email"]),
+        "Do Not Contact": frame["person_id"].map(opt_outs.listed_people(session, campaign.id)).fillna("").to_numpy(),
+        "id": frame["id"]})
     questions = [c for c in frame.columns if c.startswith("Q_")]
     long = frame[["id", *questions]].melt(id_vars="id", var_name="Survey Question", value_name="Survey Response") \
         .dropna(subset=["Survey Response"])

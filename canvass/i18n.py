@@ -70,6 +70,7 @@ VOCABULARY: dict[str, str] = {
     "wrong_address": N_("wrong address"), "wrong_number": N_("mark the number wrong"),
     "disconnected": N_("mark the number dead"), "do_not_call": N_("do not call again"),
     "do_not_contact": N_("do not contact again"), "call_back": N_("call back at a set time"),
+    "refused": N_("a refusal: when final, never contact again"),
     # kinds of election (vote history)
     "general": N_("general elections"), "primary": N_("primaries"), "municipal": N_("municipal elections"),
     "other": N_("other elections"),

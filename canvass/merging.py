@@ -55,6 +55,7 @@ PERSON_REFERENCES: dict[str, Move | Drop] = {
     "person_tag.person_id": Move(same=("tag_id",)),
     "call_entry.person_id": Move(same=("call_list_id",)),
     "vote.person_id": Move(same=("election_id",)),  # vote history (canvass.models.Vote), once it lands
+    "opt_out.person_id": Move(),  # the do-not-contact list follows the person (flags combine too, see FLAGS)
     "relational_person.person_id": Move(),  # a volunteer's friend, confirmed to be this voter
     "relational_person.suggested_id": Move(),
     "not_duplicate.person_id": Drop(),

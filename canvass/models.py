@@ -151,6 +151,7 @@ class Suppression(StrEnum):
     do_not_call = "do_not_call"
     do_not_contact = "do_not_contact"
     call_back = "call_back"  # re-call at a time the caller picks
+    refused = "refused"  # a refusal: when the code is final, the person goes on the do-not-contact list
 
 
 class TagKind(StrEnum):
@@ -744,6 +745,59 @@ class MergeRecord(SQLModel, table=True):
     merged_at: datetime = _when()
     undone_at: datetime | None = _when(nullable=True)
     undone_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+
+
+# ---- dnc ----
+
+
+class OptOutScope(StrEnum):
+    """Which channels an opt-out closes."""
+
+    all = "all"  # every channel: not at the door, not on the phone, not by text
+    phone = "phone"  # no calls (of a number: that number only)
+    texts = "texts"  # no texts (of a number: that number only)
+    door = "door"  # no knocking
+
+
+class OptOutReason(StrEnum):
+    do_not_contact = "do_not_contact"  # asked not to be contacted
+    do_not_call = "do_not_call"
+    stop_texting = "stop_texting"
+    wrong_number = "wrong_number"  # the number is not the person's
+    refused = "refused"  # a refusal the result code marks as final
+    other = "other"
+
+
+class OptOutSource(StrEnum):
+    contact = "contact"  # a result logged at a door or on a call
+    imported = "import"  # a do-not-contact file, or a voter file's do-not-call column
+    manual = "manual"  # staff on the person's page, or a volunteer at the door without a result
+
+
+class OptOut(SQLModel, table=True):
+    """One entry of the campaign's do-not-contact list (``canvass.opt_outs``): who, which channels (of one number
+    when ``phone_id`` is set), why, and where it came from. Lifting keeps the row (lifted_at, lifted_by): the list's
+    history is its audit trail. Person.do_not_contact and do_not_call are kept equal to the active entries."""
+
+    __tablename__ = "opt_out"
+    __table_args__ = (sa.Index("ix_opt_out_person_active", "person_id", "lifted_at"),
+                      sa.Index("ix_opt_out_phone", "phone_id"))  # a call list asks it of every number
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True, ondelete="CASCADE")
+    person_id: int = Field(foreign_key="person.id", ondelete="CASCADE")
+    phone_id: int | None = Field(default=None, foreign_key="phone.id", ondelete="SET NULL")
+    e164: str = _key_text(20, default="")  # the number, kept even if the phone row goes
+    scope: OptOutScope = _text(8)
+    reason: OptOutReason = _text(16)
+    note: str = _text(300, default="")
+    source: OptOutSource = _text(8)
+    contact_id: int | None = Field(default=None, foreign_key="contact_attempt.id", ondelete="SET NULL")
+    import_name: str = _text(255, default="")  # the file it came from
+    created_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    created_at: datetime = _when()
+    lifted_at: datetime | None = _when(nullable=True)
+    lifted_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    lift_note: str = _text(300, default="")
 
 
 # ---- relational ----

@@ -1,4 +1,4 @@
-"""People: finding them, everything known about one of them, and the flags staff set on them. The caller commits."""
+"""People: finding them, and everything known about one of them (their do-not-contact entries: ``canvass.opt_outs``)."""
 
 from __future__ import annotations
 
@@ -78,9 +78,5 @@ def search_people(session: Session, campaign_id: int, query: str, limit: int = 5
     return [(person, "" if person.is_protected else (address or "")) for person, address in rows]
 
 
-def set_flags(person: Person, *, do_not_contact: bool | None = None, do_not_call: bool | None = None) -> None:
-    """Sets or lifts do-not-contact and do-not-call (None leaves one as it is); a re-import never lifts them."""
-    if do_not_contact is not None:
-        person.do_not_contact = do_not_contact
-    if do_not_call is not None:
-        person.do_not_call = do_not_call
+def person_phones(session: Session, person_id: int) -> list[Phone]:
+    return list(session.exec(select(Phone).where(Phone.person_id == person_id).order_by(Phone.rank)))

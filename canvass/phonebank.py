@@ -18,7 +18,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from canvass import bulk, campaigns, contacts
+from canvass import bulk, campaigns, contacts, opt_outs
 from canvass.i18n import N_, UserError
 from canvass.models import (
     CallEntry,
@@ -31,6 +31,7 @@ from canvass.models import (
     Channel,
     ContactAttempt,
     Household,
+    OptOutScope,
     Person,
     Phone,
     PhoneStatus,
@@ -59,15 +60,14 @@ class OutsideCallingHours(CallingError):
 
 def _callable_people(campaign_id: int, universe: Universe) -> sa.Select:
     """People with a usable phone who may be called, matching the filters, without a final result already."""
-    usable = select(Phone.person_id).where(Phone.status == PhoneStatus.ok)
+    usable = select(Phone.person_id).where(Phone.status == PhoneStatus.ok, ~opt_outs.number_closed(OptOutScope.phone))
     finals = select(ResultCode.code).where(ResultCode.campaign_id == campaign_id, ResultCode.is_final.is_(True))
     done = select(ContactAttempt.person_id).where(ContactAttempt.campaign_id == campaign_id,
                                                   ContactAttempt.undone_at.is_(None),
                                                   ContactAttempt.person_id.is_not(None),
                                                   ContactAttempt.result_code.in_(finals))
     query = select(Person.id).where(
-        Person.campaign_id == campaign_id, Person.do_not_call.is_(False), Person.do_not_contact.is_(False),
-        Person.deceased.is_(False), Person.is_protected.is_(False), Person.id.in_(usable), Person.id.not_in(done),
+        Person.campaign_id == campaign_id, opt_outs.open_to("phone"), Person.deceased.is_(False), Person.is_protected.is_(False), Person.id.in_(usable), Person.id.not_in(done),
         *universe.campaign_filters(campaign_id))
     if universe.zips:
         query = query.where(Person.household_id.in_(select(Household.id).where(Household.zip5.in_(universe.zips))))
@@ -93,7 +93,8 @@ def create_call_list(session: Session, campaign: Campaign, name: str, universe: 
         raise CallingError(N_("Give the call list a name."))
     people = _callable_people(campaign.id, universe).subquery()
     best = bulk.read_frame(session, select(Phone.person_id, Phone.type, Phone.rank).join(
-        people, people.c.id == Phone.person_id).where(Phone.status == PhoneStatus.ok))
+        people, people.c.id == Phone.person_id).where(Phone.status == PhoneStatus.ok,
+                                                      ~opt_outs.number_closed(OptOutScope.phone)))
     if best.empty:
         raise CallingError(N_("Nobody matches with a phone that can be called."))
     best["priority"] = best["type"].map(PHONE_PRIORITY).fillna(1).astype("int64") * 10 + \
@@ -215,7 +216,7 @@ def claim_next(session: Session, call_list: CallList, user: User, *, timezone: s
         if entry is None:
             return None
         claim = _claim_view(session, entry)
-        if not claim.phones or not _still_callable(claim.person):
+        if not claim.phones or not _still_callable(session, claim.person):
             entry.status, entry.claimed_by_id, entry.lease_expires_at = CallEntryStatus.done, None, None
             session.add(entry)
             continue  # suppressed since the list was made (do-not-call, deceased, every number bad)
@@ -245,14 +246,17 @@ def _next_entry(session: Session, call_list: CallList, now: datetime) -> CallEnt
     return session.exec(query).first()
 
 
-def _still_callable(person: Person) -> bool:
-    return not (person.do_not_call or person.do_not_contact or person.deceased or person.is_protected)
+def _still_callable(session: Session, person: Person) -> bool:
+    """Not deceased or protected, and not on the do-not-contact list for calls (``opt_outs.closed_to``)."""
+    if person.deceased or person.is_protected:
+        return False
+    return session.exec(select(Person.id).where(Person.id == person.id, opt_outs.closed_to("phone"))).first() is None
 
 
 def _claim_view(session: Session, entry: CallEntry) -> Claim:
     person = session.get(Person, entry.person_id)
-    phones = session.exec(select(Phone).where(Phone.person_id == person.id, Phone.status == PhoneStatus.ok)
-                          .order_by(Phone.rank)).all()
+    phones = session.exec(select(Phone).where(Phone.person_id == person.id, Phone.status == PhoneStatus.ok,
+                                              ~opt_outs.number_closed(OptOutScope.phone)).order_by(Phone.rank)).all()
     phones = sorted(phones, key=lambda p: (PHONE_PRIORITY.get(str(p.type), 1), p.rank))
     return Claim(entry, person, phones)
 
@@ -308,9 +312,10 @@ def record_call(session: Session, user: User, entry: CallEntry, item: contacts.C
 def _schedule(session: Session, campaign: Campaign, entry: CallEntry, code: ResultCode, callback_at, now) -> None:
     person = session.get(Person, entry.person_id)  # as the result's rules just left it
     usable = session.execute(select(sa.func.count()).select_from(Phone).where(
-        Phone.person_id == person.id, Phone.status == PhoneStatus.ok)).scalar_one()
+        Phone.person_id == person.id, Phone.status == PhoneStatus.ok,
+        ~opt_outs.number_closed(OptOutScope.phone))).scalar_one()
     entry.status, entry.next_attempt_at = CallEntryStatus.pending, None
-    if code.is_final or not _still_callable(person) or usable == 0:
+    if code.is_final or not _still_callable(session, person) or usable == 0:
         entry.status = CallEntryStatus.done
     elif code.suppresses == Suppression.call_back:
         entry.next_attempt_at = callback_at  # a call-back is an appointment: it does not count against attempts

@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
-from canvass import access, bulk
+from canvass import access, bulk, opt_outs
 from canvass.i18n import N_, UserError
 from canvass.importing.columns import per_unique_text
 from canvass.importing.names import name_key
@@ -234,7 +234,7 @@ def my_list(session: Session, user: User, campaign: Campaign, *, volunteer_langu
     voter = sa.orm.aliased(Person)
     rows = session.execute(
         select(RelationalPerson, voter.first_name, voter.last_name, voter.birth_year, voter.language,
-               Household.city, voter.do_not_contact, voter.do_not_call, voter.deceased)
+               Household.city, opt_outs.closed_to("relational", voter), voter.deceased)
         .outerjoin(voter, voter.id == sa.func.coalesce(RelationalPerson.person_id, RelationalPerson.suggested_id))
         .outerjoin(Household, Household.id == voter.household_id)
         .where(access.own_relational(user.id), RelationalPerson.campaign_id == campaign.id)
@@ -242,7 +242,7 @@ def my_list(session: Session, user: User, campaign: Campaign, *, volunteer_langu
     last = _last_results(session, [row[0].id for row in rows])
     scripts = relational_script(session, campaign.id)
     people = []
-    for person, first, last_name, birth_year, voter_language, city, dnc, dncall, deceased in rows:
+    for person, first, last_name, birth_year, voter_language, city, listed, deceased in rows:
         confirmed = person.match == RelationalMatch.confirmed
         language = (voter_language if confirmed and voter_language else "") or person.language
         message_language, text = message_for(scripts, language, volunteer_language, volunteer=user.display_name,
@@ -252,7 +252,7 @@ def my_list(session: Session, user: User, campaign: Campaign, *, volunteer_langu
             "match": str(person.match), "language": language,
             "voter": None if first is None else {"name": f"{first} {last_name}".strip(), "city": city or "",
                                                  "age": (today.year - birth_year) if birth_year else None},
-            "opted_out": bool(confirmed and (dnc or dncall or deceased)),
+            "opted_out": bool(confirmed and (listed or deceased)),  # on the do-not-contact list (canvass.opt_outs)
             "message_language": message_language, "message": text,
             "tel": f"tel:{person.phone}" if person.phone else "",
             "sms": f"sms:{person.phone}?&body={quote(text)}" if person.phone else "",

@@ -11,7 +11,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from canvass import bulk, recontact, turnout
+from canvass import bulk, opt_outs, recontact, turnout
 from canvass.i18n import N_, UserError
 from canvass.models import (
     Campaign,
@@ -191,9 +191,10 @@ def _day(value) -> str:
 
 
 def eligible_people(campaign_id: int, universe: Universe):
-    """People who may be knocked: not do-not-contact, deceased, moved or protected, and matching the filters."""
+    """People who may be knocked: not on the do-not-contact list for doors, not deceased, moved or protected, and
+    matching the filters."""
     return select(Person.household_id).where(
-        Person.campaign_id == campaign_id, Person.household_id.is_not(None), Person.do_not_contact.is_(False),
+        Person.campaign_id == campaign_id, Person.household_id.is_not(None), opt_outs.open_to("door"),
         Person.deceased.is_(False), Person.moved.is_(False), Person.is_protected.is_(False),
         *universe.campaign_filters(campaign_id))
 

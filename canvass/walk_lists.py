@@ -1,16 +1,17 @@
-"""A turf's doors in walk order, with who lives there and whether they were knocked; and the stored walking route,
+"""A turf's doors in walk order, with who lives there, who is on the do-not-contact list and whether they were
+knocked; and the stored walking route,
 written by the changes that make it stale (and by a job after a cut), so that reading a turf never writes."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from canvass import access, routing
+from canvass import access, opt_outs, routing
 from canvass.cutting import display_street
 from canvass.db import write_session
 from canvass.i18n import N_
@@ -27,6 +28,17 @@ class Door:
     attempted: bool = False  # knocked (any result not undone)
     contacted: bool = False  # somebody talked
     floor: int = 0
+    closed: dict[int, str] = field(default_factory=dict)  # person id -> why they are not to be knocked (words)
+
+    @property
+    def open_people(self) -> list[Person]:
+        """Those a volunteer may knock for: not on the do-not-contact list for doors."""
+        return [p for p in self.people if p.id not in self.closed]
+
+    @property
+    def all_closed(self) -> bool:
+        """Somebody is listed and every one of them is on the list: the door is never offered."""
+        return bool(self.people) and not self.open_people
 
     @property
     def status(self) -> str:
@@ -63,8 +75,23 @@ def turf_doors(session: Session, turf: Turf) -> list[Door]:
                                .order_by(Person.last_name, Person.first_name)):
         people.setdefault(person.household_id, []).append(person)
     status = _door_status(session, ids)
-    return [Door(h, pos, people.get(h.id, []), *status.get(h.id, (False, False)), floor=routing.unit_floor(h.unit))
+    closed = closed_at_doors(session, [p.id for listed in people.values() for p in listed])
+    return [Door(h, pos, people.get(h.id, []), *status.get(h.id, (False, False)), floor=routing.unit_floor(h.unit),
+                 closed={p.id: closed[p.id] for p in people.get(h.id, []) if p.id in closed})
             for pos, h in enumerate(households)]
+
+
+def closed_at_doors(session: Session, person_ids: list[int]) -> dict[int, str]:
+    """Of these people, those on the do-not-contact list for doors, with the reason in words (English; pages
+    translate it)."""
+    return {pid: closed.words for pid, closed in opt_outs.reasons_closed(session, person_ids, "door").items()}
+
+
+def open_people_at(session: Session, household: Household) -> list[Person]:
+    """Who a volunteer may record a result for at this door: ``people_at`` less the do-not-contact list."""
+    people = people_at(session, household)
+    closed = closed_at_doors(session, [p.id for p in people])
+    return [p for p in people if p.id not in closed]
 
 
 def door_of(session: Session, turf: Turf, household_id: int) -> Household | None:

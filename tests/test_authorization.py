@@ -18,6 +18,8 @@ from canvass import (
     importing,
     jobs,
     merging,
+    opt_out_files,
+    opt_outs,
     phonebank,
     relational,
     shifts,
@@ -60,7 +62,7 @@ def visitors(rule: access.Rule) -> set[str]:
 #: endpoint -> who may use it (everyone else is refused)
 ALLOWED = {endpoint: visitors(rule) for endpoint, rule in access.PAGES.items()}
 #: routes that remove their object: the next allowed visitor finds it gone
-REMOVES_OBJECT = {"turfs.delete", "history.confirm", "history.discard"}
+REMOVES_OBJECT = {"turfs.delete", "history.confirm", "history.discard", "opt_outs.confirm", "opt_outs.discard"}
 #: routes about a turf or call list: a volunteer who does not have it gets 404, not 403
 OBJECT_SCOPED = {endpoint for endpoint, rule in access.PAGES.items() if rule.scope != access.Scope.none}
 
@@ -109,6 +111,12 @@ def world(app, session, campaign, tmp_path, engine):
     session.add_all(twins)
     session.flush()
     merge = merging.merge_people(session, *twins, users[ADMIN])  # a merge to look at and undo
+    first = session.exec(select(Person).order_by(Person.id)).first()
+    opt_out = opt_outs.record(session, first, reason="do_not_contact", source="manual", user=users[DATA])
+    dnc = uploads.new_upload(Path(app.config["UPLOAD_FOLDER"]), campaign.id, "dnc.csv", users[DATA].id, "opt_outs")
+    dnc.path.write_text("Voter ID,Reason\n2,Wrong number\n")
+    dnc.check = opt_out_files.check_file(session, campaign, dnc.path).as_dict()
+    uploads.save(dnc)
     relational.add_people(session, users[OWNER], campaign, address_book.one_person("Ana Diaz", "", "", None),
                           "typed", today=date(2026, 12, 3))
     starts = utcnow() + timedelta(days=2)
@@ -125,7 +133,8 @@ def world(app, session, campaign, tmp_path, engine):
               "relational_id": session.exec(select(RelationalPerson.id)).first(),
               "question_id": question.id if question else 1, "slug": campaign.slug, "token": "not-a-token",
               "code": mine.join_code, "filename": "app.css", "upload_id": upload.token,
-              "shift_id": shift.id, "shift_code": shift.signup_code}
+              "shift_id": shift.id, "shift_code": shift.signup_code, "campaign_id": campaign.id,
+              "opt_out_id": opt_out.id, "list_upload_id": dnc.token}
     return {"users": users, "values": values}
 
 

@@ -177,7 +177,7 @@ def test_van_results_for_people_imported_with_a_van_id(session, history, tmp_pat
     path = tmp_path / "van.csv"
     exports.export_file(session, history, exports.Filters(), path=path, timezone=TZ, van=True)
     table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    assert list(table.columns) == ["VANID", "Contact Type", "Result", "Date Canvassed", "Canvassed By",
+    assert list(table.columns) == ["VANID", "Contact Type", "Result", "Date Canvassed", "Canvassed By", "Do Not Contact",
                                    "Survey Question", "Survey Response"]
     assert "103" not in set(table["VANID"])  # Cy came without a VAN ID
     ana = table[table["VANID"] == "101"]

@@ -28,10 +28,11 @@ class Upload:
         return self.folder / "file"
 
 
-def new_upload(root: Path, campaign_id: int, filename: str, user_id: int | None) -> Upload:
-    """A new upload's folder; the caller writes the file at ``upload.path``, then ``save``s the check."""
+def new_upload(root: Path, campaign_id: int, filename: str, user_id: int | None, kind: str = "history") -> Upload:
+    """A new upload's folder (``kind``: which import it waits for); the caller writes the file at ``upload.path``,
+    then ``save``s the check."""
     token = secrets.token_hex(16)
-    folder = root / "history" / token
+    folder = root / kind / token
     folder.mkdir(parents=True)
     return Upload(token, folder, campaign_id, filename[:255], user_id, {})
 
@@ -42,11 +43,11 @@ def save(upload: Upload) -> None:
         "check": upload.check}, default=str), encoding="utf-8")
 
 
-def find_upload(root: Path, token: str) -> Upload | None:
+def find_upload(root: Path, token: str, kind: str = "history") -> Upload | None:
     """The upload named ``token``, or None (never uploaded, imported or discarded)."""
     if not _TOKEN.fullmatch(token):
         return None
-    folder = root / "history" / token
+    folder = root / kind / token
     try:
         data = json.loads((folder / "upload.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):

@@ -18,11 +18,11 @@ import pyarrow.compute as pc
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from canvass import bulk
+from canvass import bulk, opt_outs
 from canvass.i18n import N_
 from canvass.importing.fields import ID_FIELDS
 from canvass.importing.normalize import Normalized
-from canvass.models import Email, ExternalId, Household, Person, Phone, utcnow
+from canvass.models import Email, ExternalId, Household, ImportBatch, Person, Phone, utcnow
 
 ID_PRIORITY = ("voter_id", "van_id", "vendor_id", "county_voter_id", "member_id")
 PERSON_FIELDS = ["first_name", "middle_name", "last_name", "suffix", "party", "precinct", "birth_year", "gender",
@@ -330,6 +330,11 @@ def apply_plan(session: Session, campaign_id: int, plan: Plan, normalized: Norma
                "phones": _insert_skipping_stored(session, Phone.__table__, phones, ["person_id", "e164"], new_people),
                "emails": _insert_skipping_stored(session, Email.__table__, emails, ["person_id", "address"],
                                                  new_people)}
+    if "do_not_call" in people and people["do_not_call"].any():
+        # The file's do-not-call column goes on the do-not-contact list, so the list and the flag agree.
+        batch = session.get(ImportBatch, batch_id) if batch_id else None
+        opt_outs.entries_for_flags(session, campaign_id, import_name=batch.filename if batch else "",
+                                   user_id=batch.created_by_id if batch else None)
     progress(0.98, N_("Finishing"))
     return {"households": len(plan.new_households), **written}
 

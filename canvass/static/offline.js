@@ -237,7 +237,11 @@
 
   function onPersonSubmit(event) {
     var form = event.target, button = event.submitter;
-    if (!button || !button.value) { return; }
+    if (!button) { return; }
+    if (!button.value) {  // not a result (asked not to be contacted): sent as the page's own form, once confirmed
+      if (button.dataset.confirm && !window.confirm(button.dataset.confirm)) { event.preventDefault(); }
+      return;
+    }
     event.preventDefault();
     if (button.dataset.confirm && !window.confirm(button.dataset.confirm)) { return; }
     if (form.dataset.sent) { return; }  // a double tap

@@ -32,6 +32,7 @@ def register_blueprints(app: Flask) -> None:
         history,
         home,
         importing,
+        opt_outs,
         people,
         relational,
         shifts,
@@ -39,6 +40,6 @@ def register_blueprints(app: Flask) -> None:
         users,
     )
 
-    for module in (auth, home, users, campaigns, importing, history, people, duplicates, turfs, canvassing, calling,
-                   shifts, exports, relational, api):
+    for module in (auth, home, users, campaigns, importing, history, people, opt_outs, duplicates, turfs, canvassing,
+                   calling, shifts, exports, relational, api):
         app.register_blueprint(module.bp)

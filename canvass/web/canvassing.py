@@ -9,11 +9,18 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
 
-from canvass import audit, canvassing, contacts, conversation, walk_lists
+from canvass import audit, canvassing, contacts, conversation, opt_outs, walk_lists
 from canvass.models import Campaign, Channel, ContactAttempt, Household, Turf
 from canvass.web.database import db
 from canvass.web.forms import flash_errors
-from canvass.web.forms.contacts import AddPersonForm, DoorPersonForm, NobodyHomeForm, contact_form, posted
+from canvass.web.forms.contacts import (
+    AddPersonForm,
+    DoorOptOutForm,
+    DoorPersonForm,
+    NobodyHomeForm,
+    contact_form,
+    posted,
+)
 from canvass.web.language import page_language
 from canvass.web.lookups import get_my_door, get_my_turf, get_turf_to_work
 
@@ -33,7 +40,7 @@ def walk(turf_id: int):
     views = [canvassing.door_view(d, campaign, results) for d in doors]
     query = request.args.get("q", "").strip().lower()
     shown = [v for v in views if not query or query in _searchable(v)]
-    next_door = next((v for v in views if not v["attempted"]), None)
+    next_door = next((v for v in views if not v["attempted"] and not v["closed"]), None)
     return render_template("canvassing/walk.html", turf=turf, campaign=campaign, doors=shown, total=len(views),
                            done=sum(v["attempted"] for v in views), next_door=next_door, query=query,
                            shift=canvassing.open_shift(db(), current_user, turf),
@@ -59,6 +66,7 @@ def _render_door(turf: Turf, household: Household, *, confirm: dict | None = Non
     campaign = db().get(Campaign, turf.campaign_id)
     people = walk_lists.people_at(db(), household)
     results = canvassing.last_results(db(), [p.id for p in people])
+    closed = walk_lists.closed_at_doors(db(), [p.id for p in people])
     language = _language()
     resident = next((p.language for p in people if p.language and p.language != language), "")
     order = walk_lists.walk_order(db(), turf)
@@ -69,12 +77,13 @@ def _render_door(turf: Turf, household: Household, *, confirm: dict | None = Non
     return render_template(
         "canvassing/door.html", turf=turf, campaign=campaign, household=household, position=position + 1,
         total=len(order), people=[{**conversation.person_view(p, campaign), "last_result": results.get(p.id, ""),
-                                   "uuid": uuid.uuid4()} for p in people],
+                                   "uuid": uuid.uuid4(), "closed": closed.get(p.id, "")} for p in people],
+        open_people=[p for p in people if p.id not in closed],
         **conversation.door_buttons(codes), labels=conversation.result_labels(db(), campaign.id, language),
         survey=conversation.survey_for(db(), campaign.id, language),
         followups=conversation.followup_tags(db(), campaign.id, language),
         script=conversation.script_for(db(), campaign.id, Channel.door, language, resident),
-        neighbours=neighbours, confirm=confirm, door_uuids=[uuid.uuid4() for _ in people],
+        neighbours=neighbours, confirm=confirm, door_uuids=[uuid.uuid4() for p in people if p.id not in closed],
         last=canvassing.entry_view(db(), canvassing.last_entry(db(), current_user.id, turf.id), campaign.id,
                                    language),
         highlight=request.args.get("person", type=int), add_person=add_person or AddPersonForm(formdata=None)), \
@@ -91,7 +100,7 @@ def log(turf_id: int, household_id: int):
     household = get_my_door(turf, household_id)
     campaign = db().get(Campaign, turf.campaign_id)
     door = DoorPersonForm()
-    door.person_id.choices = [SelectChoice(p.id, p.first_name) for p in walk_lists.people_at(db(), household)]
+    door.person_id.choices = [SelectChoice(p.id, p.first_name) for p in walk_lists.open_people_at(db(), household)]
     form = contact_form(conversation.survey_for(db(), campaign.id, _language()),
                         conversation.followup_tags(db(), campaign.id, _language()), door.person_id.data)
     if not (door.validate_on_submit() & form.validate_on_submit()):
@@ -119,7 +128,7 @@ def log(turf_id: int, household_id: int):
 
 def _after_logging(turf: Turf, household: Household, person_id: int | None):
     """Next person at this door if someone is left, else the next door not knocked yet."""
-    people = [person.id for person in walk_lists.people_at(db(), household)]
+    people = [person.id for person in walk_lists.open_people_at(db(), household)]
     done = canvassing.last_results(db(), people)
     waiting = [pid for pid in people if pid not in done]
     if waiting:
@@ -158,7 +167,7 @@ def nobody_home(turf_id: int, household_id: int):
 def next_door(turf_id: int):
     turf = get_my_turf(turf_id)
     doors = walk_lists.turf_doors(db(), turf)
-    waiting = next((d for d in doors if not d.attempted), None)
+    waiting = next((d for d in doors if not d.attempted and not d.all_closed), None)
     if waiting is None:
         flash(_("Every door of this turf has been knocked. Thank you!"), "ok")
         return redirect(url_for("canvassing.walk", turf_id=turf.id))
@@ -184,6 +193,27 @@ def undo(turf_id: int):
     flash(_("Undone: %(who)s · %(result)s. Enter it again.", who=undone["who"], result=undone["result"]), "ok")
     return redirect(url_for("canvassing.door", turf_id=turf.id, household_id=last.household_id) +
                     (f"#person-{last.person_id}" if last.person_id else ""))
+
+
+@bp.post("/<int:turf_id>/door/<int:household_id>/opt-out")
+def opt_out(turf_id: int, household_id: int):
+    """Someone at the door asked not to be contacted (no result needed): on the list for every channel."""
+    turf = get_turf_to_work(turf_id)
+    household = get_my_door(turf, household_id)
+    form = DoorOptOutForm()
+    if not form.validate_on_submit():
+        flash_errors(form)
+        return redirect(url_for("canvassing.door", turf_id=turf.id, household_id=household.id))
+    try:
+        person = canvassing.opt_out_at_door(db(), current_user, turf, household, form.person_id.data)
+    except (canvassing.CanvassError, opt_outs.OptOutError) as exc:
+        db().rollback()
+        flash(exc.in_language(_), "error")
+        return redirect(url_for("canvassing.door", turf_id=turf.id, household_id=household.id))
+    db().commit()
+    flash(_("Saved: %(name)s asked not to be contacted. Nobody will be sent to them again.",
+            name=f"{person.first_name} {person.last_name}".strip()), "ok")
+    return redirect(url_for("canvassing.door", turf_id=turf.id, household_id=household.id) + f"#person-{person.id}")
 
 
 @bp.post("/<int:turf_id>/door/<int:household_id>/person")

@@ -9,6 +9,7 @@ from flask import Flask, current_app
 from flask_babel import format_date, format_datetime, format_decimal
 from flask_babel import gettext as _
 
+from canvass import opt_outs
 from canvass.models import LANGUAGE_NAMES, Role
 from canvass.web.language import problem_text, said, select_locale, translated
 from canvass.web.security import home_url
@@ -29,7 +30,9 @@ def register_template_helpers(app: Flask) -> None:
     def globals_for_templates():
         return {"LANGUAGE_NAMES": LANGUAGE_NAMES, "offered_languages": current_app.config["LANGUAGES"],
                 "phone_types": {"cell": _("mobile"), "landline": _("landline"), "unknown": ""},
-                "current_locale": select_locale(), "Role": Role, "home_url": home_url}
+                "current_locale": select_locale(), "Role": Role, "home_url": home_url,
+                "REASON_WORDS": opt_outs.REASON_WORDS, "SCOPE_WORDS": opt_outs.SCOPE_WORDS,
+                "SOURCE_WORDS": opt_outs.SOURCE_WORDS}
 
 
 def local_time(value: datetime | None) -> datetime | None:

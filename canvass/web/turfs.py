@@ -265,7 +265,7 @@ def print_list(turf_id: int):
     base = current_app.config["BASE_URL"].rstrip("/") or request.host_url.rstrip("/")
     qr = {person.id: maps.qr_svg(base + url_for("canvassing.door", turf_id=turf.id, household_id=door.household.id,
                                                  person=person.id))
-          for door in doors for person in door.people}
+          for door in doors for person in door.open_people}
     return render_template("turfs/print.html", turf=turf, doors=doors, qr=qr, campaign=db().get(Campaign,
                                                                                                  turf.campaign_id),
                            codes=contacts.result_codes(db(), turf.campaign_id, Channel.door),

@@ -12,7 +12,9 @@ SCREEN = 780
 FULL_DOORS = """SELECT td.turf_id, td.household_id FROM turf_door td
     JOIN turf_assignment ta ON ta.turf_id = td.turf_id JOIN "user" u ON u.id = ta.user_id AND u.email = :email
     JOIN person p ON p.household_id = td.household_id AND NOT p.deceased AND NOT p.is_protected
-    GROUP BY td.turf_id, td.household_id HAVING count(p.id) = 4 ORDER BY td.turf_id, td.household_id"""
+    GROUP BY td.turf_id, td.household_id
+    HAVING count(p.id) = 4 AND max(CASE WHEN p.do_not_contact THEN 1 ELSE 0 END) = 0  -- nobody on the do-not-contact list
+    ORDER BY td.turf_id, td.household_id"""
 ENTRIES = "SELECT count(*) FROM contact_attempt WHERE household_id = :door"
 ANSWERS = """SELECT count(*) FROM survey_response r JOIN contact_attempt c ON c.id = r.contact_id
              WHERE c.household_id = :door"""

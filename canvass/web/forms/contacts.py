@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import (
     Field,
     HiddenField,
+    IntegerField,
     SelectChoice,
     SelectField,
     SelectMultipleField,
@@ -105,6 +106,12 @@ class DoorPersonForm(Form):
 
     person_id = PickOne(message=_l("This person is not listed at this door any more. Load the page again."))
     confirm = Switch()
+
+
+class DoorOptOutForm(Form):
+    """Someone at the door asked not to be contacted: whose name the button was under."""
+
+    person_id = IntegerField(validators=[DataRequired(_l("Load the page again and tap the button under the name."))])
 
 
 class NobodyHomeForm(Form):

@@ -76,7 +76,7 @@ def paper_entry_form(doors, survey, codes) -> type[Form]:
                 invalid_choice_message=_l("Choose one from the list."))
     person_form = type("PersonEntry", (Subform,), fields)
     people = {f"person_{p.id}": FormField(person_form, label=f"{p.first_name} {p.last_name}")
-              for door in doors for p in door.people}
+              for door in doors for p in door.open_people}
     return type("PaperEntryForm", (PaperEntry,), {**people, "survey": survey})
 
 
@@ -99,7 +99,7 @@ class PaperEntry(Form):
         """One contact per person whose result was filled in."""
         items = []
         for door in doors:
-            for person in door.people:
+            for person in door.open_people:
                 entry = self.person(person.id).form
                 if not entry.result.data:
                     continue
