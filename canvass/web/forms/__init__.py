@@ -13,8 +13,10 @@ from flask import flash
 from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from markupsafe import Markup, escape
 from wtforms import BooleanField, IntegerField, SelectChoice, SelectField, SelectMultipleField
 from wtforms.validators import Length, NumberRange, Optional, StopValidation
+from wtforms.widgets import Select, html_params
 
 from canvass.i18n import N_, UserError
 from canvass.web.language import said
@@ -79,8 +81,22 @@ def word_choices(values) -> callable:
     return lambda: [SelectChoice(str(getattr(v, "value", v)), words(v)) for v in values]
 
 
+class _ValueFirst(Select):
+    """A drop-down whose options read ``<option value="3" selected>``, as the app's hand-written pickers do (WTForms
+    sorts the attributes, putting ``selected`` first), so a script reading the page finds the chosen id the same
+    way on every page."""
+
+    @classmethod
+    def render_option(cls, choice, **kwargs):
+        chosen = " selected" if choice.selected else ""
+        return Markup(f'<option {html_params(value=choice.value, **(choice.render_kw or {}), **kwargs)}{chosen}>'
+                      f"{escape(choice.label or choice.value)}</option>")
+
+
 class PickOne(SelectField):
     """One row picked by id from a list the view fills (``field.choices``); an id not in the list is refused."""
+
+    widget = _ValueFirst()
 
     def __init__(self, label=None, validators=None, *, message=None, **kwargs):
         message = message or _l("Choose one from the list.")
