@@ -94,6 +94,9 @@ def deployment(databases, tmp_path):
     assert not errors, "an app server logged errors:\n" + "\n".join(errors[:20])
 
 
+RESENDS = 5
+
+
 class Phone(Volunteer):
     """test_e2e_busy's phone, its cookies at hand, and the page's CSRF token for the sync API."""
 
@@ -101,6 +104,7 @@ class Phone(Volunteer):
         super().__init__(base_url, email, seed)
         self.jar = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+        self.resent = 0
 
     def open_turf(self) -> tuple[int, list[tuple[int, int]]]:
         """Signs in; returns the first assigned turf and its (door, person) pairs, as the phone keeps them."""
@@ -109,6 +113,19 @@ class Phone(Volunteer):
         self.csrf = meta_csrf(self.request(f"/walk/{turf_id}")[1])
         package = json.loads(self.request(f"/api/v1/turfs/{turf_id}")[1])
         return turf_id, [(door["id"], person["id"]) for door in package["doors"] for person in door["people"]]
+
+    def send(self, batch: list[dict]) -> None:
+        """Sends as the phone's queue does (static/offline.js): an answer that is not a 200 leaves the batch queued and
+        it goes again. A response cut off by the dying server can reach the phone as a 502 even though HAProxy retries
+        an empty one; that is a retry, not a loss, so only the final answer counts."""
+        for _ in range(RESENDS):
+            before = len(self.failures)
+            super().send(batch)
+            if not self.failures[before:] or not self.failures[-1].endswith(("502", "503", "504")):
+                return
+            del self.failures[before:]
+            self.resent += 1
+            time.sleep(0.5)
 
     def cookie_header(self) -> str:
         return "; ".join(f"{cookie.name}={cookie.value}" for cookie in self.jar)
@@ -158,7 +175,7 @@ def test_an_app_server_killed_mid_shift_is_taken_out_and_every_contact_is_stored
     assert balancer.states()["app2"] == "UP"
     phone.send(sent[0])  # the answer to the first batch was lost on the way: the phone's queue sends it again
 
-    assert phone.failures == [] and set(phone.statuses) == {200}, phone.failures
+    assert phone.failures == [] and set(phone.statuses) <= {200, 502, 503, 504}, phone.failures
     assert phone.acknowledged == {item[0]["client_uuid"] for item in sent}
     stored = servers[1].rows("SELECT client_uuid::text, count(*) FROM contact_attempt "
                              "WHERE client_uuid::text = ANY(:uuids) GROUP BY client_uuid",
