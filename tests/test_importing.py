@@ -423,6 +423,51 @@ def test_rows_that_repeat_other_chunks_rows_are_planned_together(session, tmp_pa
     assert stored_chunked == stored_whole
 
 
+def test_a_reimport_cleans_and_writes_its_few_changed_rows_together_not_a_few_per_chunk(session, tmp_path,
+                                                                                        monkeypatch):
+    """A weekly file with a row changed here and there: the changed rows of many chunks make one part (each part
+    costs its lookups), and the campaign ends as a whole-file re-import leaves it."""
+    from canvass import campaigns
+
+    rows = [f"{n},First{n},Last{n},{n} Elm St,Durham,27701,,DEM,,1980\n" for n in range(1, 31)]
+    first = write(tmp_path, "week1.csv", HEADER + "".join(rows))
+    rows[4], rows[17], rows[28] = (row.replace("DEM", "REP") for row in (rows[4], rows[17], rows[28]))
+    again = write(tmp_path, "week2.csv", HEADER + "".join(rows))
+    for name in ("Whole", "Chunks"):
+        campaigns.create_campaign(session, name, name.lower())
+        session.commit()
+        importing.import_file(session, campaigns.get_campaign(session, name.lower()), first)
+        session.commit()
+    whole = importing.import_file(session, campaigns.get_campaign(session, "whole"), again)
+    session.commit()
+    monkeypatch.setattr(reading, "CHUNK_ROWS", 4)
+    parts = []
+    original = importing._write_part
+    monkeypatch.setattr(importing, "_write_part", lambda *a: parts.append(len(a[3].people)) or original(*a))
+    chunked = importing.import_file(session, campaigns.get_campaign(session, "chunks"), again)
+    session.commit()
+    assert parts == [3]  # rows 5, 18 and 29 of eight chunks, cleaned and written once
+    for summary in (whole, chunked):
+        summary.pop("seconds")
+    assert chunked == whole and (whole["updated"], whole["unchanged"]) == (3, 27)
+    assert _stored(session, campaigns.get_campaign(session, "chunks")) == \
+        _stored(session, campaigns.get_campaign(session, "whole"))
+
+
+def test_a_check_of_a_file_that_changed_nothing_stages_nothing_to_write(session, campaign, tmp_path, monkeypatch):
+    path = write(tmp_path, "v.csv", HEADER + "".join(f"{n},A{n},B{n},{n} Oak St,Durham,27701,,DEM,,1980\n"
+                                                       for n in range(1, 8)))
+    importing.import_file(session, campaign, path)
+    session.commit()
+    monkeypatch.setattr(reading, "CHUNK_ROWS", 3)
+    report = importing.check_file(session, campaign, path, stage_to=tmp_path / "staged")
+    assert (report.counts["unchanged"], report.counts["insert"], report.counts["update"]) == (7, 0, 0)
+    staged = importing.staging.read_staging(tmp_path / "staged")
+    assert staged.chunks == 0 and len(staged.unchanged()) == 7
+    summary = importing.import_staged(session, campaign, staged)
+    assert (summary["inserted"], summary["updated"], summary["unchanged"]) == (0, 0, 7)
+
+
 def test_a_big_file_of_blank_rows_is_refused_in_one_sentence(session, campaign, tmp_path, monkeypatch):
     monkeypatch.setattr(reading, "CHUNK_ROWS", 3)
     with pytest.raises(importing.UnreadableFile, match="no rows"):

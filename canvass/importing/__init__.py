@@ -23,6 +23,7 @@ from canvass import audit, bulk
 from canvass.bulk import take_write_lock
 from canvass.db import begin_write, is_sqlite, read_session, write_session
 from canvass.i18n import N_
+from canvass.importing import reading
 from canvass.importing.batches import (
     BatchProgress,
     batch_progress,
@@ -45,6 +46,7 @@ from canvass.importing.reading import RawTable, UnreadableFile, read_file, strea
 from canvass.importing.staging import Staged, StagingWriter, discard_staging, read_staging, staging_folder
 from canvass.importing.streaming import (
     FileState,
+    Later,
     ProblemList,
     ahead,
     among,
@@ -136,20 +138,47 @@ def map_table(session: Session, table: RawTable, mapping: dict[str, str] | None)
 NO_ROWS = N_("The file has a header but no rows under it.")
 
 
-def cleaned(table: RawTable, chunks: Iterator[pd.DataFrame], mapping: dict[str, str], stored: np.ndarray,
-            progress) -> Iterator[tuple[Normalized | None, np.ndarray]]:
-    """The file's chunks, cleaned; and the fingerprints of each chunk's rows left out as unchanged (their
-    fingerprint is ``stored``). None for a chunk whose every row was left out."""
+def cleaned(table: RawTable, chunks: Iterator[pd.DataFrame], mapping: dict[str, str], stored: Later | None,
+            progress, part_rows: int | None = None) -> Iterator[tuple[Normalized | None, np.ndarray]]:
+    """The file's rows, cleaned in parts of about ``part_rows``; and, for each chunk read, the fingerprints of its
+    rows left out as unchanged (their fingerprint is in ``stored``, given later by the caller; None when the
+    campaign holds no one). Where rows were left out, the part is None while the rest wait for more: the few changed
+    rows of a weekly re-import are cleaned, matched and written together, not a handful per chunk (each part costs
+    its lookups)."""
     today = date.today()  # one day for every chunk, even across midnight
+    part_rows = part_rows or reading.CHUNK_ROWS
+    waiting: list[pd.DataFrame] = []
+    held = 0
     for chunk in chunks:
         progress(0.05 + 0.85 * min(1.0, table.row_count / max(table.estimated_rows, 1)),
                  N_("Reading and cleaning the rows"))
         unchanged = np.empty(0, dtype=np.uint64)
-        if len(stored) and len(chunk):
+        if stored is not None and len(chunk):
             fingerprints = row_fingerprints(chunk, mapping, table.layout)
-            same = among(fingerprints, stored)
+            same = among(fingerprints, stored.get())
             unchanged, chunk = fingerprints[same], chunk[~same]
-        yield (normalize(chunk, mapping, table.layout, today) if len(chunk) else None), unchanged
+        if len(chunk):
+            waiting.append(chunk)
+            held += len(chunk)
+        if held < part_rows and len(unchanged):
+            yield None, unchanged
+            continue
+        if not held:
+            yield None, unchanged
+            continue
+        yield normalize(pd.concat(waiting) if len(waiting) > 1 else waiting[0], mapping, table.layout, today), \
+            unchanged
+        waiting, held = [], 0
+    if waiting:
+        yield normalize(pd.concat(waiting) if len(waiting) > 1 else waiting[0], mapping, table.layout, today), \
+            np.empty(0, dtype=np.uint64)
+
+
+def _stored_later(session: Session, campaign_id: int, stored: Later | None) -> None:
+    """Reads the campaign's fingerprints for the cleaning thread, which meanwhile reads the first chunk."""
+    if stored is not None:
+        with stored.failing_on_error():
+            stored.give(stored_fingerprints(session, campaign_id))
 
 
 def _warnings(table: RawTable) -> list[str]:
@@ -204,23 +233,25 @@ def check_file(session: Session, campaign: Campaign, path: str | Path, *, mappin
                                problem_count=0, rejected=0, counts={}, changes=[], mapping_source=exc.source,
                                error=str(exc))
         state = FileState(lookups=holds_anything(session, campaign.id))
-        stored = stored_fingerprints(session, campaign.id) if state.lookups else np.empty(0, dtype=np.uint64)
+        stored = Later() if state.lookups else None
         staging = StagingWriter(stage_to) if stage_to is not None else None
         problems, preview, changes = ProblemList(), None, []
-        for part, unchanged in ahead(cleaned(table, chunks, resolved, stored, progress)):
-            state.counts["unchanged"] += len(unchanged)
-            if staging is not None:
-                staging.add(part, unchanged)  # before the plan adds its columns
-            if part is None:
-                continue
-            problems.add(part)
-            plan = state.plan(session, campaign.id, part)
-            state.stand_in_ids(plan)
-            state.record(plan)
-            if preview is None:
-                preview = preview_rows(plan.people, part.phones)
-            if len(changes) < SAMPLE_CHANGES:
-                changes += _sample_changes(session, plan.people)[:SAMPLE_CHANGES - len(changes)]
+        with ahead(cleaned(table, chunks, resolved, stored, progress)) as parts:
+            _stored_later(session, campaign.id, stored)
+            for part, unchanged in parts:
+                state.counts["unchanged"] += len(unchanged)
+                if staging is not None:
+                    staging.add(part, unchanged)  # before the plan adds its columns
+                if part is None:
+                    continue
+                problems.add(part)
+                plan = state.plan(session, campaign.id, part)
+                state.stand_in_ids(plan)
+                state.record(plan)
+                if preview is None:
+                    preview = preview_rows(plan.people, part.phones)
+                if len(changes) < SAMPLE_CHANGES:
+                    changes += _sample_changes(session, plan.people)[:SAMPLE_CHANGES - len(changes)]
         if not table.row_count:
             raise UnreadableFile(NO_ROWS)
         report = CheckReport(
@@ -250,15 +281,17 @@ def import_file(session: Session, campaign: Campaign, path: str | Path, *, mappi
         resolved, mapping_source = map_table(session, table, mapping)
         _take_the_write_lock(session)
         state = FileState(lookups=holds_anything(session, campaign_id))
-        stored = stored_fingerprints(session, campaign_id) if state.lookups else np.empty(0, dtype=np.uint64)
+        stored = Later() if state.lookups else None
         problems = ProblemList()
-        for part, unchanged in ahead(cleaned(table, chunks, resolved, stored, progress)):
-            state.counts["unchanged"] += len(unchanged)
-            if part is not None:
-                problems.add(part)
-                _write_part(session, campaign_id, state, part, batch.id if batch else None)
-                progress(0.05 + 0.85 * min(1.0, table.row_count / max(table.estimated_rows, 1)),
-                         N_("Saving the rows"))
+        with ahead(cleaned(table, chunks, resolved, stored, progress)) as parts:
+            _stored_later(session, campaign.id, stored)
+            for part, unchanged in parts:
+                state.counts["unchanged"] += len(unchanged)
+                if part is not None:
+                    problems.add(part)
+                    _write_part(session, campaign_id, state, part, batch.id if batch else None)
+                    progress(0.05 + 0.85 * min(1.0, table.row_count / max(table.estimated_rows, 1)),
+                             N_("Saving the rows"))
         if not table.row_count:
             raise UnreadableFile(NO_ROWS)
         problem_items = problems.finish(table.bad_rows)
@@ -288,9 +321,10 @@ def import_staged(session: Session, campaign: Campaign, staged: Staged, *, batch
     if len(unchanged) and not among(unchanged, stored_fingerprints(session, campaign_id)).all():
         raise StagingOutdated()
     state.counts["unchanged"] += len(unchanged)
-    for index, part in enumerate(ahead(staged.parts())):
-        span = (0.05 + 0.9 * index / max(staged.chunks, 1), 0.05 + 0.9 * (index + 1) / max(staged.chunks, 1))
-        _write_part(session, campaign_id, state, part, batch.id if batch else None, _within(progress, *span))
+    with ahead(staged.parts()) as parts:
+        for index, part in enumerate(parts):
+            span = (0.05 + 0.9 * index / max(staged.chunks, 1), 0.05 + 0.9 * (index + 1) / max(staged.chunks, 1))
+            _write_part(session, campaign_id, state, part, batch.id if batch else None, _within(progress, *span))
     facts = staged.facts
     if facts.get("mapping_source") == "given":
         remember_mapping(session, facts["headers"], facts["mapping"])

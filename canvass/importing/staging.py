@@ -58,11 +58,14 @@ class StagingWriter:
         folder.mkdir(parents=True)
         self.folder, self.count, self.unchanged = folder, 0, []
 
-    def add(self, part: Normalized, unchanged: np.ndarray) -> None:
+    def add(self, part: Normalized | None, unchanged: np.ndarray) -> None:
+        """A chunk's cleaned rows (None when all were left out or held for a later part) and its unchanged rows."""
+        self.unchanged.append(unchanged)
+        if part is None:
+            return
         for name, frame in zip(PARTS, (part.people, part.phones, part.emails), strict=True):
             pq.write_table(pa.Table.from_pandas(frame, preserve_index=name == "people"),
                            self.folder / f"chunk-{self.count:05d}-{name}.parquet", compression="lz4")
-        self.unchanged.append(unchanged)
         self.count += 1
 
     def finish(self, **facts: Any) -> Staged:
