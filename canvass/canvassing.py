@@ -22,7 +22,6 @@ from canvass.models import (
     OptOutReason,
     OptOutScope,
     Person,
-    Script,
     Shift,
     Turf,
     TurfAssignment,
@@ -54,7 +53,7 @@ def last_entry(session: Session, user_id: int, turf_id: int) -> ContactAttempt |
                         .order_by(ContactAttempt.id.desc())).first()
 
 
-def entry_view(session: Session, entry: ContactAttempt | None, campaign_id: int, language: str
+def entry_view(session: Session, entry: ContactAttempt | None, campaign: Campaign, language: str
                ) -> dict[str, Any] | None:
     """An entry as the volunteer reads it: who, or which door, and the result in words ("Luis Lopez · Talked")."""
     if entry is None:
@@ -63,7 +62,7 @@ def entry_view(session: Session, entry: ContactAttempt | None, campaign_id: int,
     household = session.get(Household, entry.household_id) if entry.household_id else None
     who = f"{person.first_name} {person.last_name}".strip() if person else \
         (household.address if household else "")
-    labels = conversation.result_labels(session, campaign_id, language)
+    labels = conversation.result_labels(session, campaign, language)
     return {"who": who, "result": labels.get(entry.result_code, entry.result_code),
             "household_id": entry.household_id, "person_id": entry.person_id, "at": entry.contacted_at}
 
@@ -86,13 +85,12 @@ def turf_package(session: Session, turf: Turf, user: User) -> dict[str, Any]:
     doors = walk_lists.turf_doors(session, turf)
     results = last_results(session, [p.id for d in doors for p in d.people])
     language = user.language or "en"
-    scripts = {s.language: s.body for s in session.exec(select(Script).where(
-        Script.campaign_id == campaign.id, Script.channel == Channel.door))}
+    scripts = conversation.scripts_for(session, campaign, Channel.door)
     return {"turf": {"id": turf.id, "name": turf.name, "campaign": campaign.name},
             "doors": [_versioned(door_view(d, campaign, results)) for d in doors],
-            "scripts": scripts, "survey": conversation.survey_for(session, campaign.id, language),
-            "result_codes": conversation.result_codes_for(session, campaign.id, Channel.door, language),
-            "followups": conversation.followup_tags(session, campaign.id, language)}
+            "scripts": scripts, "survey": conversation.survey_for(session, campaign, language),
+            "result_codes": conversation.result_codes_for(session, campaign, Channel.door, language),
+            "followups": conversation.followup_tags(session, campaign, language)}
 
 
 def _versioned(view: dict[str, Any]) -> dict[str, Any]:
@@ -188,7 +186,7 @@ def log_whole_door(session: Session, user: User, campaign: Campaign, turf: Turf,
     """One tap for the whole door (not home, moved, inaccessible...): the result stored once per person listed there,
     or for the door itself when nobody is; ``uuids`` (the phone's, so a retry stores nothing twice) in order.
     Returns the per-item results of ``contacts.log_contacts``."""
-    codes = conversation.result_codes_for(session, campaign.id, Channel.door, "en")
+    codes = conversation.result_codes_for(session, campaign, Channel.door, "en")
     buttons = conversation.door_buttons(codes)
     allowed = {c["code"] for c in [buttons["not_home"], *buttons["door_wide"]] if c}
     if code.strip().upper() not in allowed:

@@ -294,9 +294,9 @@ class Campaign(SQLModel, table=True):
     archived: bool = False
     # Calling hours, retry policy, which fields volunteers see; see canvass.campaigns.DEFAULT_SETTINGS.
     settings: dict = _json()
-    # Changes whenever the campaign's result codes do (see _new_codes_version), so every app process may keep
-    # the codes in memory and know, from the campaign row it reads anyway, when they are stale. Random, not a
-    # counter: a version never means the same codes in two databases.
+    # Changes whenever the campaign's result codes, survey, tags or scripts do (see _new_codes_version), so every
+    # app process may keep them in memory and know, from the campaign row it reads anyway, when they are stale.
+    # Random, not a counter: a version never means the same codes in two databases.
     codes_version: str = _text(32, default_factory=lambda: uuid.uuid4().hex,
                                sa_column_kwargs={"server_default": sa.text("''")})
 
@@ -365,10 +365,16 @@ class ResultCode(SQLModel, table=True):
 
 @sa.event.listens_for(orm.Session, "before_flush")
 def _new_codes_version(session: orm.Session, _context, _instances) -> None:
-    """A flush that adds, changes or deletes result codes gives their campaigns a new ``codes_version``."""
-    campaign_ids = {obj.campaign_id for obj in (*session.new, *session.dirty, *session.deleted)
-                    if isinstance(obj, ResultCode) and obj.campaign_id is not None}
-    for campaign_id in campaign_ids:
+    """A flush that adds, changes or deletes a campaign's result codes, survey questions or options, tags or scripts
+    gives the campaign a new ``codes_version`` (processes keep these in memory by it)."""
+    campaign_ids = set()
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, (ResultCode, SurveyQuestion, Tag, Script)):
+            campaign_ids.add(obj.campaign_id)
+        elif isinstance(obj, SurveyOption) and obj.question_id is not None:
+            question = session.get(SurveyQuestion, obj.question_id)
+            campaign_ids.add(question.campaign_id if question is not None else None)
+    for campaign_id in campaign_ids - {None}:
         campaign = session.get(Campaign, campaign_id)
         if campaign is not None:
             campaign.codes_version = uuid.uuid4().hex  # written by this same flush

@@ -216,6 +216,48 @@ def test_script_in_the_volunteers_language_beside_the_residents(app, session, ca
     assert "Xin chào, tôi là Minh." in page and "Hola, soy Minh." in page and "Hello" not in page
 
 
+def test_a_door_page_shows_each_edit_of_the_wording_at_once_though_processes_keep_it_in_memory(
+        app, session, campaign, turf, volunteer, lead):
+    """The script, survey, follow-up tags and result codes are kept in memory by the campaign's version, which any
+    edit changes (in any process): the next door page reads them again, and only then."""
+    client = app.test_client(user=volunteer)
+    household = person(session, "Ana").household_id
+    assert "Ask about rent" not in door_page(client, turf, household)
+    lead_client = app.test_client(user=lead)
+    base = f"/campaigns/{campaign.slug}/setup"
+    edits = [
+        (f"{base}/script", {"channel": "door", "language": "en", "body": "Ask about rent"}, "Ask about rent"),
+        (f"{base}/question", {"code": "wage", "text": "Paid on time?", "kind": "single", "options": "Y = Yes\nN = No"},
+         "Paid on time?"),
+        (f"{base}/tag", {"name": "Wants a yard sign", "kind": "followup"}, "Wants a yard sign"),
+        (f"{base}/code", {"code": "GONE", "label": "Gone fishing", "channel": "door", "suppresses": "none",
+                          "active": "1"}, "Gone fishing"),
+    ]
+    for url, data, shown in edits:
+        assert shown not in door_page(client, turf, household)
+        lead_client.post(url, data=data)
+        assert shown in door_page(client, turf, household), url
+
+
+def test_a_door_page_asks_the_database_a_handful_of_questions(app, engine, session, turf, volunteer):
+    """A GOTV Saturday is a door page every few seconds per volunteer: it reads what changes (the people, their last
+    results, the walk order), not the campaign's wording, which is kept in memory by version."""
+    client = app.test_client(user=volunteer)
+    url = f"/walk/{turf.id}/door/{person(session, 'Ana').household_id}"
+    client.get(url)  # the wording is read once
+    statements = []
+
+    def record(_connection, _cursor, statement, *_):
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    assert len(statements) <= 11, "\n".join(statements)
+
+
 def test_check_in_and_out_and_leads_see_who_is_overdue(app, session, campaign, turf, volunteer, lead):
     client = app.test_client(user=volunteer)
     client.post(f"/walk/{turf.id}/check-in")

@@ -130,10 +130,10 @@ def caller(list_id: int):
         language = page_language()
         context.update(
             uuid=uuid.uuid4(), **conversation.door_buttons(
-                conversation.result_codes_for(db(), campaign.id, Channel.phone, language)),
-            survey=conversation.survey_for(db(), campaign.id, language),
-            script=conversation.script_for(db(), campaign.id, Channel.phone, language, held.person.language),
-            followups=conversation.followup_tags(db(), campaign.id, language),
+                conversation.result_codes_for(db(), campaign, Channel.phone, language)),
+            survey=conversation.survey_for(db(), campaign, language),
+            script=conversation.script_for(db(), campaign, Channel.phone, language, held.person.language),
+            followups=conversation.followup_tags(db(), campaign, language),
             person=conversation.person_view(held.person, campaign),
             lease_until=held.entry.lease_expires_at.astimezone(ZoneInfo(_tz())))
     return render_template("calling/caller.html", **context)
@@ -186,8 +186,8 @@ def result(list_id: int, entry_id: int):
         return redirect(url_for("calling.caller", list_id=call_list.id))
     call = CallbackForm()
     call.phone_id.choices = [SelectChoice(phone.id, phone.e164) for phone in phonebank.numbers_to_dial(db(), entry)]
-    form = contact_form(conversation.survey_for(db(), campaign.id, page_language()),
-                        conversation.followup_tags(db(), campaign.id, page_language()), entry.person_id)
+    form = contact_form(conversation.survey_for(db(), campaign, page_language()),
+                        conversation.followup_tags(db(), campaign, page_language()), entry.person_id)
     if not (call.validate_on_submit() & form.validate_on_submit()):
         flash_errors(call)
         flash_errors(form)

@@ -44,9 +44,9 @@ def walk(turf_id: int):
     return render_template("canvassing/walk.html", turf=turf, campaign=campaign, doors=shown, total=len(views),
                            done=sum(v["attempted"] for v in views), next_door=next_door, query=query,
                            shift=canvassing.open_shift(db(), current_user, turf),
-                           labels=conversation.result_labels(db(), campaign.id, _language()),
+                           labels=conversation.result_labels(db(), campaign, _language()),
                            last=canvassing.entry_view(db(), canvassing.last_entry(db(), current_user.id, turf.id),
-                                                      campaign.id, _language()))
+                                                      campaign, _language()))
 
 
 def _searchable(view: dict) -> str:
@@ -73,18 +73,18 @@ def _render_door(turf: Turf, household: Household, *, confirm: dict | None = Non
     position = order.index(household.id)
     neighbours = {"previous": order[position - 1] if position > 0 else None,
                   "next": order[position + 1] if position + 1 < len(order) else None}
-    codes = conversation.result_codes_for(db(), campaign.id, Channel.door, language)
+    codes = conversation.result_codes_for(db(), campaign, Channel.door, language)
     return render_template(
         "canvassing/door.html", turf=turf, campaign=campaign, household=household, position=position + 1,
         total=len(order), people=[{**conversation.person_view(p, campaign), "last_result": results.get(p.id, ""),
                                    "uuid": uuid.uuid4(), "closed": closed.get(p.id, "")} for p in people],
         open_people=[p for p in people if p.id not in closed],
-        **conversation.door_buttons(codes), labels=conversation.result_labels(db(), campaign.id, language),
-        survey=conversation.survey_for(db(), campaign.id, language),
-        followups=conversation.followup_tags(db(), campaign.id, language),
-        script=conversation.script_for(db(), campaign.id, Channel.door, language, resident),
+        **conversation.door_buttons(codes), labels=conversation.result_labels(db(), campaign, language),
+        survey=conversation.survey_for(db(), campaign, language),
+        followups=conversation.followup_tags(db(), campaign, language),
+        script=conversation.script_for(db(), campaign, Channel.door, language, resident),
         neighbours=neighbours, confirm=confirm, door_uuids=[uuid.uuid4() for p in people if p.id not in closed],
-        last=canvassing.entry_view(db(), canvassing.last_entry(db(), current_user.id, turf.id), campaign.id,
+        last=canvassing.entry_view(db(), canvassing.last_entry(db(), current_user.id, turf.id), campaign,
                                    language),
         highlight=request.args.get("person", type=int), add_person=add_person or AddPersonForm(formdata=None)), \
         200 if add_person is None else 400
@@ -101,14 +101,14 @@ def log(turf_id: int, household_id: int):
     campaign = db().get(Campaign, turf.campaign_id)
     door = DoorPersonForm()
     door.person_id.choices = [SelectChoice(p.id, p.first_name) for p in walk_lists.open_people_at(db(), household)]
-    form = contact_form(conversation.survey_for(db(), campaign.id, _language()),
-                        conversation.followup_tags(db(), campaign.id, _language()), door.person_id.data)
+    form = contact_form(conversation.survey_for(db(), campaign, _language()),
+                        conversation.followup_tags(db(), campaign, _language()), door.person_id.data)
     if not (door.validate_on_submit() & form.validate_on_submit()):
         flash_errors(door)
         flash_errors(form)
         return redirect(url_for("canvassing.door", turf_id=turf.id, household_id=household.id))
     code = form.result.data.strip().upper()
-    rules = {c["code"]: c for c in conversation.result_codes_for(db(), campaign.id, Channel.door, _language())}
+    rules = {c["code"]: c for c in conversation.result_codes_for(db(), campaign, Channel.door, _language())}
     if code in rules and rules[code]["confirm"] and not door.confirm.data:
         return _render_door(turf, household, confirm={"person_id": door.person_id.data, "code": code,
                                                       "form": posted(door, form)})
@@ -158,7 +158,7 @@ def nobody_home(turf_id: int, household_id: int):
     if rejected:
         flash(rejected[0], "error")
         return redirect(url_for("canvassing.door", turf_id=turf.id, household_id=household.id))
-    label = conversation.result_labels(db(), campaign.id, _language()).get(form.result.data.strip().upper(), form.result.data)
+    label = conversation.result_labels(db(), campaign, _language()).get(form.result.data.strip().upper(), form.result.data)
     flash(_("Saved: %(door)s · %(result)s, for everyone at the door.", door=household.address, result=label), "ok")
     return redirect(url_for("canvassing.next_door", turf_id=turf.id))
 
@@ -189,7 +189,7 @@ def undo(turf_id: int):
     for each in undone_entries:
         audit.record(db(), current_user, "contact.undone", object_type="contact", object_id=each.id)
     db().commit()
-    undone = canvassing.entry_view(db(), last, turf.campaign_id, _language())
+    undone = canvassing.entry_view(db(), last, db().get(Campaign, turf.campaign_id), _language())
     flash(_("Undone: %(who)s · %(result)s. Enter it again.", who=undone["who"], result=undone["result"]), "ok")
     return redirect(url_for("canvassing.door", turf_id=turf.id, household_id=last.household_id) +
                     (f"#person-{last.person_id}" if last.person_id else ""))

@@ -93,8 +93,8 @@ def dashboard():
         return redirect(url_for("campaigns.index"))
     data = overview.dashboard(db(), campaign, current_app.config["TIMEZONE"], now=now())
     language = page_language()
-    labels = conversation.result_labels(db(), campaign.id, language)
-    questions = {q["code"]: q for q in conversation.survey_for(db(), campaign.id, language)}
+    labels = conversation.result_labels(db(), campaign, language)
+    questions = {q["code"]: q for q in conversation.survey_for(db(), campaign, language)}
     survey = data["survey"]
     survey_charts = []
     for code, part in (survey.groupby("Question", sort=False) if len(survey) else ()):

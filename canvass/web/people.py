@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from canvass import campaigns, conversation, merging, opt_outs, people
 from canvass.importing.fields import FIELDS, ID_FIELDS
-from canvass.models import Person
+from canvass.models import Campaign, Person
 from canvass.web.database import db
 from canvass.web.forms import flash_errors
 from canvass.web.forms.opt_outs import LiftForm, OptOutForm
@@ -38,7 +38,8 @@ def show(person_id: int):
         flash(_("This record was merged into another."), "ok")
         return redirect(url_for("duplicates.record", merge_id=merge.id))
     return render_template("people/show.html", d=detail, full_name=people.full_name, id_labels=ID_LABELS,
-                           labels=conversation.result_labels(db(), detail.person.campaign_id, page_language()),
+                           labels=conversation.result_labels(db(), db().get(Campaign, detail.person.campaign_id),
+                                                             page_language()),
                            opt_out_form=OptOutForm(formdata=None).offer_phones(detail.phones), lift_form=LiftForm(formdata=None),
                            entries=opt_outs.person_entries(db(), person_id))
 

@@ -50,14 +50,14 @@ def _index(forms: dict | None = None, status: int = 200):
         return render_template("relational/index.html", campaign=None, campaigns=[], people=[]), status
     forms = forms or {}
     language = page_language()
-    codes = conversation.result_codes_for(db(), campaign.id, Channel.relational, language)
+    codes = conversation.result_codes_for(db(), campaign, Channel.relational, language)
     people = relational.my_list(db(), current_user, campaign, volunteer_language=current_user.language or language,
                                 today=_today())
     return render_template(
         "relational/index.html", campaign=campaign, campaigns=choices, people=people,
         add_form=forms.get("add") or AddForm(formdata=None), paste_form=forms.get("paste") or PasteForm(formdata=None),
         upload_form=forms.get("upload") or UploadForm(formdata=None), buttons=conversation.door_buttons(codes),
-        labels=conversation.result_labels(db(), campaign.id, language), new_uuid=uuid.uuid4,
+        labels=conversation.result_labels(db(), campaign, language), new_uuid=uuid.uuid4,
         open_form=forms.get("open", "")), status
 
 
@@ -165,7 +165,7 @@ def log(relational_id: int):
     if result.status == "rejected":
         flash(result.error_in(_), "error")
     else:
-        label = conversation.result_labels(db(), campaign.id, page_language()).get(item.result_code, "")
+        label = conversation.result_labels(db(), campaign, page_language()).get(item.result_code, "")
         flash(_("Saved: %(who)s · %(result)s", who=person.name, result=label), "ok")
     return _back(person.campaign_id, f"rel-{person.id}")
 
