@@ -302,8 +302,12 @@ def _pick_turf(session: Session, shift: ShiftEvent, user: User) -> Turf | None:
 
 def check_in(session: Session, shift: ShiftEvent, user: User, *, by: User, now: datetime) -> ShiftSignup:
     """Records that ``user`` came (once), and when the shift carries turf hands them one: assigned to them, with
-    their safety check-in opened on it. Returns the sign-up."""
-    signup = signup_of(session, shift, user)
+    their safety check-in opened on it. Returns the sign-up.
+
+    The sign-up row is locked first (PostgreSQL; SQLite writes one at a time anyway): two leads tapping the same
+    name at once would otherwise each hand out a turf."""
+    signup = session.exec(select(ShiftSignup).where(ShiftSignup.shift_id == shift.id, ShiftSignup.user_id == user.id)
+                          .with_for_update().execution_options(populate_existing=True)).first()
     if signup is None:
         raise ShiftError(N_("%(name)s is not signed up for this shift."), name=user.display_name)
     if signup.checked_in_at is None:

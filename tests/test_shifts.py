@@ -334,3 +334,32 @@ def test_a_lead_checks_in_only_someone_signed_up(app, session, shift, lead, volu
     assert answer.status_code == 302
     assert shifts.signup_of(session, shift, volunteer) is None
     assert session.exec(select(TurfAssignment).where(TurfAssignment.user_id == volunteer.id)).first() is None
+
+
+def test_two_leads_checking_in_the_same_volunteer_at_once_hand_out_one_turf(app, session, campaign, shift, lead,
+                                                                             volunteer):
+    """At a busy shift two leads tap the same name at once: one check-in, one turf, no error page."""
+    import threading
+
+    other_lead = make_user(session, "lead", "lead2@example.org")
+    shifts.sign_up(session, shift, volunteer, now=BEFORE)
+    session.commit()
+    set_clock(app, START)
+    statuses, start = [], threading.Barrier(4)
+
+    def tap(user) -> None:
+        client = app.test_client(user=user)
+        start.wait()
+        statuses.append(client.post(f"/shifts/{shift.id}/check-in/{volunteer.id}").status_code)
+
+    threads = [threading.Thread(target=tap, args=(user,)) for user in (lead, other_lead, lead, other_lead)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [302] * 4
+    session.rollback()
+    signup = shifts.signup_of(session, shift, volunteer)
+    assert signup.checked_in_at is not None and signup.turf_id is not None
+    assert [a.turf_id for a in session.exec(select(TurfAssignment).where(TurfAssignment.user_id == volunteer.id))] \
+        == [signup.turf_id]
