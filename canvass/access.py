@@ -185,9 +185,10 @@ def turfs_to_log_on(user: User, turf_ids: set[int]) -> set[int] | None:
     return None if user.role in LEADS else turf_ids
 
 
-def shown_at_a_door() -> sa.ColumnElement[bool]:
-    """The people a door page, a walk list or a call list shows: never the deceased, never protected records."""
-    return sa.and_(Person.deceased.is_(False), Person.is_protected.is_(False))
+def shown_at_a_door(person=Person) -> sa.ColumnElement[bool]:
+    """The people a door page, a walk list or a call list shows: never the deceased, never protected records.
+    ``person``: the Person in the query's FROM, or an alias of it."""
+    return sa.and_(person.deceased.is_(False), person.is_protected.is_(False))
 
 
 # ------------------------------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from canvass import exports, recontact, tallies
+from canvass import exports, recontact, tallies, walk_lists
 from canvass.models import (
     AssignmentStatus,
     AuditLog,
@@ -119,7 +119,8 @@ def volunteer_overview(session: Session, user: User) -> dict[str, Any]:
         .where(CallList.status == CallListStatus.active,
                sa.or_(CallListAssignment.user_id.is_not(None), CallList.open_to_all.is_(True)))
         .order_by(CallList.name)).all()
-    return {"turfs": [{"turf": t, "status": s, "campaign": c, "doors": total, "done": done}
+    closed = walk_lists.unknocked_closed_doors(session, [t.id for t, *_ in turfs], knocked_on_the_turf=True)
+    return {"turfs": [{"turf": t, "status": s, "campaign": c, "doors": total - closed.get(t.id, 0), "done": done}
                       for t, s, c, total, done in turfs],
             "call_lists": [{"call_list": cl, "campaign": c} for cl, c in call_lists], "now": utcnow()}
 

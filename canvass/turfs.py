@@ -37,7 +37,7 @@ from canvass.models import (
     utcnow,
 )
 from canvass.universe import Universe, universe_frame, universe_query
-from canvass.walk_lists import route_turf
+from canvass.walk_lists import route_turf, unknocked_closed_doors
 
 JOIN_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread off a poster
 METHODS = cutting.METHODS
@@ -300,7 +300,9 @@ def board(session: Session, campaign: Campaign) -> list[dict[str, Any]]:
         assigned.setdefault(assignment.turf_id, []).append((user, assignment.status))
     languages = turf_languages(session, ids)
     volunteers = accounts.volunteers(session)
-    return [{"turf": t, "doors": doors.get(t.id, 0), "people": people.get(t.id, 0),
+    closed = unknocked_closed_doors(session, ids, knocked_on_the_turf=False)
+    # doors: the doors to knock (a greyed door nobody knocked is not one: the bar could never be full)
+    return [{"turf": t, "doors": doors.get(t.id, 0) - closed.get(t.id, 0), "people": people.get(t.id, 0),
              "attempted": attempted.get(t.id, 0), "assigned": assigned.get(t.id, []),
              "languages": languages[t.id],
              "suggested": suggest_volunteers(languages[t.id], volunteers, {u.id for u, _s in assigned.get(t.id, [])})}

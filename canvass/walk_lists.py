@@ -87,6 +87,26 @@ def closed_at_doors(session: Session, person_ids: list[int]) -> dict[int, str]:
     return {pid: closed.words for pid, closed in opt_outs.reasons_closed(session, person_ids, "door").items()}
 
 
+def unknocked_closed_doors(session: Session, turf_ids: list[int], *, knocked_on_the_turf: bool) -> dict[int, int]:
+    """Per turf, its doors left out of its progress: nobody there may be approached (everyone a door page shows is
+    on the do-not-contact list for doors: the door is greyed, never offered) and nobody knocked there, on the turf
+    (``knocked_on_the_turf``) or in the campaign. Without this a turf's progress never reached its end."""
+    if not turf_ids:
+        return {}
+    shown, still_open = sa.orm.aliased(Person), sa.orm.aliased(Person)
+    knocked = sa.exists().where(ContactAttempt.household_id == TurfDoor.household_id,
+                                ContactAttempt.undone_at.is_(None),
+                                *([ContactAttempt.turf_id == TurfDoor.turf_id] if knocked_on_the_turf else []))
+    return dict(session.execute(
+        select(TurfDoor.turf_id, sa.func.count())
+        .where(TurfDoor.turf_id.in_(turf_ids),
+               sa.exists().where(shown.household_id == TurfDoor.household_id, access.shown_at_a_door(shown)),
+               ~sa.exists().where(still_open.household_id == TurfDoor.household_id,
+                                  access.shown_at_a_door(still_open), ~opt_outs.closed_to("door", still_open)),
+               ~knocked)
+        .group_by(TurfDoor.turf_id)).all())
+
+
 def open_people_at(session: Session, household: Household) -> list[Person]:
     """Who a volunteer may record a result for at this door: ``people_at`` less the do-not-contact list."""
     people = people_at(session, household)

@@ -250,6 +250,22 @@ def test_a_door_whose_everyone_opted_out_is_never_offered_and_the_turf_package_s
                                   first.household, "NH", [])
 
 
+def test_a_greyed_door_nobody_knocked_is_left_out_of_the_turfs_progress_so_it_can_be_finished(
+        app, session, campaign, turf, people, lead, volunteer):
+    """Three doors, one whose everyone asked not to be contacted: the volunteer's home and the lead's board count
+    two doors to knock, and knocking those two finishes the turf."""
+    for name in ("Ana", "Luis"):
+        by_hand(session, people[name], lead)
+    by_hand(session, people["Di"], lead, scope=OptOutScope.phone)  # calls only: Di's door is still to knock
+    home = app.test_client(user=volunteer).get("/my").get_data(as_text=True)
+    assert "0 / 2" in home
+    assert [(row["doors"], row["attempted"]) for row in turfs.board(session, campaign)] == [(2, 0)]
+    for name in ("Cy", "Di"):
+        log(session, volunteer, campaign, people[name], "NH", turf=turf)
+    assert "2 / 2" in app.test_client(user=volunteer).get("/my").get_data(as_text=True)
+    assert [(row["doors"], row["attempted"]) for row in turfs.board(session, campaign)] == [(2, 2)]
+
+
 def test_a_volunteer_records_asked_not_to_be_contacted_at_the_door(app, session, turf, people, volunteer):
     client = app.test_client(user=volunteer)
     cy = people["Cy"]
