@@ -273,6 +273,8 @@ def test_the_path_page_and_the_default_steps_are_in_the_leads_language(app, camp
 
 def test_a_lead_names_the_steps_and_the_page_shows_them_as_typed(app, session, campaign, team, lead):
     client = app.test_client(user=lead)
+    blank = client.get(f"/path/steps?campaign={campaign.id}").get_data(as_text=True)
+    assert 'value="Knocked doors"' in blank and "Step 6" in blank and "Step 7" not in blank  # 4 steps, 2 to add
     form = {"steps-0-name": "Vino a un turno", "steps-0-metric": "attended", "steps-0-at_least": "1",
             "steps-1-name": "Llamó 5 veces", "steps-1-metric": "calls", "steps-1-at_least": "5",
             "steps-2-name": "Dirigió", "steps-2-metric": "led", "steps-2-at_least": "1"}

@@ -104,7 +104,9 @@ def show(user_id: int):
 
 
 def _steps_page(campaign: Campaign, form: StepsForm, status: int = 200):
+    named = sum(bool((row.form.name.data or "").strip()) for row in form.steps)
     return render_template("path/steps.html", campaign=campaign, form=form, reset=ResetForm(formdata=None),
+                           rows_shown=min(volunteer_path.MAX_STEPS, named + 2),
                            customised=bool((campaign.settings or {}).get(volunteer_path.SETTING))), status
 
 
