@@ -212,7 +212,8 @@ def _contact_figures(campaign_id: int, user_ids: Iterable[int] | None):
 def paths(session: Session, campaign: Campaign, steps: Sequence[Step] | None = None, *,
           user_ids: Iterable[int] | None = None) -> list[VolunteerPath]:
     """Every volunteer of ``campaign`` (a member, a sign-up or a contact; staff only once they signed up or made
-    contacts), with their figures and step, most recently active first. Three grouped queries and one for the names, whatever the number of volunteers."""
+    contacts), with their figures and step, most recently active first. Three grouped queries and one for the
+    names, whatever the number of volunteers."""
     steps = steps_of(campaign) if steps is None else steps
     user_ids = None if user_ids is None else list(user_ids)
     rows: dict[int, VolunteerPath] = {}

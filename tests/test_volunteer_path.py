@@ -53,7 +53,8 @@ def contacts(session, campaign, user, channel, at, n, *, homes=(), undone=False,
     """``n`` contacts by ``user``: at doors, one per household of ``homes`` (cycling through them)."""
     session.execute(sa.insert(ContactAttempt), [
         {"client_uuid": uuid.uuid4(), "campaign_id": campaign.id, "user_id": user.id, "channel": channel.value,
-         "result_code": "TK" if is_contact else "NH", "is_contact": is_contact, "contacted_at": at + timedelta(minutes=i),
+         "result_code": "TK" if is_contact else "NH", "is_contact": is_contact,
+         "contacted_at": at + timedelta(minutes=i),
          "received_at": at + timedelta(minutes=i),
          "household_id": homes[i % len(homes)].id if homes else None,
          "undone_at": at if undone else None, "notes": "", "language_heard": "", "effects": {}}
@@ -284,7 +285,8 @@ def test_a_lead_names_the_steps_and_the_page_shows_them_as_typed(app, session, c
     assert "Ready to be asked to lead (1)" in page  # Kim made 7 calls
     assert session.exec(select(AuditLog.details).where(AuditLog.action == "path.steps_saved")).one() == {"steps": 3}
     bad = client.post(f"/path/steps?campaign={campaign.id}", data={**form, "steps-1-name": "dirigió"})
-    assert bad.status_code == 400 and "Two steps are named “Dirigió”: give each its own name." in bad.get_data(as_text=True)
+    assert bad.status_code == 400
+    assert "Two steps are named “Dirigió”: give each its own name." in bad.get_data(as_text=True)
     back = client.post(f"/path/steps/reset?campaign={campaign.id}", follow_redirects=True).get_data(as_text=True)
     assert "Back to the default steps." in back and "Knocked doors" in back
 
