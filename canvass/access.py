@@ -121,7 +121,11 @@ PAGES: dict[str, Rule] = {
     "shifts.mine": SIGNED_IN, "shifts.my_calendar": SIGNED_IN, "shifts.check_in_myself": SIGNED_IN,
     "shifts.index": Rule(LEADS), "shifts.create": Rule(LEADS), "shifts.edit": Rule(LEADS),
     "shifts.roster": Rule(LEADS), "shifts.check_in": Rule(LEADS), "shifts.print_roster": Rule(LEADS),
-    "shifts.roster_csv": Rule(LEADS),
+    "shifts.roster_csv": Rule(LEADS), "shifts.set_leader": Rule(LEADS),
+    # a volunteer's path: every volunteer's figures and step, read by staff (data staff too, as they read people
+    # and contacts); the steps named by leads. A volunteer sees only their own figures (home.volunteer), never others'
+    "path.index": Rule(STAFF), "path.show": Rule(STAFF), "path.export_csv": Rule(STAFF),
+    "path.steps": Rule(LEADS), "path.save_steps": Rule(LEADS), "path.reset_steps": Rule(LEADS),
     "users.index": Rule(LEADS), "users.invite": Rule(LEADS), "users.reset_link": Rule(LEADS),
     "users.change_role": Rule((ADMIN,)), "users.toggle_active": Rule((ADMIN,)),
     # relational lists: anyone's own list of people they know; the reach per volunteer (counts) for leads

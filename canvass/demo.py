@@ -338,7 +338,7 @@ def _turfs(session: Session, campaign: Campaign, households: list[dict], users: 
 
 def _shifts(session: Session, campaign: Campaign, users: dict[str, User], turfs: list[Turf]) -> None:
     """Saturday's house visits (10:00 to 13:00 in New York, with three turfs no one has yet to hand out) and a
-    citizenship clinic the Saturday after, with a few volunteers signed up."""
+    citizenship clinic the Saturday after, with a few volunteers signed up; and last Saturday's visits, attended."""
     from datetime import UTC, datetime, time, timedelta
 
     from canvass import shifts
@@ -360,6 +360,15 @@ def _shifts(session: Session, campaign: Campaign, users: dict[str, User], turfs:
     for email in ("volunteer@example.org", "maria@example.org", "minh@example.org"):
         shifts.sign_up(session, visits, users[email], now=datetime.now(UTC))
     shifts.sign_up(session, clinic, users["maria@example.org"], now=datetime.now(UTC))
+    # Last Saturday's visits, over: four came and María led them (a volunteer's path has a history to show).
+    before = start - timedelta(days=7)
+    last_week = shifts.create_shift(session, campaign, shifts.ShiftIn(
+        kind=ShiftKind.canvass, title="Last Saturday's house visits", starts_at=before,
+        ends_at=before + timedelta(hours=3), address="Iglesia San Juan, 410 Main St", head_count=6), by=lead)
+    for email in ("volunteer@example.org", "maria@example.org", "minh@example.org", "jisoo@example.org"):
+        shifts.sign_up(session, last_week, users[email], now=before - timedelta(days=2))
+        shifts.check_in(session, last_week, users[email], by=lead, now=before + timedelta(minutes=5))
+    shifts.set_leader(session, last_week, users["maria@example.org"], True)
 
 
 def _history(session: Session, campaign: Campaign, rng: random.Random, users: dict[str, User], turfs: list[Turf],

@@ -880,8 +880,8 @@ class ShiftEvent(SQLModel, table=True):
 
 
 class ShiftSignup(SQLModel, table=True):
-    """A volunteer signed up for a shift, and their attendance: checked in (by a lead or themself), and the turf
-    they got then."""
+    """A volunteer signed up for a shift, and their attendance: checked in (by a lead or themself), the turf they got
+    then, and whether they led it."""
 
     __tablename__ = "shift_signup"
     __table_args__ = (sa.UniqueConstraint("shift_id", "user_id"),)
@@ -892,6 +892,9 @@ class ShiftSignup(SQLModel, table=True):
     checked_in_at: datetime | None = _when(nullable=True)
     checked_in_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
     turf_id: int | None = Field(default=None, foreign_key="turf.id", ondelete="SET NULL")
+    # A lead marked this volunteer as the one leading the shift: with a check-in, it counts as a shift they led on
+    # their path (canvass.volunteer_path).
+    leader: bool = _flag()
 
 
 class ShiftTurf(SQLModel, table=True):

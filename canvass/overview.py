@@ -10,7 +10,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from canvass import exports, recontact, tallies, walk_lists
+from canvass import exports, recontact, tallies, volunteer_path, walk_lists
 from canvass.models import (
     AssignmentStatus,
     AuditLog,
@@ -99,7 +99,7 @@ def data_overview(session: Session) -> dict[str, Any]:
 
 
 def volunteer_overview(session: Session, user: User) -> dict[str, Any]:
-    """The turfs and call lists assigned to ``user``, with progress; nothing else."""
+    """The turfs and call lists assigned to ``user``, with progress, and their own figures (never anyone else's)."""
     done_doors = (select(TurfDoor.turf_id, sa.func.count(sa.distinct(TurfDoor.household_id)).label("done"))
                   .join(ContactAttempt, sa.and_(ContactAttempt.household_id == TurfDoor.household_id,
                                                 ContactAttempt.turf_id == TurfDoor.turf_id,
@@ -122,7 +122,8 @@ def volunteer_overview(session: Session, user: User) -> dict[str, Any]:
     closed = walk_lists.unknocked_closed_doors(session, [t.id for t, *_ in turfs], knocked_on_the_turf=True)
     return {"turfs": [{"turf": t, "status": s, "campaign": c, "doors": total - closed.get(t.id, 0), "done": done}
                       for t, s, c, total, done in turfs],
-            "call_lists": [{"call_list": cl, "campaign": c} for cl, c in call_lists], "now": utcnow()}
+            "call_lists": [{"call_list": cl, "campaign": c} for cl, c in call_lists], "now": utcnow(),
+            "my_figures": volunteer_path.my_figures(session, user)}
 
 
 def dashboard(session: Session, campaign: Campaign, timezone: str, *, now: datetime | None = None) -> dict[str, Any]:

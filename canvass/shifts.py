@@ -323,6 +323,18 @@ def check_in(session: Session, shift: ShiftEvent, user: User, *, by: User, now: 
     return signup
 
 
+def set_leader(session: Session, shift: ShiftEvent, user: User, leader: bool) -> ShiftSignup:
+    """Marks (or unmarks) ``user`` as the one leading ``shift``: once they are checked in, it counts as a shift they
+    led on their path (canvass.volunteer_path). Returns the sign-up."""
+    signup = signup_of(session, shift, user)
+    if signup is None:
+        raise ShiftError(N_("%(name)s is not signed up for this shift."), name=user.display_name)
+    signup.leader = leader
+    session.add(signup)
+    session.flush()
+    return signup
+
+
 def check_in_myself(session: Session, shift: ShiftEvent, user: User, *, now: datetime) -> ShiftSignup:
     """A volunteer checks in on their own phone, from half an hour before the start until the end."""
     if signup_of(session, shift, user) is None:

@@ -33,6 +33,7 @@ def register_blueprints(app: Flask) -> None:
         home,
         importing,
         opt_outs,
+        path,
         people,
         relational,
         shifts,
@@ -41,5 +42,5 @@ def register_blueprints(app: Flask) -> None:
     )
 
     for module in (auth, home, users, campaigns, importing, history, people, opt_outs, duplicates, turfs, canvassing,
-                   calling, shifts, exports, relational, api):
+                   calling, shifts, path, exports, relational, api):
         app.register_blueprint(module.bp)

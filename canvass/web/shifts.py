@@ -16,6 +16,8 @@ from canvass.models import LANGUAGE_NAMES, Campaign, ShiftEvent
 from canvass.spreadsheets import csv_text
 from canvass.web.background import now
 from canvass.web.database import db
+from canvass.web.forms import flash_errors
+from canvass.web.forms.path import LeaderForm
 from canvass.web.forms.shifts import NewcomerForm, ShiftForm, TapForm
 from canvass.web.language import page_language
 from canvass.web.lookups import (
@@ -129,7 +131,8 @@ def roster(shift_id: int):
                            qr=maps.qr_svg(url, box_size=6), turfs=shifts.shift_turfs(db(), shift),
                            needs=shifts.language_needs(shift.languages_needed,
                                                        [r.user.languages_spoken for r in rows]),
-                           campaign=db().get(Campaign, shift.campaign_id), tap=TapForm())
+                           campaign=db().get(Campaign, shift.campaign_id), tap=TapForm(),
+                           leader=LeaderForm(formdata=None))
 
 
 @bp.post("/shifts/<int:shift_id>/check-in/<int:user_id>")
@@ -144,6 +147,27 @@ def check_in(shift_id: int, user_id: int):
         else:
             _record_check_in(shift, signup)
             flash(_checked_in_message(user.display_name, signup), "ok")
+    return redirect(url_for("shifts.roster", shift_id=shift.id) + f"#volunteer-{user.id}")
+
+
+@bp.post("/shifts/<int:shift_id>/leader/<int:user_id>")
+def set_leader(shift_id: int, user_id: int):
+    """Marks a volunteer as the one leading the shift (or not): it counts on their path once they are checked in."""
+    shift, user, form = get_lead_shift(shift_id), get_user(user_id), LeaderForm()
+    if form.validate_on_submit():
+        try:
+            shifts.set_leader(db(), shift, user, form.leader.data)
+        except shifts.ShiftError as exc:
+            db().rollback()
+            flash(exc.in_language(_), "error")
+        else:
+            audit.record(db(), current_user, "shift.leader_set", object_type="shift", object_id=shift.id,
+                         volunteer=user.id, leader=form.leader.data)
+            db().commit()
+            flash(_("%(name)s leads this shift.", name=user.display_name) if form.leader.data else
+                  _("%(name)s no longer leads this shift.", name=user.display_name), "ok")
+    else:
+        flash_errors(form)
     return redirect(url_for("shifts.roster", shift_id=shift.id) + f"#volunteer-{user.id}")
 
 
