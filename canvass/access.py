@@ -96,6 +96,9 @@ PAGES: dict[str, Rule] = {
     "campaigns.set_script": Rule(LEADS), "campaigns.add_question": Rule(LEADS),
     "campaigns.question_active": Rule(LEADS), "campaigns.save_code": Rule(LEADS), "campaigns.add_tag": Rule(LEADS),
     "campaigns.save_settings": Rule(LEADS),
+    # retention: closing a campaign to new contacts, reopening it, purging its personal data (admins only)
+    "campaigns.retention_page": Rule((ADMIN,)), "campaigns.close": Rule((ADMIN,)), "campaigns.reopen": Rule((ADMIN,)),
+    "campaigns.purge": Rule((ADMIN,)),
     # lists in and results out
     "importing.index": Rule(STAFF), "importing.upload": Rule(STAFF), "importing.show": Rule(STAFF),
     "importing.remap": Rule(STAFF), "importing.confirm": Rule(STAFF), "importing.discard": Rule(STAFF),
