@@ -9,7 +9,8 @@ import uuid
 
 import pytest
 
-from tests.e2e.harness import save_screenshot, sign_in
+from tests.e2e.harness import PHONE, save_screenshot, sign_in
+from tests.e2e.test_e2e_accessibility import AXE, MEASURE, violations
 
 #: (language, volunteer, close button, closed sentence, the volunteer's sentence, the refusal, purge button, purged)
 CASES = [
@@ -35,6 +36,21 @@ DOORS = """SELECT count(DISTINCT household_id) FROM contact_attempt WHERE campai
 PEOPLE = "SELECT count(*) FROM person WHERE campaign_id = :campaign"
 
 
+@pytest.fixture(scope="module")
+def axe() -> str:
+    if not AXE.exists():
+        pytest.skip("axe-core is not installed (npm ci --prefix tests/e2e)")
+    return AXE.read_text()
+
+
+def open_phone(phones):
+    """A phone whose pages axe can be injected into (the pages' strict Content-Security-Policy is bypassed for it)."""
+    context = phones.browser.new_context(accept_downloads=True, bypass_csp=True, **PHONE)
+    context.set_default_timeout(20_000)
+    phones.contexts.append(context)
+    return context.new_page()
+
+
 def choose_language(page, language: str) -> None:
     if language == "en":
         return
@@ -43,26 +59,29 @@ def choose_language(page, language: str) -> None:
         page.locator("form.lang-form button[type=submit]").click()
 
 
-def fits_the_screen(page) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+def fits_the_screen(page, axe: str) -> None:
+    """Nothing wider than the phone, every tap target big enough, and no serious accessibility violation."""
+    measured = page.evaluate(MEASURE)
+    assert measured["width"] <= 360 and not measured["small"], measured
+    assert not violations(page, axe)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case[0] for case in CASES])
-def test_an_admin_closes_exports_and_purges_a_campaign_and_its_tallies_stay(demo_server, phones, case):
+def test_an_admin_closes_exports_and_purges_a_campaign_and_its_tallies_stay(demo_server, phones, axe, case):
     language, volunteer, close, closed, plain, refusal, purge, purged = case
     server = demo_server
     campaign_id, name = server.rows(CAMPAIGN)[0]
     doors = server.scalar(DOORS, campaign=campaign_id)
     turf_id, household_id, person_id = server.rows(THEIR_DOOR, email=volunteer)[0]
 
-    admin = phones.open().new_page()
+    admin = open_phone(phones)
     sign_in(admin, server.base_url, "admin@example.org")
     admin.goto(f"{server.base_url}/campaigns/")
     choose_language(admin, language)
     with admin.expect_navigation():
         admin.locator("#campaign-fall-gotv a[href$='/campaigns/fall-gotv/retention']").click()
     save_screenshot(admin, f"retention-open-{language}")
-    fits_the_screen(admin)
+    fits_the_screen(admin, axe)
     admin.locator("input[name=days]").fill("0")
     with admin.expect_navigation():
         admin.get_by_role("button", name=close).click()
@@ -73,15 +92,15 @@ def test_an_admin_closes_exports_and_purges_a_campaign_and_its_tallies_stay(demo
     assert admin.locator("#what-goes td.num").first.inner_text().replace(",", "").replace(".", "").strip() == \
         str(server.scalar(PEOPLE, campaign=campaign_id))
     save_screenshot(admin, f"retention-closed-{language}")
-    fits_the_screen(admin)
+    fits_the_screen(admin, axe)
 
     # The volunteer opens their turf: a plain sentence, and a contact their phone still held is refused, saying why.
-    phone = phones.open().new_page()
+    phone = open_phone(phones)
     sign_in(phone, server.base_url, volunteer)
     phone.goto(f"{server.base_url}/walk/{turf_id}")
     assert plain in phone.locator("#campaign-closed").inner_text()
     save_screenshot(phone, f"turf-closed-{language}")
-    fits_the_screen(phone)
+    fits_the_screen(phone, axe)
     answer = phone.evaluate("""async (item) => {
         const token = document.querySelector('meta[name="csrf-token"]').content;
         const response = await fetch('/api/v1/contacts', {method: 'POST', credentials: 'same-origin',
@@ -98,7 +117,7 @@ def test_an_admin_closes_exports_and_purges_a_campaign_and_its_tallies_stay(demo
         admin.get_by_role("button", name=purge).click()
     assert purged in admin.locator(".flashes").inner_text()
     save_screenshot(admin, f"retention-purged-{language}")
-    fits_the_screen(admin)
+    fits_the_screen(admin, axe)
     assert server.scalar(PEOPLE, campaign=campaign_id) == 0
     assert server.scalar(ATTEMPTS, campaign=campaign_id) == 0
     admin.goto(f"{server.base_url}/dashboard?campaign={campaign_id}")
@@ -106,6 +125,6 @@ def test_an_admin_closes_exports_and_purges_a_campaign_and_its_tallies_stay(demo
     figures = admin.locator(".stat-value").all_inner_texts()
     assert any(text.replace(",", "").replace(".", "").strip() == str(doors) for text in figures), figures
     save_screenshot(admin, f"dashboard-purged-{language}")
-    fits_the_screen(admin)
+    fits_the_screen(admin, axe)
     phone.goto(f"{server.base_url}/walk/{turf_id}")
     assert plain in phone.locator("#campaign-closed").inner_text()
