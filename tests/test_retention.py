@@ -328,3 +328,18 @@ def test_only_admins_may_close_or_purge(app, session, filled, role):
     assert client.post("/campaigns/fall/purge", data={"name": "Fall GOTV"}).status_code == 403
     session.rollback()
     assert session.get(Campaign, filled.id).closed_at is None
+
+
+def test_after_a_purge_the_tally_export_still_writes_its_workbook_and_sheets(session, filled, admin, tmp_path):
+    before = tmp_path / "before.csv"
+    exports.export_file(session, filled, exports.Filters(), path=before, timezone=TZ, sheet="by_turf")
+    retention.close_campaign(session, filled, admin, days=0, now=NOW)
+    retention.purge_campaign(session, filled, admin, timezone=TZ, now=NOW)
+    session.commit()
+    after = tmp_path / "after.csv"
+    exports.export_file(session, filled, exports.Filters(), path=after, timezone=TZ, sheet="by_turf")
+    assert after.read_text() == before.read_text()
+    workbook = exports.export_file(session, filled, exports.Filters(), path=tmp_path / "all.xlsx", timezone=TZ)
+    assert workbook["rows"] == 0 and (tmp_path / "all.xlsx").stat().st_size > 0
+    with pytest.raises(exports.ExportError):
+        exports.export_file(session, filled, exports.Filters(), path=tmp_path / "van.csv", timezone=TZ, van=True)
