@@ -245,8 +245,9 @@ def may_log_relational(row, user: User, campaign_id: int) -> bool:
 
 def relational_campaigns(session: Session, user: User) -> list[Campaign]:
     """The campaigns ``user`` may keep a relational list in: staff any open campaign, a volunteer those they work
-    on (a turf or a call list made them a member)."""
-    query = select(Campaign).where(Campaign.archived.is_(False)).order_by(Campaign.name, Campaign.id)
+    on (a turf or a call list made them a member). A closed campaign (canvass.retention) takes no one new."""
+    query = select(Campaign).where(Campaign.archived.is_(False), Campaign.closed_at.is_(None)) \
+        .order_by(Campaign.name, Campaign.id)
     if user.role not in STAFF:
         query = query.where(Campaign.id.in_(select(CampaignMember.campaign_id)
                                             .where(CampaignMember.user_id == user.id)))

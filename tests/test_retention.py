@@ -343,3 +343,15 @@ def test_after_a_purge_the_tally_export_still_writes_its_workbook_and_sheets(ses
     assert workbook["rows"] == 0 and (tmp_path / "all.xlsx").stat().st_size > 0
     with pytest.raises(exports.ExportError):
         exports.export_file(session, filled, exports.Filters(), path=tmp_path / "van.csv", timezone=TZ, van=True)
+
+
+def test_a_closed_campaign_takes_no_one_new_on_a_volunteers_list_of_people_they_know(app, session, filled, volunteer):
+    retention.close_campaign(session, filled, None, days=30, now=NOW)
+    session.commit()
+    client = app.test_client(user=volunteer)
+    page = client.get(f"/people-i-know/?campaign_id={filled.id}").get_data(as_text=True)
+    assert "Tía Rosa" not in page
+    client.post("/people-i-know/add", data={"campaign_id": filled.id, "name": "Nuevo Amigo", "phone": "9195550111"})
+    session.rollback()
+    assert session.exec(select(sa.func.count()).select_from(RelationalPerson)
+                        .where(RelationalPerson.campaign_id == filled.id)).one() == 1
