@@ -96,6 +96,9 @@ PAGES: dict[str, Rule] = {
     "campaigns.set_script": Rule(LEADS), "campaigns.add_question": Rule(LEADS),
     "campaigns.question_active": Rule(LEADS), "campaigns.save_code": Rule(LEADS), "campaigns.add_tag": Rule(LEADS),
     "campaigns.save_settings": Rule(LEADS),
+    # retention: closing a campaign to new contacts, reopening it, purging its personal data (admins only)
+    "campaigns.retention_page": Rule((ADMIN,)), "campaigns.close": Rule((ADMIN,)), "campaigns.reopen": Rule((ADMIN,)),
+    "campaigns.purge": Rule((ADMIN,)),
     # lists in and results out
     "importing.index": Rule(STAFF), "importing.upload": Rule(STAFF), "importing.show": Rule(STAFF),
     "importing.remap": Rule(STAFF), "importing.confirm": Rule(STAFF), "importing.discard": Rule(STAFF),
@@ -247,8 +250,9 @@ def may_log_relational(row, user: User, campaign_id: int) -> bool:
 
 def relational_campaigns(session: Session, user: User) -> list[Campaign]:
     """The campaigns ``user`` may keep a relational list in: staff any open campaign, a volunteer those they work
-    on (a turf or a call list made them a member)."""
-    query = select(Campaign).where(Campaign.archived.is_(False)).order_by(Campaign.name, Campaign.id)
+    on (a turf or a call list made them a member). A closed campaign (canvass.retention) takes no one new."""
+    query = select(Campaign).where(Campaign.archived.is_(False), Campaign.closed_at.is_(None)) \
+        .order_by(Campaign.name, Campaign.id)
     if user.role not in STAFF:
         query = query.where(Campaign.id.in_(select(CampaignMember.campaign_id)
                                             .where(CampaignMember.user_id == user.id)))

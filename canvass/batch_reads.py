@@ -72,6 +72,7 @@ class CampaignRef:
 
     id: int
     codes_version: str
+    closed: bool = False  # closed to new contacts (canvass.retention)
 
 
 @dataclass
@@ -94,7 +95,8 @@ def _people_and_doors_query(*, with_user: bool) -> sa.CompoundSelect:
                                            for name in ("person_ids", "household_ids", "turf_ids"))
     text, number, flag = sa.cast(sa.null(), sa.Text), sa.cast(sa.null(), sa.Integer), sa.cast(sa.null(), sa.Boolean)
     # Every branch has the same columns: kind, id, campaign_id, household_id, turf_id, key, role, active (key: the
-    # user's sign-in key, or the campaign's codes version).
+    # user's sign-in key, or the campaign's codes version; active: the user's, or for a campaign whether it is
+    # closed).
     people = sa.select(sa.literal("person").label("kind"), person.c.id, person.c.campaign_id, person.c.household_id,
                        number.label("turf_id"), text.label("key"), text.label("role"), flag.label("active")) \
         .where(person.c.id.in_(person_ids))
@@ -113,7 +115,7 @@ def _people_and_doors_query(*, with_user: bool) -> sa.CompoundSelect:
         branches.append(sa.select(sa.literal("user"), user.c.id, number, number, number, user.c.sign_in_key,
                                   user.c.role, user.c.is_active).where(user.c.id == user_id))
         branches.append(sa.select(sa.literal("campaign"), campaign.c.id, campaign.c.id, number, turf.c.id,
-                                  campaign.c.codes_version, text, flag)
+                                  campaign.c.codes_version, text, campaign.c.closed_at.is_not(None))
                         .select_from(turf.join(campaign, campaign.c.id == turf.c.campaign_id)
                                      .join(user, user.c.id == user_id))
                         .where(turf.c.id.in_(turf_ids), may_work_turf(user.c.id, user.c.role)))
@@ -152,7 +154,7 @@ def read_batch(session: Session, statement: sa.CompoundSelect, params: dict[str,
         elif row.kind == "user":
             read.user = row
         else:
-            read.campaigns[row.turf_id] = CampaignRef(row.id, row.key)
+            read.campaigns[row.turf_id] = CampaignRef(row.id, row.key, bool(row.active))
     return read
 
 
@@ -174,10 +176,12 @@ def relational_campaigns(session: Session, user_id: int, items: list[ContactIn])
     ids = {item.relational_id for item in items if item.relational_id}
     if not ids:
         return {}
-    query = sa.select(RelationalPerson.id, Campaign.id.label("campaign_id"), Campaign.codes_version) \
+    query = sa.select(RelationalPerson.id, Campaign.id.label("campaign_id"), Campaign.codes_version,
+                      Campaign.closed_at) \
         .join(Campaign, Campaign.id == RelationalPerson.campaign_id) \
         .where(RelationalPerson.id.in_(ids), own_relational(user_id))
-    return {row.id: CampaignRef(row.campaign_id, row.codes_version) for row in session.execute(query)}
+    return {row.id: CampaignRef(row.campaign_id, row.codes_version, row.closed_at is not None)
+            for row in session.execute(query)}
 
 
 def rows_by_id(session: Session, columns: list, ids: set[int]) -> dict[int, Any]:

@@ -219,6 +219,79 @@ def campaign_list(runtime, as_json: bool) -> None:
     emit({"campaigns": rows}, as_json, "\n".join(lines) or "No campaigns yet.")
 
 
+@campaign.command("close")
+@click.argument("slug")
+@click.option("--days", type=click.IntRange(0, 3650), default=None,
+              help="Keep its personal data this many days (default CANVASS_RETENTION_DAYS).")
+@click.option("--json", "as_json", is_flag=True)
+@needs_schema
+def campaign_close(runtime, slug: str, days: int | None, as_json: bool) -> None:
+    """Close a campaign to new contacts; its personal data may be purged after the retention period."""
+    from canvass import retention
+    from canvass.models import utcnow
+
+    try:
+        with db.write_session(runtime.engine) as session:
+            found = campaigns.require_campaign(session, slug)
+            retention.close_campaign(session, found, None, now=utcnow(),
+                                     days=runtime.config["RETENTION_DAYS"] if days is None else days)
+            result = {"campaign": found.slug, "purge_after": found.purge_after.isoformat()}
+    except (campaigns.CampaignError, retention.RetentionError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    emit(result, as_json, f"Closed {result['campaign']}; its personal data may be purged from {result['purge_after']}.")
+
+
+@campaign.command("reopen")
+@click.argument("slug")
+@click.option("--json", "as_json", is_flag=True)
+@needs_schema
+def campaign_reopen(runtime, slug: str, as_json: bool) -> None:
+    """Reopen a closed campaign (before its purge)."""
+    from canvass import retention
+
+    try:
+        with db.write_session(runtime.engine) as session:
+            retention.reopen_campaign(session, campaigns.require_campaign(session, slug), None)
+    except (campaigns.CampaignError, retention.RetentionError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    emit({"campaign": slug}, as_json, f"Reopened {slug}.")
+
+
+@campaign.command("purge")
+@click.argument("slug", required=False)
+@click.option("--dry-run", is_flag=True, help="Say what would be deleted and kept; change nothing.")
+@click.option("--json", "as_json", is_flag=True)
+@needs_schema
+def campaign_purge(runtime, slug: str | None, dry_run: bool, as_json: bool) -> None:
+    """Purge the personal data of every closed campaign whose purge date has passed (or of SLUG only), keeping its
+    tallies; each purge is one transaction and is recorded in the audit log. Meant for a daily cron job."""
+    from canvass import retention
+    from canvass.models import Campaign, utcnow
+
+    now, reports = utcnow(), []
+    folder = Path(runtime.config["EXPORT_FOLDER"]).resolve()
+    try:
+        with db.read_session(runtime.engine) as session:
+            due = [campaigns.require_campaign(session, slug).id] if slug else \
+                [c.id for c in retention.due_campaigns(session, now)]
+        for campaign_id in due:
+            with (db.read_session if dry_run else db.write_session)(runtime.engine) as session:
+                report = retention.purge_campaign(session, session.get(Campaign, campaign_id), None,
+                                                  timezone=runtime.config["TIMEZONE"], now=now, export_folder=folder,
+                                                  dry_run=dry_run)
+            if not dry_run:
+                retention.remove_files(report)
+            reports.append(report)
+    except (campaigns.CampaignError, retention.RetentionError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    verb = "Would purge" if dry_run else "Purged"
+    lines = [f"{verb} {r.slug}: {r.deleted['people']} people, {r.deleted['doors']} doors, "
+             f"{r.deleted['contacts']} contacts (tallies of {r.kept['contacts_tallied']} contacts kept)."
+             for r in reports]
+    emit({"dry_run": dry_run, "campaigns": [r.as_dict() for r in reports]}, as_json,
+         "\n".join(lines) or "No campaign is due for a purge.")
+
+
 # ------------------------------------------------------------------------------------------------------------------
 # Importing
 

@@ -49,6 +49,9 @@ DEFAULTS: dict[str, Any] = {
     # PostgreSQL: app processes also run jobs from the shared queue (JOB_THREADS each), so one server needs no other
     # process. Set false when `canvass worker` processes run them. (SQLite: jobs always run in the app process.)
     "APP_RUNS_JOBS": True,
+    # Days a closed campaign's personal data is kept before it may be purged (a campaign may set its own when it is
+    # closed); see "Retention and purge" in the README.
+    "RETENTION_DAYS": 90,
     # Public base URL used in invite links and QR codes when the request's own host is not the one to share.
     "BASE_URL": "",
     # The proxies (a TLS-terminating nginx or Caddy on the same host) whose X-Forwarded-For and X-Forwarded-Proto
@@ -62,7 +65,7 @@ DEFAULTS: dict[str, Any] = {
 
 #: Settings that only make sense as these types; environment strings are coerced.
 _INT_KEYS = {"MAX_CONTENT_LENGTH", "INVITE_HOURS", "RESET_HOURS", "LOGIN_MAX_FAILURES", "LOGIN_WINDOW_MINUTES",
-             "JOB_THREADS"}
+             "JOB_THREADS", "RETENTION_DAYS"}
 
 
 class ConfigError(RuntimeError):
@@ -120,12 +123,18 @@ def validate_settings(settings: dict[str, Any], instance_path: Path) -> None:
                               "2026-11-03T10:00:00-05:00.") from exc
         if start.tzinfo is None:
             raise ConfigError("CANVASS_CLOCK_START needs its UTC offset, such as 2026-11-03T10:00:00-05:00.")
+    _check_retention(settings)
     if not settings["DATABASE_URL"]:
         settings["DATABASE_URL"] = f"sqlite:///{instance_path / 'canvass.db'}"
     if not settings["UPLOAD_FOLDER"]:
         settings["UPLOAD_FOLDER"] = str(instance_path / "uploads")
     if settings["COOKIE_SECURE"] is None:
         settings["COOKIE_SECURE"] = mode == "production"
+
+
+def _check_retention(settings: dict[str, Any]) -> None:
+    if not 0 <= int(settings["RETENTION_DAYS"]) <= 3650:
+        raise ConfigError("CANVASS_RETENTION_DAYS must be a number of days between 0 and 3650.")
 
 
 def _development_secret(instance_path: Path) -> str:

@@ -41,6 +41,7 @@ OLDEST_ACCEPTED = timedelta(days=30)  # an offline queue may hold a contact this
 
 
 NOT_YOURS = N_("This door or person is not on your list.")
+CLOSED = N_("This campaign is closed: it takes no new contacts.")
 
 
 def not_yours() -> ContactRejected:
@@ -74,6 +75,12 @@ CODE_CHANNELS = {Channel.door: ("door", "both"), Channel.phone: ("phone", "both"
                  Channel.relational: ("phone", "both")}
 
 
+def is_closed(campaign) -> bool:
+    """Whether the campaign (a Campaign, or the sync API's CampaignRef) is closed to new contacts."""
+    closed = getattr(campaign, "closed", None)
+    return bool(closed) if closed is not None else getattr(campaign, "closed_at", None) is not None
+
+
 def result_codes(session: Session, campaign_id: int, channel: Channel | None = None) -> list[ResultCode]:
     query = select(ResultCode).where(ResultCode.campaign_id == campaign_id, ResultCode.active.is_(True)) \
         .order_by(ResultCode.position)
@@ -88,7 +95,8 @@ def log_contacts(session: Session, user: User, campaign: Campaign, items: list[C
 
     With ``on_turfs``, only doors on one of those turfs may be logged, checked in the same query that reads the doors
     (``access.turfs_to_log_on`` says which turfs a user's batch may log on; None: any door of the campaign).
-    ``campaign`` needs only ``id`` and ``codes_version``. ``read`` is the batch's people and doors when the caller has
+    ``campaign`` needs only ``id``, ``codes_version`` and whether it is closed (a closed campaign's items are each
+    refused, saying so). ``read`` is the batch's people and doors when the caller has
     read them already (``batch_reads.read_for_sync``).
 
     A batch costs a fixed handful of queries, whatever its size: the people and doors it names are read together,
@@ -97,6 +105,9 @@ def log_contacts(session: Session, user: User, campaign: Campaign, items: list[C
     Only the items that did not go in (or were rejected) are then looked up by UUID: those already stored, by an
     earlier send or a concurrent request, are answered "duplicate"."""
     now = now or utcnow()
+    if is_closed(campaign):
+        stored = stored_contact_ids(session, [item.client_uuid for item in items])
+        return [refusal(stored, item.client_uuid, ContactRejected(CLOSED)) for item in items]
     session.flush()  # the reads below go through the Core connection, which does not autoflush
     context = _BatchContext.load(session, campaign, items, on_turfs, read)
     results: list[ItemResult | None] = [None] * len(items)

@@ -227,9 +227,21 @@ def build(session: Session, campaign: Campaign, filters: Filters, timezone: str,
     """Every sheet (or only the one named), from one read of the contacts."""
     if only is not None and only not in SHEET_BUILDERS:
         raise ExportError(N_("No sheet %(sheet)s; choose one of %(sheets)s."), sheet=only, sheets=", ".join(SHEETS))
+    if campaign.purged_at is not None:
+        return _purged(session, campaign, only)
     frame = contacts_frame(session, campaign, filters, timezone)
     frames = {name: make(frame) for name, make in SHEET_BUILDERS.items() if only in (None, name)}
     return Export(frames, len(frame))
+
+
+def _purged(session: Session, campaign: Campaign, only: str | None) -> Export:
+    """A purged campaign's export: the tallies kept when its contacts were deleted (whatever the filters), and an
+    empty Contacts sheet."""
+    from canvass.retention import stored_tallies
+
+    kept = stored_tallies(session, campaign.id)
+    kept["contacts"] = pd.DataFrame(columns=[CONTACT_HEADERS[c] for c in CONTACT_COLUMNS])
+    return Export({name: kept.get(name, pd.DataFrame()) for name in SHEETS if only in (None, name)}, 0)
 
 
 # ------------------------------------------------------------------------------------------------------------------

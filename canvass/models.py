@@ -299,6 +299,14 @@ class Campaign(SQLModel, table=True):
     # Random, not a counter: a version never means the same codes in two databases.
     codes_version: str = _text(32, default_factory=lambda: uuid.uuid4().hex,
                                sa_column_kwargs={"server_default": sa.text("''")})
+    # Retention (canvass.retention): a closed campaign takes no new contacts; from ``purge_after`` (closed_at plus
+    # the retention period) an admin may purge its personal data, keeping its tallies (CampaignTally).
+    closed_at: datetime | None = _when(nullable=True)
+    closed_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    retention_days: int | None = None  # this campaign's period; None: the organization's RETENTION_DAYS
+    purge_after: datetime | None = _when(nullable=True, index=True)
+    purged_at: datetime | None = _when(nullable=True)
+    purged_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
 
 
 class CampaignMember(SQLModel, table=True):
@@ -912,3 +920,20 @@ class ShiftSignupAttempt(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     remote_addr: str = _text(64, default="", index=True)
     at: datetime = _when(index=True)
+
+
+# ---- retention ----
+
+
+class CampaignTally(SQLModel, table=True):
+    """One tally sheet of a purged campaign (summary, by day, by result, by turf, survey...), computed from its
+    contacts just before they were deleted: counts only, no person. Results pages and the tally export read these
+    once the contacts are gone (canvass.retention)."""
+
+    __tablename__ = "campaign_tally"
+    __table_args__ = (sa.UniqueConstraint("campaign_id", "sheet"),)
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", ondelete="CASCADE")
+    sheet: str = _text(32)  # a name of canvass.exports.SHEETS, or "counts"
+    table: dict = _json()  # {"columns": [...], "types": [...], "rows": [[...], ...]}
+    made_at: datetime = _when()

@@ -129,6 +129,8 @@ def volunteer_overview(session: Session, user: User) -> dict[str, Any]:
 def dashboard(session: Session, campaign: Campaign, timezone: str, *, now: datetime | None = None) -> dict[str, Any]:
     """What the field lead watches during a canvass day: today's counts, results, survey and flags."""
     today = (now or datetime.now(UTC)).astimezone(ZoneInfo(timezone)).date()
+    if campaign.purged_at is not None:
+        return _purged_dashboard(session, campaign, today, now or datetime.now(UTC))
     frame = exports.contacts_frame(session, campaign, exports.Filters(), timezone)
     today_frame = frame[frame["contacted_at"].dt.date == today]
     volunteers = tallies.tally_by(today_frame.assign(v=today_frame["volunteer"].fillna(today_frame["volunteer_email"])), "v",
@@ -140,3 +142,15 @@ def dashboard(session: Session, campaign: Campaign, timezone: str, *, now: datet
             "results": list(zip(results["Code"], results["Attempts"], strict=True)),
             "survey": tallies.survey_results(frame), "flags": tallies.quality_flags(frame), "today_date": today,
             "passes": recontact.pass_summary(session, campaign.id, now or datetime.now(UTC))}
+
+
+def _purged_dashboard(session: Session, campaign: Campaign, today, now: datetime) -> dict[str, Any]:
+    """A purged campaign's dashboard: the tallies kept when its contacts were deleted."""
+    from canvass.retention import stored_tallies
+
+    kept = stored_tallies(session, campaign.id)
+    results = kept["by_result"]
+    return {"summary": kept["summary"].set_index("Channel").to_dict("index"), "today": None, "volunteers_today": [],
+            "results": list(zip(results["Code"], results["Attempts"], strict=True)),
+            "survey": kept["survey"],
+            "flags": [], "today_date": today, "passes": recontact.pass_summary(session, campaign.id, now)}

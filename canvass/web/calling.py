@@ -123,6 +123,8 @@ def _tz() -> str:
 def caller(list_id: int):
     call_list = get_call_list(list_id)
     campaign = db().get(Campaign, call_list.campaign_id)
+    if campaign.closed_at is not None:
+        return render_template("canvassing/closed.html", turf=None, call_list=call_list, campaign=campaign)
     held = phonebank.current_claim(db(), call_list, current_user, now=now())
     context = {"call_list": call_list, "campaign": campaign, "claim": held,
                "progress": phonebank.progress(db(), call_list), "hours": _hours_view(campaign)}
@@ -172,7 +174,10 @@ def _claim_and_return(call_list: CallList):
 
 @bp.post("/call/<int:list_id>/next")
 def next_call(list_id: int):
-    return _claim_and_return(get_call_list(list_id))
+    call_list = get_call_list(list_id)
+    if db().get(Campaign, call_list.campaign_id).closed_at is not None:
+        return redirect(url_for("calling.caller", list_id=call_list.id))  # which says the campaign is closed
+    return _claim_and_return(call_list)
 
 
 @bp.post("/call/<int:list_id>/entry/<int:entry_id>/result")

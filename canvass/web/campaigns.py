@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import format_date, format_number
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from canvass import audit, campaigns
+from canvass import audit, campaigns, retention
 from canvass.models import Campaign
 from canvass.overview import campaign_rows
+from canvass.web.background import now
 from canvass.web.database import db
+from canvass.web.exports import export_folder
 from canvass.web.forms import Form, flash_errors
 from canvass.web.forms.campaigns import (
     CampaignForm,
+    CloseForm,
     CodeForm,
+    PurgeForm,
     QuestionActiveForm,
     QuestionForm,
+    ReopenForm,
     ScriptForm,
     SettingsForm,
     TagForm,
@@ -144,3 +150,81 @@ def save_settings(slug: str):
     campaign, form = get_campaign(slug), SettingsForm()
     return _apply(campaign, form, "#settings", lambda: campaigns.update_settings(db(), campaign, form.values()),
                   _("Settings saved."))
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Retention (admins): close, reopen, and purge once the retention period has passed
+
+
+def _retention_url(campaign: Campaign) -> str:
+    return url_for("campaigns.retention_page", slug=campaign.slug)
+
+
+@bp.get("/<slug>/retention")
+def retention_page(slug: str):
+    return _retention_page(get_campaign(slug))
+
+
+def _retention_page(campaign: Campaign, *, close: CloseForm | None = None, purge: PurgeForm | None = None):
+    """The campaign's retention page; with a form that failed, shown with its errors (400)."""
+    found = retention.preview(db(), campaign, export_folder=export_folder())
+    days = campaign.retention_days if campaign.retention_days is not None else current_app.config["RETENTION_DAYS"]
+    return render_template(
+        "campaigns/retention.html", campaign=campaign, state=retention.state(campaign, now()), preview=found,
+        shown=retention.SHOWN_DELETED, close_form=close or CloseForm(formdata=None, days=days),
+        purge_form=purge or PurgeForm(formdata=None), reopen_form=ReopenForm(formdata=None),
+        default_days=current_app.config["RETENTION_DAYS"]), 200 if close is None and purge is None else 400
+
+
+@bp.post("/<slug>/close")
+def close(slug: str):
+    campaign, form = get_campaign(slug), CloseForm()
+    if form.validate_on_submit():
+        try:
+            retention.close_campaign(db(), campaign, current_user, days=form.days.data, now=now())
+        except retention.RetentionError as exc:
+            db().rollback()
+            form.refuse(exc)
+        else:
+            db().commit()
+            flash(_("Campaign closed: it takes no new contacts. Its personal data may be purged from %(day)s.",
+                    day=format_date(campaign.purge_after)), "ok")
+            return redirect(_retention_url(campaign))
+    return _retention_page(campaign, close=form)
+
+
+@bp.post("/<slug>/reopen")
+def reopen(slug: str):
+    campaign, form = get_campaign(slug), ReopenForm()
+    if form.validate_on_submit():
+        try:
+            retention.reopen_campaign(db(), campaign, current_user)
+        except retention.RetentionError as exc:
+            db().rollback()
+            form.refuse(exc)
+        else:
+            db().commit()
+            flash(_("Campaign reopened: volunteers can log contacts again."), "ok")
+            return redirect(_retention_url(campaign))
+    flash_errors(form)
+    return redirect(_retention_url(campaign))
+
+
+@bp.post("/<slug>/purge")
+def purge(slug: str):
+    campaign, form = get_campaign(slug), PurgeForm()
+    if form.validate_on_submit():
+        try:
+            report = retention.purge_campaign(db(), campaign, current_user, timezone=current_app.config["TIMEZONE"],
+                                              now=now(), export_folder=export_folder(), typed_name=form.name.data)
+        except retention.RetentionError as exc:
+            db().rollback()
+            form.refuse(exc)
+        else:
+            db().commit()
+            retention.remove_files(report)
+            flash(_("Personal data purged: %(people)s people and %(contacts)s contacts deleted. The tallies are kept.",
+                    people=format_number(report.deleted["people"]), contacts=format_number(report.deleted["contacts"])),
+                  "ok")
+            return redirect(_retention_url(campaign))
+    return _retention_page(campaign, purge=form)

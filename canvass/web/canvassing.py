@@ -35,6 +35,8 @@ def _language() -> str:
 def walk(turf_id: int):
     turf = get_my_turf(turf_id)
     campaign = db().get(Campaign, turf.campaign_id)
+    if campaign.closed_at is not None:
+        return _closed(turf, campaign)
     doors = walk_lists.turf_doors(db(), turf)
     results = canvassing.last_results(db(), [p.id for d in doors for p in d.people])
     views = [canvassing.door_view(d, campaign, results) for d in doors]
@@ -57,8 +59,16 @@ def _searchable(view: dict) -> str:
 @bp.get("/<int:turf_id>/door/<int:household_id>")
 def door(turf_id: int, household_id: int):
     turf = get_my_turf(turf_id)
+    campaign = db().get(Campaign, turf.campaign_id)
+    if campaign.closed_at is not None:
+        return _closed(turf, campaign)
     household = get_my_door(turf, household_id)
     return _render_door(turf, household)
+
+
+def _closed(turf: Turf, campaign: Campaign):
+    """A closed campaign's turf: a plain sentence instead of its doors (a purged one has none left)."""
+    return render_template("canvassing/closed.html", turf=turf, campaign=campaign)
 
 
 def _render_door(turf: Turf, household: Household, *, confirm: dict | None = None,

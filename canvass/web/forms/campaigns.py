@@ -161,3 +161,20 @@ def _same(drawn: Form, sent: Form) -> bool:
     if isinstance(sent, CodeForm) and drawn.code.data:
         return drawn.code.data == (sent.code.data or "").strip().upper()
     return True
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Retention (admins): close, reopen, purge
+
+
+class CloseForm(Form):
+    days = whole_number(_l("Keep its personal data for (days)"), 0, 3650, required=True)
+
+
+class ReopenForm(Form):
+    pass
+
+
+class PurgeForm(Form):
+    name = StringField(_l("Type the campaign's name to confirm"),
+                       [DataRequired(_l("Type the campaign's name to confirm.")), at_most(120)])
