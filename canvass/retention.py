@@ -222,12 +222,22 @@ def purge_campaign(session: Session, campaign: Campaign, user: User | None, *, t
         return report
     _store_tallies(session, campaign, timezone, now)
     connection = session.connection()
-    for index in _LOOKUPS:  # dropped again below: only the purge looks rows up this way
-        index.create(connection, checkfirst=True)
-    for _name, (model, where) in _deletes(campaign.id):
-        session.execute(sa.delete(model).where(where).execution_options(synchronize_session=False))
-    for index in _LOOKUPS:
-        index.drop(connection, checkfirst=True)
+    if connection.dialect.name == "postgresql":
+        # Building and dropping the lookups' indexes waits for every open transaction on these tables, and while it
+        # waits every new reader queues behind it: give up after a few seconds (nothing purged, try again) rather
+        # than stall the volunteers' pages behind one long export.
+        session.execute(sa.text(f"SET LOCAL lock_timeout = '{LOCK_WAIT_SECONDS}s'"))
+    try:
+        for index in _LOOKUPS:  # dropped again below: only the purge looks rows up this way
+            index.create(connection, checkfirst=True)
+        for _name, (model, where) in _deletes(campaign.id):
+            session.execute(sa.delete(model).where(where).execution_options(synchronize_session=False))
+        for index in _LOOKUPS:
+            index.drop(connection, checkfirst=True)
+    except sa.exc.OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) != "55P03":  # lock_not_available
+            raise
+        raise RetentionError(BUSY) from exc
     _forget_import_rows(session, campaign)
     campaign.purged_at, campaign.purged_by_id = now, user.id if user else None
     session.add(campaign)
@@ -248,6 +258,9 @@ _LOOKUPS = tuple(sa.Index(f"ix_purge_{table}_{column}", sa.Table(table, sa.MetaD
                  for table, column in (("person", "household_id"), ("turf_door", "household_id"),
                                        ("relational_person", "suggested_id"), ("opt_out", "contact_id"),
                                        ("contact_attempt", "phone_id")))
+
+LOCK_WAIT_SECONDS = 10
+BUSY = N_("Other work is using this campaign's data right now, so nothing was purged. Try again in a few minutes.")
 
 _NOT_DUE = {"open": N_("Close the campaign first: its data can be purged once its retention period has passed."),
             "closed": N_("This campaign's retention period has not passed yet."),

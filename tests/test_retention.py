@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from canvass import campaigns, contacts, exports, importing, overview, phonebank, retention, turfs
 from canvass.cli import main
@@ -291,6 +291,7 @@ def test_the_cli_purges_only_the_campaigns_that_are_due_and_its_dry_run_changes_
     assert out["dry_run"] and [c["campaign"] for c in out["campaigns"]] == ["fall"]
     session.rollback()
     assert rows(session, filled.id)["Person"] == 4
+    session.rollback()  # this reader's transaction ends before the purge, as a request's does
     done = runner.invoke(main, ["campaign", "purge"])
     assert done.exit_code == 0 and "Purged fall: 4 people" in done.output, done.output
     session.rollback()
@@ -355,3 +356,23 @@ def test_a_closed_campaign_takes_no_one_new_on_a_volunteers_list_of_people_they_
     session.rollback()
     assert session.exec(select(sa.func.count()).select_from(RelationalPerson)
                         .where(RelationalPerson.campaign_id == filled.id)).one() == 1
+
+
+def test_a_purge_that_cannot_get_its_tables_soon_fails_cleanly_instead_of_stalling_everyone(engine, session, filled,
+                                                                                            admin, monkeypatch):
+    """On PostgreSQL an open transaction on the purged tables (a long export) would keep the purge waiting, and
+    every page queued behind it: the purge gives up after a few seconds and nothing is changed."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite writes one at a time: the purge waits for the write lock like any write")
+    monkeypatch.setattr(retention, "LOCK_WAIT_SECONDS", 1)
+    retention.close_campaign(session, filled, None, days=0, now=NOW - timedelta(days=1))
+    session.commit()
+    with Session(engine) as reader:
+        reader.exec(select(sa.func.count()).select_from(Person)).one()  # an export reading, its transaction open
+        with Session(engine) as purging:
+            campaign = purging.get(Campaign, filled.id)
+            with pytest.raises(retention.RetentionError, match="nothing was purged"):
+                retention.purge_campaign(purging, campaign, admin, timezone="UTC", now=NOW, export_folder=None)
+            purging.rollback()
+    session.rollback()
+    assert rows(session, filled.id)["Person"] == 4
