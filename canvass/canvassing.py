@@ -50,7 +50,7 @@ def last_entry(session: Session, user_id: int, turf_id: int) -> ContactAttempt |
     return session.exec(select(ContactAttempt).where(ContactAttempt.user_id == user_id,
                                                      ContactAttempt.turf_id == turf_id,
                                                      ContactAttempt.undone_at.is_(None))
-                        .order_by(ContactAttempt.id.desc())).first()
+                        .order_by(ContactAttempt.id.desc()).limit(1)).first()
 
 
 def entry_view(session: Session, entry: ContactAttempt | None, campaign: Campaign, language: str

@@ -258,6 +258,28 @@ def test_a_door_page_asks_the_database_a_handful_of_questions(app, engine, sessi
     assert len(statements) <= 11, "\n".join(statements)
 
 
+def test_a_volunteers_pages_cost_the_same_after_a_day_of_entries(app, session, turf, volunteer):
+    """The last entry (what Undo would take back) is one row however many the volunteer logged: reading all of them
+    to keep the newest made a door page cost 4x after ~600 entries, on the busiest page of a GOTV Saturday."""
+    client = app.test_client(user=volunteer)
+    ana = person(session, "Ana")
+    for _ in range(25):
+        tap(client, turf, ana, "NH")
+    loaded = []
+
+    def record(target, _context):
+        loaded.append(target.id)
+
+    sa.event.listen(ContactAttempt, "load", record)
+    try:
+        for url in (f"/walk/{turf.id}/door/{ana.household_id}", f"/walk/{turf.id}", f"/api/v1/turfs/{turf.id}"):
+            loaded.clear()
+            assert client.get(url).status_code == 200
+            assert len(loaded) <= 1, url
+    finally:
+        sa.event.remove(ContactAttempt, "load", record)
+
+
 def test_check_in_and_out_and_leads_see_who_is_overdue(app, session, campaign, turf, volunteer, lead):
     client = app.test_client(user=volunteer)
     client.post(f"/walk/{turf.id}/check-in")
