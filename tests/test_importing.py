@@ -76,7 +76,9 @@ def written(request, monkeypatch):
     ("addr_osm_sanford_nc.csv", 3949, 0, 3942, 0, 0),
 ])
 def test_each_shared_sample_imports_with_the_right_counts(written, session, campaign, name, rows, inserted, households,
-                                                          phones, rejected):
+                                                          phones, rejected, monkeypatch):
+    if written == "in chunks" and rows > 400:  # five chunks, not a hundred of 40 rows (35 s for the same check)
+        monkeypatch.setattr(reading, "CHUNK_ROWS", rows // 5 + 1)
     summary = importing.import_file(session, campaign, SHARED_DATA / name)
     session.commit()
     assert (summary["rows"], summary["inserted"], summary["households"], summary["phones"], summary["rejected"]) == \
@@ -429,6 +431,7 @@ def test_a_reimport_cleans_and_writes_its_few_changed_rows_together_not_a_few_pe
     costs its lookups), and the campaign ends as a whole-file re-import leaves it."""
     from canvass import campaigns
 
+    monkeypatch.setattr(loading, "SMALL_FILE_ROWS", 0)  # as a big file: its unchanged rows left out unread
     rows = [f"{n},First{n},Last{n},{n} Elm St,Durham,27701,,DEM,,1980\n" for n in range(1, 31)]
     first = write(tmp_path, "week1.csv", HEADER + "".join(rows))
     rows[4], rows[17], rows[28] = (row.replace("DEM", "REP") for row in (rows[4], rows[17], rows[28]))
@@ -455,6 +458,7 @@ def test_a_reimport_cleans_and_writes_its_few_changed_rows_together_not_a_few_pe
 
 
 def test_a_check_of_a_file_that_changed_nothing_stages_nothing_to_write(session, campaign, tmp_path, monkeypatch):
+    monkeypatch.setattr(loading, "SMALL_FILE_ROWS", 0)  # as a big file: its unchanged rows left out unread
     path = write(tmp_path, "v.csv", HEADER + "".join(f"{n},A{n},B{n},{n} Oak St,Durham,27701,,DEM,,1980\n"
                                                        for n in range(1, 8)))
     importing.import_file(session, campaign, path)
@@ -825,7 +829,39 @@ def test_confirming_writes_what_the_check_cleaned_without_reading_the_file_again
     assert not os.path.exists(stored) and not os.path.exists(f"{stored}.staged")  # personal data: deleted
 
 
-def test_a_staged_check_whose_unchanged_rows_changed_since_is_read_again(session, campaign, tmp_path):
+@pytest.mark.parametrize("whole", [False, True], ids=["in chunks", "whole"])
+def test_a_small_file_into_a_big_campaign_is_matched_by_its_keys_not_by_every_stored_fingerprint(
+        session, campaign, tmp_path, monkeypatch, whole):
+    """A sign-up sheet of a few hundred rows into a statewide campaign: reading its ten million stored fingerprints
+    took 25 s of the check. A small file is cleaned whole and its unchanged rows are found by their person, with
+    the counts a big file's re-import gives."""
+    rows = [f"{n},A{n},B{n},{n} Oak St,Durham,27701,,DEM,,1980\n" for n in range(1, 8)]
+    importing.import_file(session, campaign, write(tmp_path, "v.csv", HEADER + "".join(rows)))
+    session.commit()
+    rows[3] = rows[3].replace("DEM", "REP")
+    again = write(tmp_path, "again.csv", HEADER + "".join(rows) + "9,New,Person,9 Oak St,Durham,27701,,,,1990\n")
+    if not whole:
+        monkeypatch.setattr(reading, "CHUNK_ROWS", 3)
+    counts = {}
+    for size in ("big", "small"):
+        if size == "small":
+            monkeypatch.setattr(loading, "SMALL_FILE_ROWS", 20_000)
+
+            def unread(*_args):
+                raise AssertionError("a small file read every stored fingerprint")
+
+            monkeypatch.setattr(importing, "stored_fingerprints", unread)
+        else:
+            monkeypatch.setattr(loading, "SMALL_FILE_ROWS", 0)
+        report = importing.check_file(session, campaign, again, stage_to=tmp_path / size)
+        counts[size] = {key: report.counts[key] for key in ("insert", "update", "unchanged")}
+    assert counts["small"] == counts["big"] == {"insert": 1, "update": 1, "unchanged": 6}
+    summary = importing.import_staged(session, campaign, importing.staging.read_staging(tmp_path / "small"))
+    assert (summary["inserted"], summary["updated"], summary["unchanged"]) == (1, 1, 6)
+
+
+def test_a_staged_check_whose_unchanged_rows_changed_since_is_read_again(session, campaign, tmp_path, monkeypatch):
+    monkeypatch.setattr(loading, "SMALL_FILE_ROWS", 0)  # as a big file: its unchanged rows left out unread
     path = write(tmp_path, "v.csv", HEADER + "1,Ana,Diaz,5 Oak St,Durham,27701,9195551212,DEM,es,1980\n")
     importing.import_file(session, campaign, path)
     session.commit()
