@@ -6,14 +6,27 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import PG_URL
 from tests.e2e.harness import Databases, Phones, server_errors, start_server, stop_server
+
+LANGUAGES = {"en", "es", "vi"}
 
 
 def pytest_collection_modifyitems(config, items):
+    journeys: dict[tuple[str, str], list[pytest.Item]] = {}
     for item in items:
         if "e2e" in Path(str(item.fspath)).parts:
             item.add_marker(pytest.mark.e2e)
             item.add_marker(pytest.mark.browser)
+            if getattr(item, "callspec", None) is not None and item.callspec.id in LANGUAGES:
+                journeys.setdefault((str(item.fspath), item.originalname), []).append(item)
+    if PG_URL:
+        # A journey taken in each language asks the database the same questions in all of them: SQLite's run takes
+        # it in every language, PostgreSQL's in the last one (the whole CI run must stay under 15 minutes).
+        once = pytest.mark.skip(reason="taken in every language on SQLite; on PostgreSQL in one")
+        for taken in journeys.values():
+            for item in taken[:-1]:
+                item.add_marker(once)
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,9 @@ import pytest
 from tests.e2e.harness import server_errors, sign_in, start_server, stop_server
 from tests.e2e.test_e2e_crawl import crawl
 
+# The pages' markup is the same whichever database serves them; the crawl (test_e2e_crawl.py) opens them on both
+pytestmark = pytest.mark.same_on_every_database
+
 AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
 SERIOUS = ("serious", "critical")
 #: Every tap target's size, and the page's width: a link standing alone must be 44 px tall, a link inside a
