@@ -3,6 +3,7 @@ sign-up link; a volunteer's shifts with their calendar files, and checking in on
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
@@ -73,6 +74,22 @@ def _form_page(form: ShiftForm, campaign: Campaign, shift: ShiftEvent | None = N
                            timezone=_timezone()), status
 
 
+def _saved(form: ShiftForm, action: str, save: Callable[[], ShiftEvent]) -> ShiftEvent | None:
+    """The shift ``save`` wrote, once ``form`` is valid, audited as ``action`` and committed; None when the form is
+    invalid or the shift refused (the reason is then on the form and nothing is kept)."""
+    if not form.validate_on_submit():
+        return None
+    try:
+        shift = save()
+    except shifts.ShiftError as exc:
+        db().rollback()
+        form.refuse(exc)
+        return None
+    audit.record(db(), current_user, action, object_type="shift", object_id=shift.id)
+    db().commit()
+    return shift
+
+
 @bp.route("/shifts/new", methods=["GET", "POST"])
 def create():
     if request.method == "GET":
@@ -86,18 +103,12 @@ def create():
     raw = str(form.campaign_id.data or "")
     campaign = get_campaign(int(raw) if raw.isdigit() else None)
     _offer_turfs(form, campaign)
-    if form.validate_on_submit():
-        try:
-            shift = shifts.create_shift(db(), campaign, form.shift_in(_timezone()), by=current_user)
-        except shifts.ShiftError as exc:
-            db().rollback()
-            form.refuse(exc)
-        else:
-            audit.record(db(), current_user, "shift.created", object_type="shift", object_id=shift.id)
-            db().commit()
-            flash(_("%(shift)s is set up. Share its sign-up link.", shift=shift.title), "ok")
-            return redirect(url_for("shifts.roster", shift_id=shift.id) + "#share")
-    return _form_page(form, campaign, status=400)
+    shift = _saved(form, "shift.created",
+                   lambda: shifts.create_shift(db(), campaign, form.shift_in(_timezone()), by=current_user))
+    if shift is None:
+        return _form_page(form, campaign, status=400)
+    flash(_("%(shift)s is set up. Share its sign-up link.", shift=shift.title), "ok")
+    return redirect(url_for("shifts.roster", shift_id=shift.id) + "#share")
 
 
 @bp.route("/shifts/<int:shift_id>/edit", methods=["GET", "POST"])
@@ -108,18 +119,10 @@ def edit(shift_id: int):
         form = ShiftForm.of(shift, _timezone(), shifts.shift_turf_ids(db(), shift))
         return _form_page(_offer_turfs(form, campaign), campaign, shift)
     form = _offer_turfs(ShiftForm(), campaign)
-    if form.validate_on_submit():
-        try:
-            shifts.update_shift(db(), shift, form.shift_in(_timezone()))
-        except shifts.ShiftError as exc:
-            db().rollback()
-            form.refuse(exc)
-        else:
-            audit.record(db(), current_user, "shift.changed", object_type="shift", object_id=shift.id)
-            db().commit()
-            flash(_("Changes saved."), "ok")
-            return redirect(url_for("shifts.roster", shift_id=shift.id))
-    return _form_page(form, campaign, shift, 400)
+    if _saved(form, "shift.changed", lambda: shifts.update_shift(db(), shift, form.shift_in(_timezone()))) is None:
+        return _form_page(form, campaign, shift, 400)
+    flash(_("Changes saved."), "ok")
+    return redirect(url_for("shifts.roster", shift_id=shift.id))
 
 
 @bp.get("/shifts/<int:shift_id>")
