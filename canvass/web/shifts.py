@@ -13,7 +13,7 @@ from flask_login import current_user
 from wtforms import SelectChoice
 
 from canvass import accounts, audit, calendars, campaigns, maps, shifts, turfs
-from canvass.models import LANGUAGE_NAMES, Campaign, ShiftEvent
+from canvass.models import LANGUAGE_NAMES, Campaign, ShiftEvent, ShiftSignup
 from canvass.spreadsheets import csv_text
 from canvass.web.background import now
 from canvass.web.database import db
@@ -141,15 +141,7 @@ def roster(shift_id: int):
 @bp.post("/shifts/<int:shift_id>/check-in/<int:user_id>")
 def check_in(shift_id: int, user_id: int):
     shift, user = get_lead_shift(shift_id), get_user(user_id)
-    if TapForm().validate_on_submit():
-        try:
-            signup = shifts.check_in(db(), shift, user, by=current_user, now=now())
-        except (shifts.ShiftError, turfs.TurfError) as exc:
-            db().rollback()
-            flash(exc.in_language(_), "error")
-        else:
-            _record_check_in(shift, signup)
-            flash(_checked_in_message(user.display_name, signup), "ok")
+    _checked_in(shift, user.display_name, lambda: shifts.check_in(db(), shift, user, by=current_user, now=now()))
     return redirect(url_for("shifts.roster", shift_id=shift.id) + f"#volunteer-{user.id}")
 
 
@@ -174,10 +166,22 @@ def set_leader(shift_id: int, user_id: int):
     return redirect(url_for("shifts.roster", shift_id=shift.id) + f"#volunteer-{user.id}")
 
 
-def _record_check_in(shift: ShiftEvent, signup) -> None:
+def _checked_in(shift: ShiftEvent, name: str, check_in: Callable[[], ShiftSignup]) -> ShiftSignup | None:
+    """The sign-up ``check_in`` marked, once the tap is valid: audited, committed, and said with ``name`` and the
+    turf handed out; None when the tap is invalid or refused (the reason is flashed and nothing is kept)."""
+    if not TapForm().validate_on_submit():
+        return None
+    try:
+        signup = check_in()
+    except (shifts.ShiftError, turfs.TurfError) as exc:
+        db().rollback()
+        flash(exc.in_language(_), "error")
+        return None
     audit.record(db(), current_user, "shift.checked_in", object_type="shift", object_id=shift.id,
                  volunteer=signup.user_id, turf=signup.turf_id)
     db().commit()
+    flash(_checked_in_message(name, signup), "ok")
+    return signup
 
 
 def _checked_in_message(name: str, signup) -> str:
@@ -295,17 +299,10 @@ def calendar(shift_code: str):
 @bp.post("/s/<shift_code>/check-in")
 def check_in_myself(shift_code: str):
     shift = get_shift_by_code(shift_code)
-    if TapForm().validate_on_submit():
-        try:
-            signup = shifts.check_in_myself(db(), shift, current_user, now=now())
-        except (shifts.ShiftError, turfs.TurfError) as exc:
-            db().rollback()
-            flash(exc.in_language(_), "error")
-        else:
-            _record_check_in(shift, signup)
-            flash(_checked_in_message(current_user.display_name, signup), "ok")
-            if signup.turf_id:
-                return redirect(url_for("canvassing.walk", turf_id=signup.turf_id))
+    signup = _checked_in(shift, current_user.display_name,
+                         lambda: shifts.check_in_myself(db(), shift, current_user, now=now()))
+    if signup is not None and signup.turf_id:
+        return redirect(url_for("canvassing.walk", turf_id=signup.turf_id))
     return redirect(url_for("shifts.mine") + f"#shift-{shift.id}")
 
 
