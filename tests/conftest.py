@@ -15,9 +15,10 @@ import sqlalchemy as sa
 from flask_login import FlaskLoginClient
 from sqlmodel import Session, SQLModel
 
-from canvass import accounts, campaigns, db
+from canvass import accounts, campaigns, db, importing, turfs
 from canvass.app import create_app
-from canvass.models import Role
+from canvass.models import Role, Turf
+from canvass.universe import Universe
 
 PG_URL = os.environ.get("CANVASS_TEST_DATABASE_URL", "")
 PASSWORD = "correct horse battery"
@@ -219,6 +220,18 @@ def campaign(session):
     campaign = campaigns.create_campaign(session, "Test campaign", "test")
     session.commit()
     return campaign
+
+
+def walkable_turf(session: Session, campaign, volunteer, people: Path | None = None, *, by: str = "street",
+                  target: int = 10) -> Turf:
+    """The first turf cut from the campaign's people (the voter file ``people`` is imported first when given),
+    assigned to ``volunteer`` so they can walk it. Commits."""
+    if people is not None:
+        importing.import_file(session, campaign, people)
+    turf = session.get(Turf, turfs.cut_turfs(session, campaign, Universe(), by=by, target=target)[0])
+    turfs.assign_turf(session, turf, volunteer)
+    session.commit()
+    return turf
 
 
 def login(client, user, password: str = PASSWORD):

@@ -12,8 +12,7 @@ from sqlmodel import select
 
 from canvass import accounts, importing, turfs
 from canvass.models import ContactAttempt, Person, SurveyResponse, Turf
-from canvass.universe import Universe
-from tests.conftest import make_user
+from tests.conftest import make_user, walkable_turf
 
 SPEC = json.loads((Path(__file__).resolve().parents[1] / "canvass" / "openapi.json").read_text())
 PEOPLE = ("voter_id,first,last,address,zip,language\n1,Ana,Diaz,1 Oak St,27701,es\n2,Bo,Kim,1 Oak St,27701,ko\n"
@@ -35,10 +34,7 @@ def turf(session, campaign, tmp_path, volunteer):
     session.add(question)
     session.flush()
     session.add_all([SurveyOption(question_id=question.id, code=str(n), label=str(n), position=n) for n in range(1, 6)])
-    turf = session.get(Turf, turfs.cut_turfs(session, campaign, Universe(), by="street", target=10)[0])
-    turfs.assign_turf(session, turf, volunteer)
-    session.commit()
-    return turf
+    return walkable_turf(session, campaign, volunteer)
 
 
 def contact(person, turf, code="TK", **extra):

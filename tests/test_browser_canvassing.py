@@ -6,11 +6,10 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from canvass import importing, turfs
+from canvass import importing
 from canvass.app import create_app
-from canvass.models import ContactAttempt, QuestionKind, SurveyOption, SurveyQuestion, SurveyResponse, Turf
-from canvass.universe import Universe
-from tests.conftest import browser_login, screenshot
+from canvass.models import ContactAttempt, QuestionKind, SurveyOption, SurveyQuestion, SurveyResponse
+from tests.conftest import browser_login, screenshot, walkable_turf
 
 pytestmark = pytest.mark.browser
 
@@ -46,10 +45,7 @@ def turf(session, campaign, tmp_path, volunteer):
     session.flush()
     session.add_all([SurveyOption(question_id=question.id, code=str(n), label=label, position=n)
                      for n, label in enumerate(["Strong yes", "Lean yes", "Undecided", "Lean no", "Strong no"], 1)])
-    turf = session.get(Turf, turfs.cut_turfs(session, campaign, Universe(), by="street", target=30)[0])
-    turfs.assign_turf(session, turf, volunteer)
-    session.commit()
-    return turf
+    return walkable_turf(session, campaign, volunteer, target=30)
 
 
 def log_one(page, answer: str) -> None:

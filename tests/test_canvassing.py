@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from canvass import campaigns, contacts, importing, turfs
+from canvass import campaigns, contacts, turfs
 from canvass.models import (
     Channel,
     ContactAttempt,
@@ -22,8 +22,7 @@ from canvass.models import (
     SurveyQuestion,
     Turf,
 )
-from canvass.universe import Universe
-from tests.conftest import make_user
+from tests.conftest import make_user, walkable_turf
 
 PEOPLE = ("voter_id,first,last,address,zip,language,party,phone,birth_year\n"
           "1,Ana,Diaz,1 Oak St,27701,es,DEM,9195550001,1980\n2,Luis,Diaz,1 Oak St,27701,es,DEM,9195550002,1978\n"
@@ -34,11 +33,7 @@ PEOPLE = ("voter_id,first,last,address,zip,language,party,phone,birth_year\n"
 def turf(session, campaign, tmp_path, volunteer):
     path = tmp_path / "people.csv"
     path.write_text(PEOPLE)
-    importing.import_file(session, campaign, path)
-    turf = session.get(Turf, turfs.cut_turfs(session, campaign, Universe(), by="street", target=10)[0])
-    turfs.assign_turf(session, turf, volunteer)
-    session.commit()
-    return turf
+    return walkable_turf(session, campaign, volunteer, path)
 
 
 def person(session, first):

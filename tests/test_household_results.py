@@ -5,9 +5,8 @@ import re
 import pytest
 from sqlmodel import select
 
-from canvass import importing, turfs
-from canvass.models import ContactAttempt, Person, Turf
-from canvass.universe import Universe
+from canvass.models import ContactAttempt, Person
+from tests.conftest import walkable_turf
 from tests.test_canvassing import PEOPLE, door_page, person
 
 
@@ -16,11 +15,7 @@ def turf(session, campaign, tmp_path, volunteer):
     """Ana and Luis at 1 Oak St, Cy at 3 Oak St, on the volunteer's turf."""
     path = tmp_path / "people.csv"
     path.write_text(PEOPLE)
-    importing.import_file(session, campaign, path)
-    turf = session.get(Turf, turfs.cut_turfs(session, campaign, Universe(), by="street", target=10)[0])
-    turfs.assign_turf(session, turf, volunteer)
-    session.commit()
-    return turf
+    return walkable_turf(session, campaign, volunteer, path)
 
 
 def door_tap(client, turf, household_id, code):

@@ -378,25 +378,38 @@ MIXED = ("voter_id,first_name,last_name,address,city,zip,phone,email,party,langu
          + ",Total: 17,,,,,,,,,,\n")  # a total line: rejected
 
 
+def _import_whole_then_in_chunks(session, monkeypatch, path, chunk_rows: int, *, first=None, part=lambda args: 1):
+    """Imports ``path`` whole into a campaign "whole", then in chunks of ``chunk_rows`` into a campaign "chunks" (each
+    given the file ``first`` before, when set): (the two summaries without their timings, ``part`` of the arguments of
+    each part written in chunks)."""
+    from canvass import campaigns
+
+    for name in ("Whole", "Chunks"):
+        campaigns.create_campaign(session, name, name.lower())
+    session.commit()
+    if first is not None:
+        for slug in ("whole", "chunks"):
+            importing.import_file(session, campaigns.get_campaign(session, slug), first)
+            session.commit()
+    whole = importing.import_file(session, campaigns.get_campaign(session, "whole"), path)
+    session.commit()
+    monkeypatch.setattr(reading, "CHUNK_ROWS", chunk_rows)
+    parts = []
+    original = importing._write_part
+    monkeypatch.setattr(importing, "_write_part", lambda *a: parts.append(part(a)) or original(*a))
+    chunked = importing.import_file(session, campaigns.get_campaign(session, "chunks"), path)
+    session.commit()
+    for summary in (whole, chunked):
+        summary.pop("seconds")
+    return whole, chunked, parts
+
+
 def _import_both_ways(session, tmp_path, monkeypatch, text):
     """The same file, whole into one campaign and in chunks of 3 into another: (summaries, stored)."""
     from canvass import campaigns
 
-    path = write(tmp_path, "mixed.csv", text)
-    for name in ("Whole", "Chunks"):
-        campaigns.create_campaign(session, name, name.lower())
-    session.commit()
-    whole = importing.import_file(session, campaigns.get_campaign(session, "whole"), path)
-    session.commit()
-    monkeypatch.setattr(reading, "CHUNK_ROWS", 3)
-    writes = []
-    original = importing._write_part
-    monkeypatch.setattr(importing, "_write_part", lambda *a: writes.append(1) or original(*a))
-    chunked = importing.import_file(session, campaigns.get_campaign(session, "chunks"), path)
-    session.commit()
+    whole, chunked, writes = _import_whole_then_in_chunks(session, monkeypatch, write(tmp_path, "mixed.csv", text), 3)
     stored = [_stored(session, campaigns.get_campaign(session, slug)) for slug in ("whole", "chunks")]
-    for summary in (whole, chunked):
-        summary.pop("seconds")
     return whole, chunked, stored, len(writes)
 
 
@@ -436,22 +449,9 @@ def test_a_reimport_cleans_and_writes_its_few_changed_rows_together_not_a_few_pe
     first = write(tmp_path, "week1.csv", HEADER + "".join(rows))
     rows[4], rows[17], rows[28] = (row.replace("DEM", "REP") for row in (rows[4], rows[17], rows[28]))
     again = write(tmp_path, "week2.csv", HEADER + "".join(rows))
-    for name in ("Whole", "Chunks"):
-        campaigns.create_campaign(session, name, name.lower())
-        session.commit()
-        importing.import_file(session, campaigns.get_campaign(session, name.lower()), first)
-        session.commit()
-    whole = importing.import_file(session, campaigns.get_campaign(session, "whole"), again)
-    session.commit()
-    monkeypatch.setattr(reading, "CHUNK_ROWS", 4)
-    parts = []
-    original = importing._write_part
-    monkeypatch.setattr(importing, "_write_part", lambda *a: parts.append(len(a[3].people)) or original(*a))
-    chunked = importing.import_file(session, campaigns.get_campaign(session, "chunks"), again)
-    session.commit()
+    whole, chunked, parts = _import_whole_then_in_chunks(session, monkeypatch, again, 4, first=first,
+                                                         part=lambda args: len(args[3].people))
     assert parts == [3]  # rows 5, 18 and 29 of eight chunks, cleaned and written once
-    for summary in (whole, chunked):
-        summary.pop("seconds")
     assert chunked == whole and (whole["updated"], whole["unchanged"]) == (3, 27)
     assert _stored(session, campaigns.get_campaign(session, "chunks")) == \
         _stored(session, campaigns.get_campaign(session, "whole"))

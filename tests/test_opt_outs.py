@@ -37,10 +37,9 @@ from canvass.models import (
     Person,
     Phone,
     PhoneStatus,
-    Turf,
 )
 from canvass.universe import Universe, universe_counts
-from tests.conftest import make_user
+from tests.conftest import make_user, walkable_turf
 
 TZ = "America/New_York"
 NOON = datetime(2026, 11, 2, 17, 0, tzinfo=UTC)
@@ -66,10 +65,7 @@ def people(session, campaign, tmp_path):
 
 @pytest.fixture
 def turf(session, campaign, people, volunteer):
-    turf = session.get(Turf, turfs.cut_turfs(session, campaign, Universe(), by="street", target=10)[0])
-    turfs.assign_turf(session, turf, volunteer)
-    session.commit()
-    return turf
+    return walkable_turf(session, campaign, volunteer)
 
 
 def phone_of(session, person, e164=None) -> Phone:

@@ -27,7 +27,7 @@ from canvass.models import (
 )
 from canvass.universe import Universe
 from canvass.walk_lists import turf_doors
-from tests.conftest import make_user
+from tests.conftest import make_user, walkable_turf
 
 FILES = Path(__file__).parent / "fixtures" / "relational"
 TODAY = date(2026, 12, 3)
@@ -278,8 +278,7 @@ def test_the_api_refuses_someone_elses_relational_person(app, session, campaign,
 
 def test_the_page_shows_only_my_people_and_another_volunteers_person_is_a_404(app, session, campaign, voters,
                                                                               volunteer):
-    turf = session.get(turfs.Turf, turfs.cut_turfs(session, campaign, Universe(), by="zip", target=50)[0])
-    turfs.assign_turf(session, turf, volunteer)  # makes them a member of the campaign
+    walkable_turf(session, campaign, volunteer, by="zip", target=50)  # makes them a member of the campaign
     other = make_user(session, "volunteer", "other@example.org")
     theirs = _mine(session, campaign, other, name="Secret Friend")
     mine = _mine(session, campaign, volunteer, name="Ana Diaz")
@@ -296,9 +295,7 @@ def test_the_page_shows_only_my_people_and_another_volunteers_person_is_a_404(ap
 
 
 def test_uploading_a_vcard_on_the_page_adds_the_people(app, session, campaign, voters, volunteer):
-    turf = session.get(turfs.Turf, turfs.cut_turfs(session, campaign, Universe(), by="zip", target=50)[0])
-    turfs.assign_turf(session, turf, volunteer)
-    session.commit()
+    walkable_turf(session, campaign, volunteer, by="zip", target=50)
     client = app.test_client(user=volunteer)
     response = client.post("/people-i-know/upload", data={
         "campaign_id": campaign.id, "file": (io.BytesIO((FILES / "iphone.vcf").read_bytes()), "contacts.vcf")},

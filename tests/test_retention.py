@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 from sqlmodel import Session, select
 
-from canvass import campaigns, contacts, exports, importing, overview, phonebank, retention, turfs
+from canvass import campaigns, contacts, exports, importing, overview, phonebank, retention
 from canvass.cli import main
 from canvass.contact_input import ContactIn
 from canvass.models import (
@@ -41,7 +41,7 @@ from canvass.models import (
     User,
 )
 from canvass.universe import Universe
-from tests.conftest import make_user, set_clock
+from tests.conftest import make_user, set_clock, walkable_turf
 
 NOW = datetime(2026, 12, 3, 15, 0, tzinfo=UTC)
 TZ = "America/New_York"
@@ -83,8 +83,7 @@ def fill(session, tmp_path, volunteer, name: str, slug: str) -> Campaign:
     session.add(question)
     session.flush()
     session.add_all([SurveyOption(question_id=question.id, code=str(n), label=str(n), position=n) for n in range(1, 6)])
-    turf = session.get(Turf, turfs.cut_turfs(session, campaign, Universe(), by="street", target=10)[0])
-    turfs.assign_turf(session, turf, volunteer)
+    turf = walkable_turf(session, campaign, volunteer)
     phonebank.create_call_list(session, campaign, "Calls", Universe())
     tag = campaigns.add_tag(session, campaign, "Yard sign")
     people = session.exec(select(Person).where(Person.campaign_id == campaign.id).order_by(Person.id)).all()

@@ -27,7 +27,7 @@ from canvass.models import (
     TurfDoor,
 )
 from canvass.universe import Universe, universe_counts, universe_frame
-from tests.conftest import SHARED_DATA, make_user
+from tests.conftest import SHARED_DATA, make_user, walkable_turf
 
 SANFORD = SHARED_DATA / "addr_osm_sanford_nc.csv"
 
@@ -369,9 +369,7 @@ def test_turf_languages_suggest_volunteers_who_speak_them(session, campaign, tmp
 def test_paper_results_are_entered_once_even_if_sent_twice(app, session, campaign, tmp_path, volunteer):
     importing.import_file(session, campaign, write(tmp_path, PEOPLE))
     session.commit()
-    turf = session.get(Turf, turfs.cut_turfs(session, campaign, Universe(), by="street", target=10)[0])
-    turfs.assign_turf(session, turf, volunteer)
-    session.commit()
+    turf = walkable_turf(session, campaign, volunteer)
     client = app.test_client(user=volunteer)
     page = client.get(f"/turfs/{turf.id}/entry").get_data(as_text=True)
     fields = dict(re.findall(r'name="(person_\d+-uuid)" type="hidden" value="([0-9a-f-]+)"', page))
@@ -464,10 +462,7 @@ def test_doors_without_coordinates_are_listed_under_the_map_in_a_sentence(app, s
     path = tmp_path / "mixed.csv"
     path.write_text("first,last,address,zip,lat,lon\nAna,Diaz,1 Oak St,27701,35.99,-78.90\n"
                     "Bo,Kim,3 Oak St,27701,35.9901,-78.90\nCy,Lo,5 Oak St,27701,,\n")
-    importing.import_file(session, campaign, path)
-    turf = session.get(Turf, turfs.cut_turfs(session, campaign, Universe(), by="street", target=10)[0])
-    turfs.assign_turf(session, turf, volunteer)
-    session.commit()
+    turf = walkable_turf(session, campaign, volunteer, path)
     page = app.test_client(user=volunteer).get(f"/turfs/{turf.id}").get_data(as_text=True)
     assert "1 door has no map position (its list came without coordinates); it is in the list below:" in page
     assert re.search(r'id="unplaced".*5 Oak St', page, re.S) and 'class="turf-map"' in page

@@ -3,29 +3,21 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from canvass import audit, campaigns, opt_out_files, opt_outs, people
-from canvass.history import uploads
+from canvass.history.uploads import Upload
 from canvass.models import Campaign
 from canvass.web.database import db
 from canvass.web.forms.history import ConfirmForm
 from canvass.web.forms.opt_outs import UploadForm
+from canvass.web.upload_flow import UploadFlow
 
 bp = Blueprint("opt_outs", __name__, url_prefix="/do-not-contact")
-KIND = "opt_outs"
-
-
-def _root() -> Path:
-    return Path(current_app.config["UPLOAD_FOLDER"])
-
-
-def get_upload(token: str) -> uploads.Upload:
-    return uploads.find_upload(_root(), token, KIND) or abort(404)
+FLOW = UploadFlow(kind="opt_outs", check_template="opt_outs/check.html", fallback_name="do-not-contact.csv",
+                  check=opt_out_files.check_file, refusal=opt_out_files.OptOutFileError)
 
 
 @bp.get("/")
@@ -60,50 +52,32 @@ def export_csv(campaign_id: int):
         "Content-Disposition": f"attachment; filename={campaign.slug}-do-not-contact.csv"})
 
 
+def _import(campaign: Campaign, upload: Upload) -> str:
+    added = opt_out_files.import_file(db(), campaign, upload.path, current_user, upload.filename)
+    return _("Imported: %(n)s people or numbers added to the do-not-contact list.", n=added)
+
+
 @bp.post("/")
 def upload():
     form = UploadForm().offer_campaigns(campaigns.list_campaigns(db()))
-    if not form.validate():
+    upload = FLOW.receive(form)
+    if upload is None:
         return _index(form, 400)
-    campaign = db().get(Campaign, form.campaign_id.data) or abort(404)
-    upload = uploads.new_upload(_root(), campaign.id, form.file.data.filename or "do-not-contact.csv", current_user.id,
-                                KIND)
-    form.file.data.save(upload.path)
-    try:
-        upload.check = opt_out_files.check_file(db(), campaign, upload.path).as_dict()
-    except opt_out_files.OptOutFileError as exc:
-        uploads.discard(upload)
-        form.file.errors = [exc.in_language(_)]
-        return _index(form, 400)
-    uploads.save(upload)
     return redirect(url_for("opt_outs.show", list_upload_id=upload.token))
 
 
 @bp.get("/check/<list_upload_id>")
 def show(list_upload_id: str):
-    upload = get_upload(list_upload_id)
-    return render_template("opt_outs/check.html", upload=upload, check=upload.check, form=ConfirmForm(),
-                           campaign=db().get(Campaign, upload.campaign_id))
+    return FLOW.show(list_upload_id)
 
 
 @bp.post("/check/<list_upload_id>/confirm")
 def confirm(list_upload_id: str):
-    upload = get_upload(list_upload_id)
-    campaign = db().get(Campaign, upload.campaign_id) or abort(404)
-    if not ConfirmForm().validate():
-        abort(400)
-    added = opt_out_files.import_file(db(), campaign, upload.path, current_user, upload.filename)
-    db().commit()
-    uploads.discard(upload)
-    flash(_("Imported: %(n)s people or numbers added to the do-not-contact list.", n=added), "ok")
+    campaign = FLOW.confirm(list_upload_id, _import)
     return redirect(url_for("opt_outs.index", campaign=campaign.id))
 
 
 @bp.post("/check/<list_upload_id>/discard")
 def discard(list_upload_id: str):
-    upload = get_upload(list_upload_id)
-    if not ConfirmForm().validate():
-        abort(400)
-    uploads.discard(upload)
-    flash(_("The file was discarded; nothing was imported."), "ok")
+    upload = FLOW.discard(list_upload_id)
     return redirect(url_for("opt_outs.index", campaign=upload.campaign_id))

@@ -3,6 +3,7 @@ sign-up link; a volunteer's shifts with their calendar files, and checking in on
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
@@ -12,7 +13,7 @@ from flask_login import current_user
 from wtforms import SelectChoice
 
 from canvass import accounts, audit, calendars, campaigns, maps, shifts, turfs
-from canvass.models import LANGUAGE_NAMES, Campaign, ShiftEvent
+from canvass.models import LANGUAGE_NAMES, Campaign, ShiftEvent, ShiftSignup
 from canvass.spreadsheets import csv_text
 from canvass.web.background import now
 from canvass.web.database import db
@@ -73,6 +74,22 @@ def _form_page(form: ShiftForm, campaign: Campaign, shift: ShiftEvent | None = N
                            timezone=_timezone()), status
 
 
+def _saved(form: ShiftForm, action: str, save: Callable[[], ShiftEvent]) -> ShiftEvent | None:
+    """The shift ``save`` wrote, once ``form`` is valid, audited as ``action`` and committed; None when the form is
+    invalid or the shift refused (the reason is then on the form and nothing is kept)."""
+    if not form.validate_on_submit():
+        return None
+    try:
+        shift = save()
+    except shifts.ShiftError as exc:
+        db().rollback()
+        form.refuse(exc)
+        return None
+    audit.record(db(), current_user, action, object_type="shift", object_id=shift.id)
+    db().commit()
+    return shift
+
+
 @bp.route("/shifts/new", methods=["GET", "POST"])
 def create():
     if request.method == "GET":
@@ -86,18 +103,12 @@ def create():
     raw = str(form.campaign_id.data or "")
     campaign = get_campaign(int(raw) if raw.isdigit() else None)
     _offer_turfs(form, campaign)
-    if form.validate_on_submit():
-        try:
-            shift = shifts.create_shift(db(), campaign, form.shift_in(_timezone()), by=current_user)
-        except shifts.ShiftError as exc:
-            db().rollback()
-            form.refuse(exc)
-        else:
-            audit.record(db(), current_user, "shift.created", object_type="shift", object_id=shift.id)
-            db().commit()
-            flash(_("%(shift)s is set up. Share its sign-up link.", shift=shift.title), "ok")
-            return redirect(url_for("shifts.roster", shift_id=shift.id) + "#share")
-    return _form_page(form, campaign, status=400)
+    shift = _saved(form, "shift.created",
+                   lambda: shifts.create_shift(db(), campaign, form.shift_in(_timezone()), by=current_user))
+    if shift is None:
+        return _form_page(form, campaign, status=400)
+    flash(_("%(shift)s is set up. Share its sign-up link.", shift=shift.title), "ok")
+    return redirect(url_for("shifts.roster", shift_id=shift.id) + "#share")
 
 
 @bp.route("/shifts/<int:shift_id>/edit", methods=["GET", "POST"])
@@ -108,18 +119,10 @@ def edit(shift_id: int):
         form = ShiftForm.of(shift, _timezone(), shifts.shift_turf_ids(db(), shift))
         return _form_page(_offer_turfs(form, campaign), campaign, shift)
     form = _offer_turfs(ShiftForm(), campaign)
-    if form.validate_on_submit():
-        try:
-            shifts.update_shift(db(), shift, form.shift_in(_timezone()))
-        except shifts.ShiftError as exc:
-            db().rollback()
-            form.refuse(exc)
-        else:
-            audit.record(db(), current_user, "shift.changed", object_type="shift", object_id=shift.id)
-            db().commit()
-            flash(_("Changes saved."), "ok")
-            return redirect(url_for("shifts.roster", shift_id=shift.id))
-    return _form_page(form, campaign, shift, 400)
+    if _saved(form, "shift.changed", lambda: shifts.update_shift(db(), shift, form.shift_in(_timezone()))) is None:
+        return _form_page(form, campaign, shift, 400)
+    flash(_("Changes saved."), "ok")
+    return redirect(url_for("shifts.roster", shift_id=shift.id))
 
 
 @bp.get("/shifts/<int:shift_id>")
@@ -138,15 +141,7 @@ def roster(shift_id: int):
 @bp.post("/shifts/<int:shift_id>/check-in/<int:user_id>")
 def check_in(shift_id: int, user_id: int):
     shift, user = get_lead_shift(shift_id), get_user(user_id)
-    if TapForm().validate_on_submit():
-        try:
-            signup = shifts.check_in(db(), shift, user, by=current_user, now=now())
-        except (shifts.ShiftError, turfs.TurfError) as exc:
-            db().rollback()
-            flash(exc.in_language(_), "error")
-        else:
-            _record_check_in(shift, signup)
-            flash(_checked_in_message(user.display_name, signup), "ok")
+    _checked_in(shift, user.display_name, lambda: shifts.check_in(db(), shift, user, by=current_user, now=now()))
     return redirect(url_for("shifts.roster", shift_id=shift.id) + f"#volunteer-{user.id}")
 
 
@@ -171,10 +166,22 @@ def set_leader(shift_id: int, user_id: int):
     return redirect(url_for("shifts.roster", shift_id=shift.id) + f"#volunteer-{user.id}")
 
 
-def _record_check_in(shift: ShiftEvent, signup) -> None:
+def _checked_in(shift: ShiftEvent, name: str, check_in: Callable[[], ShiftSignup]) -> ShiftSignup | None:
+    """The sign-up ``check_in`` marked, once the tap is valid: audited, committed, and said with ``name`` and the
+    turf handed out; None when the tap is invalid or refused (the reason is flashed and nothing is kept)."""
+    if not TapForm().validate_on_submit():
+        return None
+    try:
+        signup = check_in()
+    except (shifts.ShiftError, turfs.TurfError) as exc:
+        db().rollback()
+        flash(exc.in_language(_), "error")
+        return None
     audit.record(db(), current_user, "shift.checked_in", object_type="shift", object_id=shift.id,
                  volunteer=signup.user_id, turf=signup.turf_id)
     db().commit()
+    flash(_checked_in_message(name, signup), "ok")
+    return signup
 
 
 def _checked_in_message(name: str, signup) -> str:
@@ -292,17 +299,10 @@ def calendar(shift_code: str):
 @bp.post("/s/<shift_code>/check-in")
 def check_in_myself(shift_code: str):
     shift = get_shift_by_code(shift_code)
-    if TapForm().validate_on_submit():
-        try:
-            signup = shifts.check_in_myself(db(), shift, current_user, now=now())
-        except (shifts.ShiftError, turfs.TurfError) as exc:
-            db().rollback()
-            flash(exc.in_language(_), "error")
-        else:
-            _record_check_in(shift, signup)
-            flash(_checked_in_message(current_user.display_name, signup), "ok")
-            if signup.turf_id:
-                return redirect(url_for("canvassing.walk", turf_id=signup.turf_id))
+    signup = _checked_in(shift, current_user.display_name,
+                         lambda: shifts.check_in_myself(db(), shift, current_user, now=now()))
+    if signup is not None and signup.turf_id:
+        return redirect(url_for("canvassing.walk", turf_id=signup.turf_id))
     return redirect(url_for("shifts.mine") + f"#shift-{shift.id}")
 
 

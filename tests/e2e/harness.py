@@ -258,6 +258,27 @@ def sign_in(page, base_url: str, email: str, password: str = DEMO_PASSWORD) -> N
     assert "/login" not in page.url, f"{email} could not sign in: {page.locator('main').inner_text()[:300]}"
 
 
+def follow(page, target) -> None:
+    """Clicks a link or a form's button and waits until the page it leads to has loaded."""
+    with page.expect_navigation():
+        target.click()
+
+
+def choose_language(page, code: str) -> None:
+    """Picks ``code`` in the page's language menu and waits for the page to load again in that language."""
+    page.locator("#lang-select").select_option(code)
+    follow(page, page.locator("form.lang-form button[type=submit]"))
+
+
+def wait_for(fetch, expected, seconds: float = 20) -> None:
+    """Reads ``fetch()`` until it gives ``expected`` (what a background job or the phone's queue stores comes a
+    moment later), and fails with the last reading after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while (value := fetch()) != expected and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert value == expected, f"{value} != {expected}"
+
+
 def menu_link(page, name: str):
     """A link of the main navigation as a phone shows it: staff open the Menu button first (volunteers have none)."""
     menu = page.locator("details.menu")

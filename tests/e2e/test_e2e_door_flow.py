@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import re
-import time
 
-from tests.e2e.harness import save_screenshot, sign_in
+from tests.e2e.harness import save_screenshot, sign_in, wait_for
 
 VOLUNTEER = "volunteer@example.org"
 SCREEN = 780
@@ -18,13 +17,6 @@ FULL_DOORS = """SELECT td.turf_id, td.household_id FROM turf_door td
 ENTRIES = "SELECT count(*) FROM contact_attempt WHERE household_id = :door"
 ANSWERS = """SELECT count(*) FROM survey_response r JOIN contact_attempt c ON c.id = r.contact_id
              WHERE c.household_id = :door"""
-
-
-def wait_for(fetch, expected, seconds: float = 20):
-    deadline = time.monotonic() + seconds
-    while (value := fetch()) != expected and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert value == expected, f"{value} != {expected}"
 
 
 def in_view(locator) -> bool:

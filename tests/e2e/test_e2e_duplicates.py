@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from tests.e2e.harness import menu_link, save_screenshot, sign_in
+from tests.e2e.harness import follow, menu_link, save_screenshot, sign_in
 
 VOTER_FILE = """voter_id,first_name,last_name,address,zip,phone,birth_year
 NC100,Ana,Diaz,1 Oak St,27701,9195550001,1980
@@ -14,11 +14,6 @@ NC300,Bo,Kim,5 Pine St,27701,9195550003,1975
 """
 PEOPLE = "SELECT count(*) FROM person p JOIN campaign c ON c.id = p.campaign_id WHERE c.slug = 'fall'"
 ID_OWNER = "SELECT person_id FROM external_id WHERE value = :value"
-
-
-def follow(page, target) -> None:
-    with page.expect_navigation():
-        target.click()
 
 
 def test_a_duplicate_is_merged_survives_a_reimport_and_is_undone(empty_server, phones, tmp_path):

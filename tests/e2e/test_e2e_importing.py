@@ -17,7 +17,7 @@ import re
 from playwright.sync_api import expect
 
 from canvass.paths import PACKAGE_DIR
-from tests.e2e.harness import save_screenshot, sign_in
+from tests.e2e.harness import choose_language, save_screenshot, sign_in
 
 HEADER = ["First Name", "Last Name", "Address", "City", "State", "ZIP", "Phone", "Email", "Language", "Notes"]
 EVIL_LINK = '=HYPERLINK("http://evil.example","Click me")'
@@ -113,9 +113,7 @@ def test_data_staff_import_a_messy_sign_up_sheet_on_a_phone(demo_server, phones,
     spanish = phones.open(locale="es-ES").new_page()
     sign_in(spanish, base, "data@example.org")
     spanish.goto(batch_url)
-    spanish.locator("#lang-select").select_option("es")
-    with spanish.expect_navigation():  # to its load: measured unstyled, the page is 745 px wide
-        spanish.locator("form.lang-form button[type=submit]").click()
+    choose_language(spanish, "es")  # waits for its load: measured unstyled, the page is 745 px wide
     expect(spanish.locator("#problems h2")).to_contain_text("Problemas por fila")
     expect(spanish.get_by_text("Este número de teléfono está incompleto o no es válido; se dejó fuera.")).to_have_count(2)
     catalog = gettext.translation("messages", PACKAGE_DIR / "translations", ["es"])  # compiled by the server's start

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from tests.e2e.harness import save_screenshot, sign_in
+from tests.e2e.harness import choose_language, follow, save_screenshot, sign_in
 
 VOLUNTEER = "volunteer@example.org"
 OPEN_DOORS = """SELECT td.turf_id, td.household_id FROM turf_door td
@@ -24,16 +24,6 @@ WORDS = {"en": "Asked not to be contacted. Do not knock for them.",
          "es": "Pidió que no le contacten. No toques a su puerta.",
          "vi": "Yêu cầu không liên lạc. Đừng gõ cửa tìm họ."}
 SAVED = "Saved: {name} asked not to be contacted. Nobody will be sent to them again."
-
-
-def follow(page, target) -> None:
-    with page.expect_navigation():
-        target.click()
-
-
-def choose_language(page, code: str) -> None:
-    page.locator("#lang-select").select_option(code)
-    follow(page, page.locator("form.lang-form button[type=submit]"))
 
 
 def test_opted_out_people_are_greyed_at_the_door_in_three_languages_and_the_list_round_trips(demo_server, phones,

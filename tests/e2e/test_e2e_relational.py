@@ -5,13 +5,12 @@ is back online."""
 
 from __future__ import annotations
 
-import time
 from urllib.parse import unquote
 
 import pytest
 
 from canvass.demo import RELATIONAL_TEXTS
-from tests.e2e.harness import save_screenshot, sign_in
+from tests.e2e.harness import choose_language, save_screenshot, sign_in, wait_for
 
 #: (interface language, volunteer, the language of the voter they know, what the page says once the file is in,
 #: the confirm button, the result button for "Talked", the offline sentence, the sent sentence)
@@ -32,13 +31,6 @@ STORED = """SELECT count(*) FROM contact_attempt c JOIN relational_person r ON r
     WHERE r.phone = :phone AND c.channel = 'relational'"""
 
 
-def wait_for(fetch, expected, seconds: float = 20):
-    deadline = time.monotonic() + seconds
-    while (value := fetch()) != expected and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert value == expected, f"{value} != {expected}"
-
-
 def vcard(first: str, last: str, city: str, phone: str) -> str:
     """Two cards as a phone exports them: folded lines, several numbers, and a friend not in the voter file."""
     return (f"BEGIN:VCARD\r\nVERSION:3.0\r\nN:{last};{first};;;\r\nFN:{first} {last}\r\n"
@@ -47,14 +39,6 @@ def vcard(first: str, last: str, city: str, phone: str) -> str:
             "NOTE:A note long enough that the phone folded it across two lines when it exported this c\r\n ard\r\n"
             "END:VCARD\r\nBEGIN:VCARD\r\nVERSION:4.0\r\nFN:Coach Zed Quux\r\nTEL;VALUE=uri;TYPE=cell:tel:+1-714-555-0"
             "997\r\nEND:VCARD\r\n")
-
-
-def choose_language(page, language: str) -> None:
-    if language == "en":
-        return
-    page.locator("#lang-select").select_option(language)
-    with page.expect_navigation():
-        page.locator("form.lang-form button[type=submit]").click()
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case[0] for case in CASES])
@@ -69,7 +53,8 @@ def test_a_volunteer_uploads_contacts_confirms_a_match_and_logs_offline_once(dem
     page = phones.open().new_page()
     sign_in(page, server.base_url, email)
     page.goto(f"{server.base_url}/people-i-know/")
-    choose_language(page, language)
+    if language != "en":
+        choose_language(page, language)
 
     # Upload the contacts file: both people are added, the voter with a suggestion to confirm.
     page.locator("details#upload > summary").click()

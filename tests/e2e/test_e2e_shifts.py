@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.e2e.harness import menu_link, save_screenshot, sign_in
+from tests.e2e.harness import choose_language, follow, menu_link, save_screenshot, sign_in
 
 NEW_YORK = ZoneInfo("America/New_York")  # the demo's TIMEZONE (the default)
 SPARE_TURF = """SELECT id, name FROM turf WHERE id NOT IN (SELECT turf_id FROM turf_assignment)
@@ -34,11 +34,6 @@ WORDS = {
 }
 
 
-def follow(page, target) -> None:
-    with page.expect_navigation():
-        target.click()
-
-
 @pytest.mark.parametrize("language", ["es", "vi"])
 def test_a_first_timer_signs_up_from_the_link_and_gets_a_turf_at_check_in(demo_server, phones, language):
     server, words = demo_server, WORDS[language]
@@ -47,8 +42,7 @@ def test_a_first_timer_signs_up_from_the_link_and_gets_a_turf_at_check_in(demo_s
 
     lead = phones.open().new_page()
     sign_in(lead, server.base_url, "lead@example.org")
-    lead.locator("form.lang-form select").select_option("en")  # the demo's lead reads Spanish; this test, English
-    follow(lead, lead.locator("form.lang-form button[type=submit]"))
+    choose_language(lead, "en")  # the demo's lead reads Spanish; this test, English
     follow(lead, menu_link(lead, "Shifts"))
     follow(lead, lead.get_by_role("link", name="New shift or event"))
     lead.get_by_label("Kind").select_option("canvass")

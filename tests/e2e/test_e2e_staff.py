@@ -4,16 +4,10 @@ from __future__ import annotations
 
 import time
 
-from tests.e2e.harness import menu_link, save_screenshot, sign_in
+from tests.e2e.harness import follow, menu_link, save_screenshot, sign_in
 
 NEW_PASSWORD = "porch-light-42"
 USER_ROW = 'SELECT role, language, name, password_hash IS NOT NULL FROM "user" WHERE email = :email'
-
-
-def follow(page, target) -> None:
-    """Clicks a link or a form's button and waits until the page it leads to has loaded."""
-    with page.expect_navigation():
-        target.click()
 
 
 def invite(page, email: str, role: str) -> str:
