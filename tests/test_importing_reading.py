@@ -795,3 +795,28 @@ def test_plain_emails_recognised_on_the_whole_column_are_what_email_validator_ac
     shaped = values.str.match(EMAIL_RE).tolist()
     expected = [ok and is_email_address(value) for value, ok in zip(values, shaped, strict=True)]
     assert valid_emails(values).tolist() == expected
+
+
+@pytest.mark.parametrize("unquote", [True, False])
+def test_text_read_from_arrow_is_trimmed_and_unquoted_as_text_read_any_other_way(unquote):
+    """The importer looks at the ends of Arrow-read values without a string per value, and skips columns with
+    nothing to take off: the result must equal the value-by-value cleaning, whatever the ends hold."""
+    import pyarrow as pa
+
+    from canvass.importing.reading import _clean_text
+
+    values = ["ANN", "  padded  ", "\u00a0NBSP\u00a0", "JOSÉ", "\u3000wide", '"quoted"', '""', '"', "", "tab\t",
+              'a "middle" quote', "Ngô", "\x1fUNIT SEP"]
+    plain_values = ["A", "B"] * (len(values) // 2) + ["A"]
+    plain_values[values.index("")] = ""  # a row blank in every column: left out
+    frames = {"plain": plain_values, "mixed": values, "blank": [""] * len(values),
+              "quotes": ['"x"'] + [""] * (len(values) - 1)}
+    index = pd.RangeIndex(5, 5 + len(values))
+    arrow = pd.DataFrame({name: pd.Series(pd.array(pa.array(column, type=pa.large_string()), dtype="str"),
+                                          index=index) for name, column in frames.items()})
+    plain = pd.DataFrame({name: pd.Series(column, dtype=object, index=index) for name, column in frames.items()})
+    fast, slow = _clean_text(arrow, unquote=unquote), _clean_text(plain, unquote=unquote)
+    assert fast.index.tolist() == slow.index.tolist() and len(fast) == len(values) - 1
+    for column in frames:
+        assert fast[column].tolist() == slow[column].astype("str").tolist(), column
+    assert "\u00a0NBSP\u00a0" not in fast["mixed"].tolist() and "NBSP" in fast["mixed"].tolist()

@@ -229,50 +229,25 @@ def stored_fingerprints(session: Session, campaign_id: int) -> np.ndarray:
     return np.sort(np.concatenate(parts)) if parts else np.empty(0, dtype=np.uint64)
 
 
-FINGERPRINT_DIGITS = 20  # 2^64 - 1 has 20 digits
 PAGE_IDS = 1_000_000  # people ids read at a time: 20 MB of text
 
 
 def _sqlite_fingerprints(session: Session, campaign_id: int) -> Iterator[np.ndarray]:
-    """SQLite's fingerprints a page of ids at a time, each page as one text of fixed-width numbers that SQLite
-    builds itself and numpy reads: a million Python strings a page took 2 s of a 1M-row re-import, holding the
-    lock the cleaning thread needs; this takes a third of that and leaves the lock free while SQLite works. Pages
-    are ranges of ids (the table's own order), so none is sorted or held whole."""
+    """SQLite's fingerprints a page of ids at a time, each page as one text of comma-separated numbers that SQLite
+    builds itself and Arrow splits and reads as numbers: a million Python strings a page took 2 s of a 1M-row
+    re-import, holding the lock the cleaning thread needs. Pages are ranges of ids (the table's own order), so none
+    is sorted or held whole."""
     low, high = session.execute(sa.text("SELECT min(id), max(id) FROM person")).one()
     if low is None:
         return
     query = sa.text(
         # '+campaign_id' keeps SQLite on the id range rather than the campaign's index (a sort per page)
-        "SELECT group_concat(printf('%20s', source_hash), '') FROM person WHERE +campaign_id = :campaign "
+        "SELECT group_concat(source_hash, ',') FROM person WHERE +campaign_id = :campaign "
         "AND id >= :start AND id < :end AND length(source_hash) BETWEEN 1 AND 20")
     for start in range(low, high + 1, PAGE_IDS):
         text = session.execute(query, {"campaign": campaign_id, "start": start, "end": start + PAGE_IDS}).scalar()
         if text:
-            yield _fixed_width_numbers(text)
-
-
-LARGEST = str(2**64 - 1).encode()
-
-
-def _fixed_width_numbers(text: str) -> np.ndarray:
-    """Numbers written right-aligned in fields of ``FINGERPRINT_DIGITS`` characters, one after another. A field that
-    is not such a number (none is, today) is left out: it never matches."""
-    raw = text.encode("utf-8")
-    if len(raw) != len(text) or len(raw) % FINGERPRINT_DIGITS:  # characters beyond ASCII: read them one by one
-        return _as_numbers([text[i:i + FINGERPRINT_DIGITS].strip() for i in range(0, len(text), FINGERPRINT_DIGITS)])
-    digits = np.frombuffer(raw, dtype=np.uint8).reshape(-1, FINGERPRINT_DIGITS)
-    is_digit = (digits >= ord("0")) & (digits <= ord("9"))
-    # spaces, then digits only, and no more than 2^64 - 1
-    valid = (is_digit | (digits == ord(" "))).all(axis=1) & is_digit[:, -1] & (np.diff(is_digit.view(np.int8), axis=1)
-                                                                                >= 0).all(axis=1)
-    valid &= ~is_digit[:, 0] | (digits.view(f"S{FINGERPRINT_DIGITS}")[:, 0] <= LARGEST)
-    digits = digits[valid]
-    numbers = np.zeros(len(digits), dtype=np.uint64)
-    ten = np.uint64(10)
-    for place in range(FINGERPRINT_DIGITS):  # a column at a time: numpy sums along a short axis slowly
-        column = digits[:, place]
-        numbers = numbers * ten + np.where(column >= ord("0"), column - ord("0"), 0).astype(np.uint64)
-    return numbers
+            yield _as_numbers(pa.compute.split_pattern(pa.array([text], type=pa.large_string()), ",").flatten())
 
 
 def _as_numbers(texts) -> np.ndarray:
@@ -294,8 +269,14 @@ def among(values: np.ndarray, stored: np.ndarray) -> np.ndarray:
     """Which ``values`` are in the sorted ``stored``."""
     if not len(stored) or not len(values):
         return np.zeros(len(values), dtype=bool)
-    at = np.minimum(np.searchsorted(stored, values), len(stored) - 1)
-    return stored[at] == values
+    # Searched in order: a hash's neighbours share the search's first steps, so ten million stored fingerprints
+    # are searched 4x faster than for the same values unsorted (~200 ms a chunk of 100,000, most of a re-import).
+    order = np.argsort(values)
+    wanted = values[order]
+    at = np.minimum(np.searchsorted(stored, wanted), len(stored) - 1)
+    found = np.empty(len(values), dtype=bool)
+    found[order] = stored[at] == wanted
+    return found
 
 
 # ------------------------------------------------------------------------------------------------------------------
