@@ -820,3 +820,17 @@ def test_text_read_from_arrow_is_trimmed_and_unquoted_as_text_read_any_other_way
     for column in frames:
         assert fast[column].tolist() == slow[column].astype("str").tolist(), column
     assert "\u00a0NBSP\u00a0" not in fast["mixed"].tolist() and "NBSP" in fast["mixed"].tolist()
+
+
+@pytest.mark.parametrize("values", [["1980", "", "007", "123456789012345"], ["", ""], ["35.99", "-78.9", "x", ""],
+                                    ["1980", " 12", "1e3", "inf"]])
+def test_numbers_read_by_arrow_equal_pandas_reading_them(values):
+    import numpy as np
+    import pyarrow as pa
+
+    from canvass.importing.columns import numbers
+
+    arrow = pd.Series(pd.array(pa.array(values, type=pa.large_string()), dtype="str"))
+    expected = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").astype("float64").to_numpy()
+    assert np.array_equal(numbers(arrow).to_numpy(), expected, equal_nan=True)
+    assert np.array_equal(numbers(pd.Series(values, dtype=object)).to_numpy(), expected, equal_nan=True)

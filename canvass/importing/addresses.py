@@ -10,7 +10,14 @@ import numpy as np
 import pandas as pd
 
 from canvass.i18n import N_
-from canvass.importing.columns import SPACE, clean_id, collapse, per_unique_parts, strip_float_artifact
+from canvass.importing.columns import (
+    SPACE,
+    clean_id,
+    collapse,
+    numbers,
+    per_unique_parts,
+    strip_float_artifact,
+)
 from canvass.importing.problems import Problems
 from canvass.importing.streets import (
     JOINED_ADDRESS,
@@ -23,7 +30,9 @@ from canvass.importing.streets import (
 
 _PO_BOX = f"^{SPACE}*(?:P\\.?{SPACE}*O\\.?{SPACE}*BOX|POST{SPACE}+OFFICE{SPACE}+BOX|BOX){SPACE}*#?{SPACE}*[0-9]"
 ADDRESS_FIELDS = ("address", "street_name", "house_number")
-_PLACEHOLDER_LINE = r"(?i)\s*(?:n/?a|none|unknown|no address|homeless|tbd|same|\?+)\s*"
+# Lines are trimmed and their spaces collapsed before this is matched: ' *' rather than '\s*', which pandas cannot
+# hand to Arrow (it matched ten million lines one by one in Python, a tenth of a voter file's cleaning).
+_PLACEHOLDER_LINE = r"(?i) *(?:n/?a|none|unknown|no address|homeless|tbd|same|\?+) *"
 
 
 def row_address(column, rows: pd.Index) -> pd.Series:
@@ -95,7 +104,7 @@ def fill_address(out: pd.DataFrame, column, masked: pd.Series, problems: Problem
         unit.loc[parsed_second.index] = parsed_second["unit"]
     out["house_number"] = parsed["house_number"]
     leading_digits = parsed["house_number"].str.replace("[^0-9].*$", "", regex=True).str.slice(0, 9)
-    out["house_number_int"] = pd.to_numeric(leading_digits, errors="coerce").astype("Int64")
+    out["house_number_int"] = numbers(leading_digits).astype("Int64")
     out["street_display"] = parsed["street_display"]
     out["street"] = parsed["street"]
     has_unit = unit != ""
@@ -208,8 +217,8 @@ def _leading_zero_fit(padded: pd.Series, short: pd.Series, state: pd.Series, val
 
 
 def fill_coordinates(out: pd.DataFrame, column, problems: Problems, source_of) -> None:
-    lat = pd.to_numeric(column("lat"), errors="coerce")
-    lon = pd.to_numeric(column("lon"), errors="coerce")
+    lat = numbers(column("lat"))
+    lon = numbers(column("lon"))
     given = (column("lat") != "") | (column("lon") != "")
     bad = given & (lat.isna() | lon.isna() | ~lat.between(-90, 90) | ~lon.between(-180, 180) | ((lat == 0) & (lon == 0)))
     problems.add(bad, source_of("lat"), column("lat") + "," + column("lon"),

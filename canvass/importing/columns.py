@@ -11,6 +11,8 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 
 def per_unique(series: pd.Series, fn: Callable[[str], object]) -> pd.Series:
@@ -57,6 +59,24 @@ SPACES = " \t\n\r\f\v\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205
 SPACE = f"[{SPACES}]"
 
 FLOAT_ARTIFACT = re.compile(r"^(\d+)\.0+$")
+
+
+def numbers(series: pd.Series) -> pd.Series:
+    """The text read as numbers (NaN where it is none), as ``pd.to_numeric(errors="coerce")`` reads it: that takes
+    a Python object per value, so a column that is blank, or whole numbers only (house numbers, birth years), is
+    read by Arrow instead (a tenth of a voter file's cleaning went to reading blank coordinate columns)."""
+    array = series.array
+    if isinstance(array, pd.arrays.ArrowStringArray) and not array._pa_array.null_count:
+        text = array._pa_array
+        filled = pc.not_equal(text, "")
+        if not pc.any(filled).as_py():
+            return pd.Series(np.nan, index=series.index)
+        whole = pc.match_substring_regex(text, "^[0-9]{1,15}$")
+        if pc.all(pc.or_(whole, pc.invert(filled))).as_py():
+            read = pc.cast(pc.if_else(whole, text, "0"), pa.float64()).to_numpy(zero_copy_only=False)
+            return pd.Series(np.where(pc.invert(whole).to_numpy(zero_copy_only=False), np.nan, read),
+                             index=series.index)
+    return pd.to_numeric(series, errors="coerce").astype("float64")
 
 
 def strip_float_artifact(series: pd.Series) -> pd.Series:

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from canvass.i18n import N_
-from canvass.importing.columns import per_unique, strip_float_artifact
+from canvass.importing.columns import numbers, per_unique, strip_float_artifact
 from canvass.importing.problems import Problems
 
 LANGUAGES = {
@@ -81,12 +81,12 @@ _DAY_FIRST = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
 
 def birth_years(column, today: date, problems: Problems, source_of) -> pd.Series:
     """Each row's birth year: given, else from a birth date, else from an age; implausible ones are left out."""
-    year = pd.to_numeric(strip_float_artifact(column("birth_year")), errors="coerce")
+    year = numbers(strip_float_artifact(column("birth_year")))
     dates = column("birth_date")
     need = year.isna() & (dates != "")
     if need.any():
         year = year.where(~need, per_unique(dates[need], lambda v: year_from_date(v, today.year)).astype("float"))
-    age = pd.to_numeric(strip_float_artifact(column("age")), errors="coerce")
+    age = numbers(strip_float_artifact(column("age")))
     need = year.isna() & age.notna()
     year = year.where(~need, today.year - age)
     plausible = year.between(today.year - 120, today.year - 14)
