@@ -12,6 +12,7 @@ import pandas as pd
 from canvass.i18n import N_
 from canvass.importing.columns import (
     SPACE,
+    at_most,
     clean_id,
     collapse,
     numbers,
@@ -103,7 +104,7 @@ def fill_address(out: pd.DataFrame, column, masked: pd.Series, problems: Problem
         utype.loc[parsed_second.index] = parsed_second["utype"]
         unit.loc[parsed_second.index] = parsed_second["unit"]
     out["house_number"] = parsed["house_number"]
-    leading_digits = parsed["house_number"].str.replace("[^0-9].*$", "", regex=True).str.slice(0, 9)
+    leading_digits = at_most(parsed["house_number"].str.replace("[^0-9].*$", "", regex=True), 9)
     out["house_number_int"] = numbers(leading_digits).astype("Int64")
     out["street_display"] = parsed["street_display"]
     out["street"] = parsed["street"]
@@ -115,8 +116,8 @@ def fill_address(out: pd.DataFrame, column, masked: pd.Series, problems: Problem
         out.loc[units.index, "unit"] = units["display"]
         unit_key.loc[units.index] = units["key"]
     out["address"] = parsed["address"]
-    out["city"] = city.str.slice(0, 80)
-    out["state"] = state.str.slice(0, 4)
+    out["city"] = at_most(city, 80)
+    out["state"] = at_most(state, 4)
     zips = split_zip(zip_text, column("zip4"), out["state"])
     bad_zip = (zip_text != "") & (zips.zip5 == "") & ~masked & ~zips.unpadded
     problems.add(bad_zip, source_of("zip"), zip_text, N_("This is not a US ZIP code; the row was kept without it."))
@@ -130,8 +131,8 @@ def fill_address(out: pd.DataFrame, column, masked: pd.Series, problems: Problem
     place = out["zip5"].where(out["zip5"] != "", out["city"].str.upper())
     has_door = (out["street"] != "") & (place != "")
     building = (out["house_number"].str.upper() + " " + out["street"] + "|" + place).where(has_door, "")
-    out["building_key"] = building.str.slice(0, 300)
-    out["address_key"] = (building + "|" + unit_key).where(has_door, "").str.slice(0, 300)
+    out["building_key"] = at_most(building, 300)
+    out["address_key"] = at_most((building + "|" + unit_key).where(has_door, ""), 300)
     missing_place = (out["street"] != "") & (place == "") & ~masked
     problems.add(missing_place, source_of("address"), line,
                  N_("This address has no ZIP code or city, so it cannot be placed on a turf; the person was kept "

@@ -88,8 +88,22 @@ def strip_float_artifact(series: pd.Series) -> pd.Series:
 
 def clean_id(series: pd.Series) -> pd.Series:
     """``12345.0`` -> ``12345`` (a pandas re-export), ``="00123"`` -> ``00123`` (Excel-protected); zeros kept."""
-    return strip_float_artifact(series.str.replace(r'^="?(.*?)"?$', r"\1", regex=True).where(
-        series.str.startswith("="), series)).str.slice(0, 64)
+    protected = series.str.startswith("=")
+    if protected.any():  # rare: the replace is done only then (a file's six ID columns, most of them blank)
+        series = series.str.replace(r'^="?(.*?)"?$', r"\1", regex=True).where(protected, series)
+    return at_most(strip_float_artifact(series), 64)
+
+
+def at_most(series: pd.Series, characters: int) -> pd.Series:
+    """The values cut to ``characters``; as they are when the Arrow buffers show none is that long in bytes."""
+    array = series.array
+    if isinstance(array, pd.arrays.ArrowStringArray) and array._pa_array.type == pa.large_string():
+        longest = max((int(np.diff(np.frombuffer(chunk.buffers()[1], dtype=np.int64)[
+            chunk.offset:chunk.offset + len(chunk) + 1]).max(initial=0)) for chunk in array._pa_array.chunks),
+            default=0)
+        if longest <= characters:
+            return series
+    return series.str.slice(0, characters)
 
 
 # "9.19555E+09": a spreadsheet showed a long number in scientific notation and saved it that way; its digits are lost.

@@ -28,6 +28,7 @@ from canvass.importing.addresses import (
     row_address,
 )
 from canvass.importing.columns import (
+    at_most,
     clean_id,
     collapse,
     in_scientific_notation,
@@ -123,7 +124,7 @@ def _normalize(frame: pd.DataFrame, mapping: dict[str, str], layout: Layout | No
     fill_coordinates(out, column, problems, source_of)
     out["language"] = per_unique_text(collapse(column("language")), language_code)
     out["party"] = per_unique_text(collapse(column("party")).str.upper(), lambda v: PARTIES.get(v, v[:40]))
-    out["precinct"] = collapse(column("precinct")).str.slice(0, 64)
+    out["precinct"] = at_most(collapse(column("precinct")), 64)
     out["gender"] = per_unique_text(collapse(column("gender")).str.upper(), lambda v: GENDERS.get(v, v)[:16])
     out["birth_year"] = birth_years(column, today, problems, source_of)
     out["is_protected"] = masked | column("confidential").str.lower().isin(TRUTHY)
@@ -241,7 +242,7 @@ def _match_keys(out: pd.DataFrame) -> pd.Series:
     suffix = per_unique_text(out["suffix"], name_key)
     place = out["address_key"].where(out["address_key"] != "", out["email"])
     named = (last != "") | (first != "")
-    return (last + "|" + first + "|" + suffix + "|" + place).where(named & (place != ""), "").str.slice(0, 200)
+    return at_most((last + "|" + first + "|" + suffix + "|" + place).where(named & (place != ""), ""), 200)
 
 
 #: Part of every fingerprint: a change in how rows are cleaned changes them all, so the next import updates everyone.

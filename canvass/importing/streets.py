@@ -11,7 +11,7 @@ from functools import lru_cache
 
 import pandas as pd
 
-from canvass.importing.columns import SPACE, per_unique_parts, per_unique_text
+from canvass.importing.columns import SPACE, at_most, per_unique_parts, per_unique_text
 
 STREET_WORDS = {
     "STREET": "ST", "STR": "ST", "AVENUE": "AVE", "AV": "AVE", "AVEN": "AVE", "ROAD": "RD", "BOULEVARD": "BLVD",
@@ -119,10 +119,10 @@ def parse_lines(line: pd.Series) -> pd.DataFrame:
         return per_unique_parts(line, parse_line_parts, LINE_PARTS)
     spaced = trimmed[plain].str.replace(" +", " ", regex=True)
     street = spaced.str.replace("^[^ ]* ", "", regex=True)
-    fast = pd.DataFrame({"house_number": spaced.str.replace(" .*$", "", regex=True).str.slice(0, 20),
-                         "street_display": street.str.slice(0, 120),
-                         "street": per_unique_text(street, street_key).str.slice(0, 120),
-                         "utype": "", "unit": "", "address": spaced.str.slice(0, 300)}, index=spaced.index)
+    fast = pd.DataFrame({"house_number": at_most(spaced.str.replace(" .*$", "", regex=True), 20),
+                         "street_display": at_most(street, 120),
+                         "street": at_most(per_unique_text(street, street_key), 120),
+                         "utype": "", "unit": "", "address": at_most(spaced, 300)}, index=spaced.index)
     if plain.all():
         return fast
     return pd.concat([fast, per_unique_parts(line[~plain], parse_line_parts, LINE_PARTS)]).reindex(line.index)
