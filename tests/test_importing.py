@@ -9,6 +9,7 @@ import subprocess
 import sys
 import uuid
 
+import numpy as np
 import openpyxl
 import pytest
 import sqlalchemy as sa
@@ -1268,3 +1269,25 @@ def test_a_big_import_leaves_postgresql_statistics_for_the_next_imports_lookups(
     counted = dict(session.execute(sa.text(
         "SELECT relname, reltuples FROM pg_class WHERE relname IN ('person', 'household', 'external_id', 'phone')")).all())
     assert counted == {"person": 1200, "household": 1200, "external_id": 1200, "phone": 1200}
+
+
+def test_stored_fingerprints_read_in_pages_and_apart_are_all_of_the_campaigns(session, campaign, tmp_path,
+                                                                                monkeypatch):
+    """SQLite reads a big campaign's fingerprints a page of ids at a time, its later pages on a second connection:
+    every person's fingerprint comes back once, whatever the pages."""
+    from canvass.importing import streaming
+
+    rows = "".join(f"{n},A{n},B{n},{n} Oak St,Durham,27701,,DEM,,1980\n" for n in range(1, 41))
+    importing.import_file(session, campaign, write(tmp_path, "v.csv", HEADER + rows))
+    session.commit()
+    stored = session.exec(sa.select(Person.source_hash).where(Person.campaign_id == campaign.id)).all()
+    expected = np.sort(np.array([int(value) for (value,) in stored], dtype=np.uint64))
+    assert len(expected) == 40
+    whole = streaming.stored_fingerprints(session, campaign.id)
+    monkeypatch.setattr(streaming, "PAGE_IDS", 3)  # 14 pages: the later 7 read on a second connection
+    apart = []
+    read_apart = streaming._fingerprints_apart
+    monkeypatch.setattr(streaming, "_fingerprints_apart", lambda *args: apart.append(args) or read_apart(*args))
+    paged = streaming.stored_fingerprints(session, campaign.id)
+    assert np.array_equal(whole, expected) and np.array_equal(paged, expected)
+    assert len(apart) == (session.get_bind().dialect.name == "sqlite")
