@@ -60,11 +60,53 @@ def entry_view(session: Session, entry: ContactAttempt | None, campaign: Campaig
         return None
     person = session.get(Person, entry.person_id) if entry.person_id else None
     household = session.get(Household, entry.household_id) if entry.household_id else None
-    who = f"{person.first_name} {person.last_name}".strip() if person else \
-        (household.address if household else "")
-    labels = conversation.result_labels(session, campaign, language)
+    return _entry_in_words(entry, person and (person.first_name, person.last_name), household and household.address,
+                           conversation.result_labels(session, campaign, language))
+
+
+_LAST_ENTRY = select(ContactAttempt.result_code, ContactAttempt.household_id, ContactAttempt.person_id,
+                     ContactAttempt.contacted_at, Person.first_name, Person.last_name,
+                     Person.id.is_not(None).label("has_person"), Household.address) \
+    .outerjoin(Person, Person.id == ContactAttempt.person_id) \
+    .outerjoin(Household, Household.id == ContactAttempt.household_id) \
+    .where(ContactAttempt.user_id == sa.bindparam("user_id"), ContactAttempt.turf_id == sa.bindparam("turf_id"),
+           ContactAttempt.undone_at.is_(None)).order_by(ContactAttempt.id.desc()).limit(1)
+
+
+def last_entry_view(session: Session, user_id: int, turf_id: int, labels: dict[str, str]) -> dict[str, Any] | None:
+    """``entry_view`` of ``last_entry``, read with its person and door in one query; ``labels`` as
+    ``conversation.result_labels``."""
+    row = session.execute(_LAST_ENTRY, {"user_id": user_id, "turf_id": turf_id}).first()
+    if row is None:
+        return None
+    return _entry_in_words(row, (row.first_name, row.last_name) if row.has_person else None, row.address, labels)
+
+
+def _entry_in_words(entry: ContactAttempt | sa.Row, name: tuple[str, str] | None, address: str | None,
+                    labels: dict[str, str]) -> dict[str, Any]:
+    who = f"{name[0]} {name[1]}".strip() if name else (address or "")
     return {"who": who, "result": labels.get(entry.result_code, entry.result_code),
             "household_id": entry.household_id, "person_id": entry.person_id, "at": entry.contacted_at}
+
+
+def door_page(session: Session, user: User, turf: Turf, campaign: Campaign, place: walk_lists.DoorPlace,
+              language: str) -> dict[str, Any]:
+    """What a door page shows (but the request's own: new UUIDs, a confirmation, the add-person form), with the
+    campaign's words in ``language``: four queries, five when someone at the door is on the do-not-contact list."""
+    people, results, closed = walk_lists.door_people(session, place.household)
+    resident = next((p.language for p in people if p.language and p.language != language), "")
+    labels = conversation.result_labels(session, campaign, language)
+    open_people = [p for p in people if p.id not in closed]
+    return {"household": place.household, "position": place.position + 1, "total": place.total,
+            "neighbours": {"previous": place.previous, "next": place.next},
+            "people": [{**conversation.person_view(p, campaign), "last_result": results.get(p.id, ""),
+                        "closed": closed.get(p.id, "")} for p in people],
+            "open_people": open_people,
+            **conversation.door_buttons(conversation.result_codes_for(session, campaign, Channel.door, language)),
+            "labels": labels, "survey": conversation.survey_for(session, campaign, language),
+            "followups": conversation.followup_tags(session, campaign, language),
+            "script": conversation.script_for(session, campaign, Channel.door, language, resident),
+            "last": last_entry_view(session, user.id, turf.id, labels)}
 
 
 def last_results(session: Session, person_ids: list[int]) -> dict[int, str]:

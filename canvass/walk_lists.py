@@ -120,6 +120,64 @@ def door_of(session: Session, turf: Turf, household_id: int) -> Household | None
                         .where(TurfDoor.turf_id == turf.id, Household.id == household_id)).first()
 
 
+@dataclass
+class DoorPlace:
+    """A door of a turf and where it stands in the walk (what a door page's header and its Previous/Skip show)."""
+
+    household: Household
+    position: int  # in walk order, from 0
+    total: int  # doors on the turf
+    previous: int | None  # household ids of the doors before and after it, if any
+    next: int | None
+
+
+_TURF_DOORS = TurfDoor.__table__
+_IN_WALK = {"order_by": _TURF_DOORS.c.position}
+#: The turf's doors with their neighbours in the stored walk order, worked out by the database: a door page does not
+#: read the whole order to find its own place.
+_NEIGHBOURS = select(_TURF_DOORS.c.household_id,
+                     (sa.func.row_number().over(**_IN_WALK) - 1).label("position"),
+                     sa.func.count().over().label("total"),
+                     sa.func.lag(_TURF_DOORS.c.household_id).over(**_IN_WALK).label("previous"),
+                     sa.func.lead(_TURF_DOORS.c.household_id).over(**_IN_WALK).label("next")) \
+    .where(_TURF_DOORS.c.turf_id == sa.bindparam("turf_id")).subquery("neighbours")
+_DOOR_PLACE = select(Household, _NEIGHBOURS.c.position, _NEIGHBOURS.c.total, _NEIGHBOURS.c.previous,
+                     _NEIGHBOURS.c.next).join(_NEIGHBOURS, _NEIGHBOURS.c.household_id == Household.id) \
+    .where(Household.id == sa.bindparam("household_id"))
+
+
+def door_place(session: Session, turf: Turf, household_id: int) -> DoorPlace | None:
+    """The door and its place in the walk if it is on this turf; None otherwise, whether or not it exists. One
+    query once the turf's route is stored (as ``walk_order``, a turf not routed yet is put in order here)."""
+    if turf.routed_at is None:
+        household = door_of(session, turf, household_id)
+        if household is None:
+            return None
+        order = walk_order(session, turf)
+        position = order.index(household.id)
+        return DoorPlace(household, position, len(order), order[position - 1] if position > 0 else None,
+                         order[position + 1] if position + 1 < len(order) else None)
+    row = session.execute(_DOOR_PLACE, {"turf_id": turf.id, "household_id": household_id}).first()
+    return DoorPlace(*row) if row is not None else None
+
+
+_LATEST_RESULT = select(ContactAttempt.result_code).where(ContactAttempt.person_id == Person.id,
+                                                          ContactAttempt.undone_at.is_(None)) \
+    .order_by(ContactAttempt.id.desc()).limit(1).correlate(Person).scalar_subquery()
+_DOOR_PEOPLE = select(Person, _LATEST_RESULT, opt_outs.closed_to("door")) \
+    .where(Person.household_id == sa.bindparam("household_id"), access.shown_at_a_door()) \
+    .order_by(Person.last_name, Person.first_name)
+
+
+def door_people(session: Session, household: Household) -> tuple[list[Person], dict[int, str], dict[int, str]]:
+    """``people_at`` this door, with their latest results (as ``canvassing.last_results``) and those on the
+    do-not-contact list for doors with the reason (as ``closed_at_doors``): one query, two when someone is closed."""
+    rows = session.execute(_DOOR_PEOPLE, {"household_id": household.id}).all()
+    results = {person.id: result for person, result, _closed in rows if result is not None}
+    reasons = opt_outs.reasons_of(session, [person.id for person, _result, closed in rows if closed], "door")
+    return [person for person, *_ in rows], results, {pid: closed.words for pid, closed in reasons.items()}
+
+
 def people_at(session: Session, household: Household) -> list[Person]:
     """Who a door page shows at this door (see ``access.shown_at_a_door``), by name."""
     return list(session.exec(select(Person).where(Person.household_id == household.id, access.shown_at_a_door())
