@@ -63,20 +63,38 @@ class Door:
         return self.household.lon
 
 
-def turf_doors(session: Session, turf: Turf) -> list[Door]:
-    """The turf's doors in walk order, with their people and whether they were knocked (one query each). Reads only:
-    a turf whose route is not stored yet (a job stores it after a cut) is put in route order here, not saved."""
-    households = _in_walk_order(turf, session.execute(
-        select(Household).join(TurfDoor, TurfDoor.household_id == Household.id)
-        .where(TurfDoor.turf_id == turf.id).order_by(TurfDoor.position)).scalars().all())
-    ids = [h.id for h in households]
+def _knocked(*, contact: bool = False) -> sa.Exists:
+    """SQL: someone knocked at the Household in the query's FROM (any result not undone), or ``contact``: talked."""
+    return sa.exists().where(ContactAttempt.household_id == Household.id, ContactAttempt.undone_at.is_(None),
+                             *([ContactAttempt.is_contact.is_(True)] if contact else []))
+
+
+_TURF_HOUSEHOLDS = select(Household, _knocked(), _knocked(contact=True)) \
+    .join(TurfDoor, TurfDoor.household_id == Household.id) \
+    .where(TurfDoor.turf_id == sa.bindparam("turf_id")).order_by(TurfDoor.position)
+
+
+def turf_doors(session: Session, turf: Turf, *, results: dict[int, str] | None = None) -> list[Door]:
+    """The turf's doors in walk order, with their people and whether they were knocked (two queries, three when
+    someone is on the do-not-contact list). Pass a dict as ``results`` to have it filled with each person's latest
+    result (as ``canvassing.last_results``), read with the people. Reads only: a turf whose route is not stored yet
+    (a job stores it after a cut) is put in route order here, not saved."""
+    rows = session.execute(_TURF_HOUSEHOLDS, {"turf_id": turf.id}).all()
+    status = {household.id: (bool(attempted), bool(contacted)) for household, attempted, contacted in rows}
+    households = _in_walk_order(turf, [household for household, *_ in rows])
     people: dict[int, list[Person]] = {}
-    for person in session.exec(select(Person).where(Person.household_id.in_(ids), access.shown_at_a_door())
-                               .order_by(Person.last_name, Person.first_name)):
+    closed_ids = []
+    columns = [Person, opt_outs.closed_to("door")] + ([_LATEST_RESULT] if results is not None else [])
+    for person, closed, *result in session.execute(
+            select(*columns).where(Person.household_id.in_(list(status)), access.shown_at_a_door())
+            .order_by(Person.last_name, Person.first_name)) if status else ():
         people.setdefault(person.household_id, []).append(person)
-    status = _door_status(session, ids)
-    closed = closed_at_doors(session, [p.id for listed in people.values() for p in listed])
-    return [Door(h, pos, people.get(h.id, []), *status.get(h.id, (False, False)), floor=routing.unit_floor(h.unit),
+        if closed:
+            closed_ids.append(person.id)
+        if result and result[0] is not None:
+            results[person.id] = result[0]
+    closed = {pid: reason.words for pid, reason in opt_outs.reasons_of(session, closed_ids, "door").items()}
+    return [Door(h, pos, people.get(h.id, []), *status[h.id], floor=routing.unit_floor(h.unit),
                  closed={p.id: closed[p.id] for p in people.get(h.id, []) if p.id in closed})
             for pos, h in enumerate(households)]
 
@@ -207,17 +225,6 @@ def route(households: Sequence[Household]) -> list[int]:
     doors = [routing.Place(id=h.id, street=h.street, house_number=h.house_number_int, building=h.building_key,
                            unit=h.unit, lat=h.lat, lon=h.lon) for h in households]
     return routing.walking_route(doors) if any(d.lat is not None for d in doors) else routing.street_order(doors)
-
-
-def _door_status(session: Session, household_ids: list[int]) -> dict[int, tuple[bool, bool]]:
-    if not household_ids:
-        return {}
-    rows = session.execute(
-        select(ContactAttempt.household_id, sa.func.count(), sa.func.max(sa.case((ContactAttempt.is_contact, 1),
-                                                                                 else_=0)))
-        .where(ContactAttempt.household_id.in_(household_ids), ContactAttempt.undone_at.is_(None))
-        .group_by(ContactAttempt.household_id)).all()
-    return {hid: (count > 0, bool(contacted)) for hid, count, contacted in rows}
 
 
 def route_turf(session: Session, turf: Turf) -> None:

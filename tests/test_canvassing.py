@@ -269,6 +269,19 @@ def test_a_door_page_asks_the_database_a_handful_of_questions(app, engine, sessi
     assert len(statements) <= (6 if routed else 7), "\n".join(statements)
 
 
+def test_a_walk_list_and_the_turf_package_ask_the_database_a_handful_of_questions(app, engine, session, turf,
+                                                                                   volunteer):
+    """The doors with whether they were knocked, the people with their last results and the do-not-contact list,
+    and what the user did on the turf: a few statements however many doors the turf has."""
+    client = app.test_client(user=volunteer)
+    tap(client, turf, person(session, "Ana"), "NH")
+    client.post(f"/walk/{turf.id}/check-in")
+    for url, most in ((f"/walk/{turf.id}", 6), (f"/api/v1/turfs/{turf.id}", 5)):
+        client.get(url)
+        statements = statements_of(engine, lambda url=url: client.get(url))
+        assert len(statements) <= most, "\n".join(statements)
+
+
 @pytest.mark.parametrize("routed", [True, False])
 def test_a_door_page_says_where_the_door_is_in_the_walk(app, session, campaign, tmp_path, volunteer, routed):
     rows = [f"{n},P{n},Q{n},{n} Elm St,27701,en,,,\n" for n in range(1, 6)]

@@ -41,22 +41,13 @@ def _language() -> str:
 
 @bp.get("/<int:turf_id>")
 def walk(turf_id: int):
-    turf = get_my_turf(turf_id)
-    campaign = db().get(Campaign, turf.campaign_id)
+    turf, campaign = get_my_turf_and_campaign(turf_id)
     if campaign.closed_at is not None:
         return _closed(turf, campaign)
-    doors = walk_lists.turf_doors(db(), turf)
-    results = canvassing.last_results(db(), [p.id for d in doors for p in d.people])
-    views = [canvassing.door_view(d, campaign, results) for d in doors]
+    page = canvassing.walk_page(db(), current_user, turf, campaign, _language())
     query = request.args.get("q", "").strip().lower()
-    shown = [v for v in views if not query or query in _searchable(v)]
-    next_door = next((v for v in views if not v["attempted"] and not v["closed"]), None)
-    return render_template("canvassing/walk.html", turf=turf, campaign=campaign, doors=shown, total=len(views),
-                           done=sum(v["attempted"] for v in views), next_door=next_door, query=query,
-                           shift=canvassing.open_shift(db(), current_user, turf),
-                           labels=conversation.result_labels(db(), campaign, _language()),
-                           last=canvassing.entry_view(db(), canvassing.last_entry(db(), current_user.id, turf.id),
-                                                      campaign, _language()))
+    shown = [v for v in page["doors"] if not query or query in _searchable(v)]
+    return render_template("canvassing/walk.html", turf=turf, campaign=campaign, query=query, **{**page, "doors": shown})
 
 
 def _searchable(view: dict) -> str:
