@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
@@ -31,6 +30,7 @@ from canvass.web.lookups import (
     get_my_turf_and_campaign,
     get_turf_to_work,
 )
+from canvass.web.templating import in_language
 
 bp = Blueprint("canvassing", __name__, url_prefix="/walk")
 
@@ -79,22 +79,12 @@ def _render_door(turf: Turf, campaign: Campaign, place: walk_lists.DoorPlace, *,
         add_person_open=add_person is not None and add_person.has_errors), 200 if add_person is None else 400
 
 
-#: The blank add-person fields by language: the same on every door page, and WTForms draws them at the cost of a
-#: fifth of the page.
-_BLANK_ADD_PERSON: dict[str, Markup] = {}
-
-
 def _add_person_fields(form: AddPersonForm | None) -> Markup:
-    """The add-person form's fields: ``form``'s as sent, else blank (drawn once per process and language)."""
+    """The add-person form's fields: ``form``'s as sent, else blank, the same on every door page (WTForms draws
+    them at the cost of a fifth of the page: once per process and language)."""
     if form is not None:
         return Markup(render_template("canvassing/_add_person_fields.html", add_person=form))
-    language = str(get_locale())
-    fields = _BLANK_ADD_PERSON.get(language)
-    if fields is None:
-        fields = Markup(render_template("canvassing/_add_person_fields.html", add_person=AddPersonForm(formdata=None)))
-        if not current_app.jinja_env.auto_reload:  # a template edited while the server runs shows at once
-            _BLANK_ADD_PERSON[language] = fields
-    return fields
+    return in_language("canvassing/_add_person_fields.html", lambda: {"add_person": AddPersonForm(formdata=None)})
 
 
 def _last_entry(turf: Turf) -> ContactAttempt | None:
