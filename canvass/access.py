@@ -168,14 +168,22 @@ def may_work_turf(user_id, role) -> sa.ColumnElement[bool]:
     return sa.or_(role.in_([r.value for r in LEADS]), _worked_by(user_id))
 
 
-_VISIBLE_TURF = {staff: select(Turf).where(Turf.id == sa.bindparam("turf_id"), *(
-    () if staff else (_worked_by(sa.bindparam("user_id")),))) for staff in (True, False)}
+_VISIBLE_TURF = {staff: select(Turf, Campaign).join(Campaign, Campaign.id == Turf.campaign_id).where(
+    Turf.id == sa.bindparam("turf_id"), *(() if staff else (_worked_by(sa.bindparam("user_id")),)))
+    for staff in (True, False)}
 
 
 def visible_turf(session: Session, turf_id: int, user: User) -> Turf | None:
     """The turf if ``user`` may open it (staff any, volunteers the active turfs actively assigned to them); None
     otherwise, whether or not it exists."""
-    return session.exec(_VISIBLE_TURF[user.role in STAFF], params={"turf_id": turf_id, "user_id": user.id}).first()
+    found = visible_turf_and_campaign(session, turf_id, user)
+    return found[0] if found is not None else None
+
+
+def visible_turf_and_campaign(session: Session, turf_id: int, user: User) -> tuple[Turf, Campaign] | None:
+    """``visible_turf`` with its campaign, read in the same statement (every page of a turf needs both)."""
+    row = session.execute(_VISIBLE_TURF[user.role in STAFF], {"turf_id": turf_id, "user_id": user.id}).first()
+    return (row[0], row[1]) if row is not None else None
 
 
 def works_turf(session: Session, turf: Turf, user: User) -> bool:

@@ -60,11 +60,66 @@ def entry_view(session: Session, entry: ContactAttempt | None, campaign: Campaig
         return None
     person = session.get(Person, entry.person_id) if entry.person_id else None
     household = session.get(Household, entry.household_id) if entry.household_id else None
-    who = f"{person.first_name} {person.last_name}".strip() if person else \
-        (household.address if household else "")
-    labels = conversation.result_labels(session, campaign, language)
+    return _entry_in_words(entry, person and (person.first_name, person.last_name), household and household.address,
+                           conversation.result_labels(session, campaign, language))
+
+
+_LAST_ENTRY = select(ContactAttempt.result_code, ContactAttempt.household_id, ContactAttempt.person_id,
+                     ContactAttempt.contacted_at, Person.first_name, Person.last_name,
+                     Person.id.is_not(None).label("has_person"), Household.address) \
+    .outerjoin(Person, Person.id == ContactAttempt.person_id) \
+    .outerjoin(Household, Household.id == ContactAttempt.household_id) \
+    .where(ContactAttempt.user_id == sa.bindparam("user_id"), ContactAttempt.turf_id == sa.bindparam("turf_id"),
+           ContactAttempt.undone_at.is_(None)).order_by(ContactAttempt.id.desc()).limit(1)
+
+
+def last_entry_view(session: Session, user_id: int, turf_id: int, labels: dict[str, str]) -> dict[str, Any] | None:
+    """``entry_view`` of ``last_entry``, read with its person and door in one query; ``labels`` as
+    ``conversation.result_labels``."""
+    row = session.execute(_LAST_ENTRY, {"user_id": user_id, "turf_id": turf_id}).first()
+    if row is None:
+        return None
+    return _entry_in_words(row, (row.first_name, row.last_name) if row.has_person else None, row.address, labels)
+
+
+def _entry_in_words(entry: ContactAttempt | sa.Row, name: tuple[str, str] | None, address: str | None,
+                    labels: dict[str, str]) -> dict[str, Any]:
+    who = f"{name[0]} {name[1]}".strip() if name else (address or "")
     return {"who": who, "result": labels.get(entry.result_code, entry.result_code),
             "household_id": entry.household_id, "person_id": entry.person_id, "at": entry.contacted_at}
+
+
+def walk_page(session: Session, user: User, turf: Turf, campaign: Campaign, language: str) -> dict[str, Any]:
+    """What a walk list shows: the doors (``door_view``) with the progress, the next door to knock, the user's open
+    shift and last entry on the turf, with the campaign's words in ``language``."""
+    results: dict[int, str] = {}
+    doors = walk_lists.turf_doors(session, turf, results=results)
+    views = [door_view(d, campaign, results) for d in doors]
+    labels = conversation.result_labels(session, campaign, language)
+    return {"doors": views, "total": len(views), "done": sum(v["attempted"] for v in views),
+            "next_door": next((v for v in views if not v["attempted"] and not v["closed"]), None),
+            "shift": open_shift(session, user, turf), "labels": labels,
+            "last": last_entry_view(session, user.id, turf.id, labels)}
+
+
+def door_page(session: Session, user: User, turf: Turf, campaign: Campaign, place: walk_lists.DoorPlace,
+              language: str) -> dict[str, Any]:
+    """What a door page shows (but the request's own: new UUIDs, a confirmation, the add-person form), with the
+    campaign's words in ``language``: four queries, five when someone at the door is on the do-not-contact list."""
+    people, results, closed = walk_lists.door_people(session, place.household)
+    resident = next((p.language for p in people if p.language and p.language != language), "")
+    labels = conversation.result_labels(session, campaign, language)
+    open_people = [p for p in people if p.id not in closed]
+    return {"household": place.household, "position": place.position + 1, "total": place.total,
+            "neighbours": {"previous": place.previous, "next": place.next},
+            "people": [{**conversation.person_view(p, campaign), "last_result": results.get(p.id, ""),
+                        "closed": closed.get(p.id, "")} for p in people],
+            "open_people": open_people,
+            **conversation.door_buttons(conversation.result_codes_for(session, campaign, Channel.door, language)),
+            "labels": labels, "survey": conversation.survey_for(session, campaign, language),
+            "followups": conversation.followup_tags(session, campaign, language),
+            "script": conversation.script_for(session, campaign, Channel.door, language, resident),
+            "last": last_entry_view(session, user.id, turf.id, labels)}
 
 
 def last_results(session: Session, person_ids: list[int]) -> dict[int, str]:
@@ -79,11 +134,11 @@ def last_results(session: Session, person_ids: list[int]) -> dict[int, str]:
     return dict(rows)
 
 
-def turf_package(session: Session, turf: Turf, user: User) -> dict[str, Any]:
-    """Everything the phone keeps for working the turf offline."""
-    campaign = session.get(Campaign, turf.campaign_id)
-    doors = walk_lists.turf_doors(session, turf)
-    results = last_results(session, [p.id for d in doors for p in d.people])
+def turf_package(session: Session, turf: Turf, user: User, campaign: Campaign | None = None) -> dict[str, Any]:
+    """Everything the phone keeps for working the turf offline (``campaign``: the turf's, if already read)."""
+    campaign = campaign or session.get(Campaign, turf.campaign_id)
+    results: dict[int, str] = {}
+    doors = walk_lists.turf_doors(session, turf, results=results)
     language = user.language or "en"
     scripts = conversation.scripts_for(session, campaign, Channel.door)
     return {"turf": {"id": turf.id, "name": turf.name, "campaign": campaign.name},
@@ -99,12 +154,22 @@ def _versioned(view: dict[str, Any]) -> dict[str, Any]:
     return {**view, "v": hashlib.sha1(json.dumps(view, sort_keys=True, default=str).encode()).hexdigest()[:12]}
 
 
+#: ``open_shift`` and ``last_entry`` of a user on a turf, their ids only, in one statement.
+_VERSION_STATE = select(
+    select(Shift.id).where(Shift.user_id == sa.bindparam("user_id"), Shift.checked_out_at.is_(None),
+                           Shift.turf_id == sa.bindparam("turf_id")).order_by(Shift.id.desc()).limit(1)
+    .scalar_subquery(),
+    select(ContactAttempt.id).where(ContactAttempt.user_id == sa.bindparam("user_id"),
+                                    ContactAttempt.turf_id == sa.bindparam("turf_id"),
+                                    ContactAttempt.undone_at.is_(None)).order_by(ContactAttempt.id.desc()).limit(1)
+    .scalar_subquery())
+
+
 def turf_version(session: Session, turf: Turf, user: User, package: dict[str, Any], language: str) -> str:
     """What the turf's pages show this user, as one digest: its package, the user's open shift and last entry on
     it, and the language. The phone keeps the walk list while this stays the same (an ETag)."""
-    shift = open_shift(session, user, turf)
-    entry = last_entry(session, user.id, turf.id)
-    state = [package, shift.id if shift else None, entry.id if entry else None, language, user.id]
+    shift_id, entry_id = session.execute(_VERSION_STATE, {"user_id": user.id, "turf_id": turf.id}).one()
+    state = [package, shift_id, entry_id, language, user.id]
     return hashlib.sha1(json.dumps(state, sort_keys=True, default=str).encode()).hexdigest()[:20]
 
 

@@ -10,7 +10,7 @@ readers of the flags see the same list. The caller commits.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -236,6 +236,12 @@ def reasons_closed(session: Session, person_ids: list[int], channel: str) -> dic
     if not person_ids:
         return {}
     closed = session.exec(select(Person.id).where(Person.id.in_(person_ids), closed_to(channel))).all()
+    return reasons_of(session, closed, channel)
+
+
+def reasons_of(session: Session, closed: Sequence[int], channel: str) -> dict[int, Closed]:
+    """The reasons of people already known to be on the list for ``channel`` (``closed_to``): the latest entry that
+    closes it, else the flag's reason. No query when ``closed`` is empty."""
     if not closed:
         return {}
     scopes = {"door": ("all", "door"), "phone": ("all", "phone"), "texts": ("all", "texts")}.get(channel, ("all",))

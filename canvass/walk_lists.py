@@ -63,20 +63,38 @@ class Door:
         return self.household.lon
 
 
-def turf_doors(session: Session, turf: Turf) -> list[Door]:
-    """The turf's doors in walk order, with their people and whether they were knocked (one query each). Reads only:
-    a turf whose route is not stored yet (a job stores it after a cut) is put in route order here, not saved."""
-    households = _in_walk_order(turf, session.execute(
-        select(Household).join(TurfDoor, TurfDoor.household_id == Household.id)
-        .where(TurfDoor.turf_id == turf.id).order_by(TurfDoor.position)).scalars().all())
-    ids = [h.id for h in households]
+def _knocked(*, contact: bool = False) -> sa.Exists:
+    """SQL: someone knocked at the Household in the query's FROM (any result not undone), or ``contact``: talked."""
+    return sa.exists().where(ContactAttempt.household_id == Household.id, ContactAttempt.undone_at.is_(None),
+                             *([ContactAttempt.is_contact.is_(True)] if contact else []))
+
+
+_TURF_HOUSEHOLDS = select(Household, _knocked(), _knocked(contact=True)) \
+    .join(TurfDoor, TurfDoor.household_id == Household.id) \
+    .where(TurfDoor.turf_id == sa.bindparam("turf_id")).order_by(TurfDoor.position)
+
+
+def turf_doors(session: Session, turf: Turf, *, results: dict[int, str] | None = None) -> list[Door]:
+    """The turf's doors in walk order, with their people and whether they were knocked (two queries, three when
+    someone is on the do-not-contact list). Pass a dict as ``results`` to have it filled with each person's latest
+    result (as ``canvassing.last_results``), read with the people. Reads only: a turf whose route is not stored yet
+    (a job stores it after a cut) is put in route order here, not saved."""
+    rows = session.execute(_TURF_HOUSEHOLDS, {"turf_id": turf.id}).all()
+    status = {household.id: (bool(attempted), bool(contacted)) for household, attempted, contacted in rows}
+    households = _in_walk_order(turf, [household for household, *_ in rows])
     people: dict[int, list[Person]] = {}
-    for person in session.exec(select(Person).where(Person.household_id.in_(ids), access.shown_at_a_door())
-                               .order_by(Person.last_name, Person.first_name)):
+    closed_ids = []
+    columns = [Person, opt_outs.closed_to("door")] + ([_LATEST_RESULT] if results is not None else [])
+    for person, closed, *result in session.execute(
+            select(*columns).where(Person.household_id.in_(list(status)), access.shown_at_a_door())
+            .order_by(Person.last_name, Person.first_name)) if status else ():
         people.setdefault(person.household_id, []).append(person)
-    status = _door_status(session, ids)
-    closed = closed_at_doors(session, [p.id for listed in people.values() for p in listed])
-    return [Door(h, pos, people.get(h.id, []), *status.get(h.id, (False, False)), floor=routing.unit_floor(h.unit),
+        if closed:
+            closed_ids.append(person.id)
+        if result and result[0] is not None:
+            results[person.id] = result[0]
+    closed = {pid: reason.words for pid, reason in opt_outs.reasons_of(session, closed_ids, "door").items()}
+    return [Door(h, pos, people.get(h.id, []), *status[h.id], floor=routing.unit_floor(h.unit),
                  closed={p.id: closed[p.id] for p in people.get(h.id, []) if p.id in closed})
             for pos, h in enumerate(households)]
 
@@ -120,6 +138,64 @@ def door_of(session: Session, turf: Turf, household_id: int) -> Household | None
                         .where(TurfDoor.turf_id == turf.id, Household.id == household_id)).first()
 
 
+@dataclass
+class DoorPlace:
+    """A door of a turf and where it stands in the walk (what a door page's header and its Previous/Skip show)."""
+
+    household: Household
+    position: int  # in walk order, from 0
+    total: int  # doors on the turf
+    previous: int | None  # household ids of the doors before and after it, if any
+    next: int | None
+
+
+_TURF_DOORS = TurfDoor.__table__
+_IN_WALK = {"order_by": _TURF_DOORS.c.position}
+#: The turf's doors with their neighbours in the stored walk order, worked out by the database: a door page does not
+#: read the whole order to find its own place.
+_NEIGHBOURS = select(_TURF_DOORS.c.household_id,
+                     (sa.func.row_number().over(**_IN_WALK) - 1).label("position"),
+                     sa.func.count().over().label("total"),
+                     sa.func.lag(_TURF_DOORS.c.household_id).over(**_IN_WALK).label("previous"),
+                     sa.func.lead(_TURF_DOORS.c.household_id).over(**_IN_WALK).label("next")) \
+    .where(_TURF_DOORS.c.turf_id == sa.bindparam("turf_id")).subquery("neighbours")
+_DOOR_PLACE = select(Household, _NEIGHBOURS.c.position, _NEIGHBOURS.c.total, _NEIGHBOURS.c.previous,
+                     _NEIGHBOURS.c.next).join(_NEIGHBOURS, _NEIGHBOURS.c.household_id == Household.id) \
+    .where(Household.id == sa.bindparam("household_id"))
+
+
+def door_place(session: Session, turf: Turf, household_id: int) -> DoorPlace | None:
+    """The door and its place in the walk if it is on this turf; None otherwise, whether or not it exists. One
+    query once the turf's route is stored (as ``walk_order``, a turf not routed yet is put in order here)."""
+    if turf.routed_at is None:
+        household = door_of(session, turf, household_id)
+        if household is None:
+            return None
+        order = walk_order(session, turf)
+        position = order.index(household.id)
+        return DoorPlace(household, position, len(order), order[position - 1] if position > 0 else None,
+                         order[position + 1] if position + 1 < len(order) else None)
+    row = session.execute(_DOOR_PLACE, {"turf_id": turf.id, "household_id": household_id}).first()
+    return DoorPlace(*row) if row is not None else None
+
+
+_LATEST_RESULT = select(ContactAttempt.result_code).where(ContactAttempt.person_id == Person.id,
+                                                          ContactAttempt.undone_at.is_(None)) \
+    .order_by(ContactAttempt.id.desc()).limit(1).correlate(Person).scalar_subquery()
+_DOOR_PEOPLE = select(Person, _LATEST_RESULT, opt_outs.closed_to("door")) \
+    .where(Person.household_id == sa.bindparam("household_id"), access.shown_at_a_door()) \
+    .order_by(Person.last_name, Person.first_name)
+
+
+def door_people(session: Session, household: Household) -> tuple[list[Person], dict[int, str], dict[int, str]]:
+    """``people_at`` this door, with their latest results (as ``canvassing.last_results``) and those on the
+    do-not-contact list for doors with the reason (as ``closed_at_doors``): one query, two when someone is closed."""
+    rows = session.execute(_DOOR_PEOPLE, {"household_id": household.id}).all()
+    results = {person.id: result for person, result, _closed in rows if result is not None}
+    reasons = opt_outs.reasons_of(session, [person.id for person, _result, closed in rows if closed], "door")
+    return [person for person, *_ in rows], results, {pid: closed.words for pid, closed in reasons.items()}
+
+
 def people_at(session: Session, household: Household) -> list[Person]:
     """Who a door page shows at this door (see ``access.shown_at_a_door``), by name."""
     return list(session.exec(select(Person).where(Person.household_id == household.id, access.shown_at_a_door())
@@ -149,17 +225,6 @@ def route(households: Sequence[Household]) -> list[int]:
     doors = [routing.Place(id=h.id, street=h.street, house_number=h.house_number_int, building=h.building_key,
                            unit=h.unit, lat=h.lat, lon=h.lon) for h in households]
     return routing.walking_route(doors) if any(d.lat is not None for d in doors) else routing.street_order(doors)
-
-
-def _door_status(session: Session, household_ids: list[int]) -> dict[int, tuple[bool, bool]]:
-    if not household_ids:
-        return {}
-    rows = session.execute(
-        select(ContactAttempt.household_id, sa.func.count(), sa.func.max(sa.case((ContactAttempt.is_contact, 1),
-                                                                                 else_=0)))
-        .where(ContactAttempt.household_id.in_(household_ids), ContactAttempt.undone_at.is_(None))
-        .group_by(ContactAttempt.household_id)).all()
-    return {hid: (count > 0, bool(contacted)) for hid, count, contacted in rows}
 
 
 def route_turf(session: Session, turf: Turf) -> None:

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from canvass import campaigns, contacts, turfs
+from canvass import campaigns, contacts, turfs, walk_lists
 from canvass.models import (
     Channel,
     ContactAttempt,
@@ -234,23 +234,74 @@ def test_a_door_page_shows_each_edit_of_the_wording_at_once_though_processes_kee
         assert shown in door_page(client, turf, household), url
 
 
-def test_a_door_page_asks_the_database_a_handful_of_questions(app, engine, session, turf, volunteer):
-    """A GOTV Saturday is a door page every few seconds per volunteer: it reads what changes (the people, their last
-    results, the walk order), not the campaign's wording, which is kept in memory by version."""
-    client = app.test_client(user=volunteer)
-    url = f"/walk/{turf.id}/door/{person(session, 'Ana').household_id}"
-    client.get(url)  # the wording is read once
+def statements_of(engine, request):
     statements = []
 
     def record(_connection, _cursor, statement, *_):
-        statements.append(statement)
+        if not statement.startswith("BEGIN"):  # SQLite's own, not a question asked
+            statements.append(statement)
 
     sa.event.listen(engine, "before_cursor_execute", record)
     try:
-        assert client.get(url).status_code == 200
+        assert request().status_code == 200
     finally:
         sa.event.remove(engine, "before_cursor_execute", record)
-    assert len(statements) <= 11, "\n".join(statements)
+    return statements
+
+
+@pytest.mark.parametrize("routed", [True, False])
+def test_a_door_page_asks_the_database_a_handful_of_questions(app, engine, session, turf, volunteer, routed):
+    """A GOTV Saturday is a door page every few seconds per volunteer: it reads what changes (the user, the turf with
+    its campaign, the door with its place in the walk, the people with their last results, the last entry), not the
+    campaign's wording, which is kept in memory by version, nor the turf's whole walk order once it is stored."""
+    if routed:
+        walk_lists.route_turf(session, session.get(Turf, turf.id))
+        session.commit()
+    client = app.test_client(user=volunteer)
+    url = f"/walk/{turf.id}/door/{person(session, 'Ana').household_id}"
+    client.get(url)  # the wording is read once
+    tap(client, turf, person(session, "Ana"), "NH")  # a last entry to show, with its person
+    statements = statements_of(engine, lambda: client.get(url))
+    assert len(statements) <= (5 if routed else 6), "\n".join(statements)
+    luis = person(session, "Luis")
+    assert client.post(f"{url}/opt-out", data={"person_id": luis.id}).status_code == 302
+    statements = statements_of(engine, lambda: client.get(url))  # and why Luis is not to be knocked
+    assert len(statements) <= (6 if routed else 7), "\n".join(statements)
+
+
+def test_a_walk_list_and_the_turf_package_ask_the_database_a_handful_of_questions(app, engine, session, turf,
+                                                                                   volunteer):
+    """The doors with whether they were knocked, the people with their last results and the do-not-contact list,
+    and what the user did on the turf: a few statements however many doors the turf has."""
+    client = app.test_client(user=volunteer)
+    tap(client, turf, person(session, "Ana"), "NH")
+    client.post(f"/walk/{turf.id}/check-in")
+    for url, most in ((f"/walk/{turf.id}", 6), (f"/api/v1/turfs/{turf.id}", 5)):
+        client.get(url)
+        statements = statements_of(engine, lambda url=url: client.get(url))
+        assert len(statements) <= most, "\n".join(statements)
+
+
+@pytest.mark.parametrize("routed", [True, False])
+def test_a_door_page_says_where_the_door_is_in_the_walk(app, session, campaign, tmp_path, volunteer, routed):
+    rows = [f"{n},P{n},Q{n},{n} Elm St,27701,en,,,\n" for n in range(1, 6)]
+    path = tmp_path / "people.csv"
+    path.write_text(PEOPLE.splitlines()[0] + "\n" + "".join(rows))
+    turf = walkable_turf(session, campaign, volunteer, path)
+    if routed:
+        walk_lists.route_turf(session, turf)
+        session.commit()
+    order = walk_lists.walk_order(session, turf)
+    client = app.test_client(user=volunteer)
+    for position, household_id in enumerate(order):
+        page = door_page(client, turf, household_id)
+        assert f"Door {position + 1} of {len(order)}" in page
+        previous = re.search(r'href="/walk/\d+/door/(\d+)">← Previous', page)
+        skip = re.search(r'href="/walk/\d+/door/(\d+)">Skip →', page)
+        assert (int(previous.group(1)) if previous else None) == (order[position - 1] if position else None)
+        assert (int(skip.group(1)) if skip else None) == (order[position + 1] if position + 1 < len(order) else None)
+    other = session.exec(select(Household.id).where(Household.id.not_in(order))).first()
+    assert other is None or client.get(f"/walk/{turf.id}/door/{other}").status_code == 404
 
 
 def test_a_volunteers_pages_cost_the_same_after_a_day_of_entries(app, session, turf, volunteer):

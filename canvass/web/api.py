@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from canvass import access, batch_reads, canvassing, contacts
 from canvass.web.database import db
 from canvass.web.language import page_language
+from canvass.web.lookups import get_my_turf_and_campaign
 from canvass.web.security import signed_in_claim, signed_in_user
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -38,10 +39,8 @@ def me():
 
 @bp.get("/turfs/<int:turf_id>")
 def turf(turf_id: int):
-    found = access.visible_turf(db(), turf_id, current_user)
-    if found is None:
-        abort(404)
-    package = canvassing.turf_package(db(), found, current_user)
+    found, campaign = get_my_turf_and_campaign(turf_id)
+    package = canvassing.turf_package(db(), found, current_user, campaign)
     response = jsonify(package)
     response.set_etag(canvassing.turf_version(db(), found, current_user, package, page_language()))
     return response.make_conditional(request)  # 304 when the phone already holds this version

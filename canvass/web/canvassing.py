@@ -7,6 +7,7 @@ import uuid
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 from wtforms import SelectChoice
 
 from canvass import audit, canvassing, contacts, conversation, opt_outs, walk_lists
@@ -22,7 +23,14 @@ from canvass.web.forms.contacts import (
     posted,
 )
 from canvass.web.language import page_language
-from canvass.web.lookups import get_my_door, get_my_turf, get_turf_to_work
+from canvass.web.lookups import (
+    get_my_door,
+    get_my_door_place,
+    get_my_turf,
+    get_my_turf_and_campaign,
+    get_turf_to_work,
+)
+from canvass.web.templating import in_language
 
 bp = Blueprint("canvassing", __name__, url_prefix="/walk")
 
@@ -33,22 +41,13 @@ def _language() -> str:
 
 @bp.get("/<int:turf_id>")
 def walk(turf_id: int):
-    turf = get_my_turf(turf_id)
-    campaign = db().get(Campaign, turf.campaign_id)
+    turf, campaign = get_my_turf_and_campaign(turf_id)
     if campaign.closed_at is not None:
         return _closed(turf, campaign)
-    doors = walk_lists.turf_doors(db(), turf)
-    results = canvassing.last_results(db(), [p.id for d in doors for p in d.people])
-    views = [canvassing.door_view(d, campaign, results) for d in doors]
+    page = canvassing.walk_page(db(), current_user, turf, campaign, _language())
     query = request.args.get("q", "").strip().lower()
-    shown = [v for v in views if not query or query in _searchable(v)]
-    next_door = next((v for v in views if not v["attempted"] and not v["closed"]), None)
-    return render_template("canvassing/walk.html", turf=turf, campaign=campaign, doors=shown, total=len(views),
-                           done=sum(v["attempted"] for v in views), next_door=next_door, query=query,
-                           shift=canvassing.open_shift(db(), current_user, turf),
-                           labels=conversation.result_labels(db(), campaign, _language()),
-                           last=canvassing.entry_view(db(), canvassing.last_entry(db(), current_user.id, turf.id),
-                                                      campaign, _language()))
+    shown = [v for v in page["doors"] if not query or query in _searchable(v)]
+    return render_template("canvassing/walk.html", turf=turf, campaign=campaign, query=query, **{**page, "doors": shown})
 
 
 def _searchable(view: dict) -> str:
@@ -58,12 +57,10 @@ def _searchable(view: dict) -> str:
 
 @bp.get("/<int:turf_id>/door/<int:household_id>")
 def door(turf_id: int, household_id: int):
-    turf = get_my_turf(turf_id)
-    campaign = db().get(Campaign, turf.campaign_id)
+    turf, campaign = get_my_turf_and_campaign(turf_id)
     if campaign.closed_at is not None:
         return _closed(turf, campaign)
-    household = get_my_door(turf, household_id)
-    return _render_door(turf, household)
+    return _render_door(turf, campaign, get_my_door_place(turf, household_id))
 
 
 def _closed(turf: Turf, campaign: Campaign):
@@ -71,33 +68,23 @@ def _closed(turf: Turf, campaign: Campaign):
     return render_template("canvassing/closed.html", turf=turf, campaign=campaign)
 
 
-def _render_door(turf: Turf, household: Household, *, confirm: dict | None = None,
+def _render_door(turf: Turf, campaign: Campaign, place: walk_lists.DoorPlace, *, confirm: dict | None = None,
                  add_person: AddPersonForm | None = None):
-    campaign = db().get(Campaign, turf.campaign_id)
-    people = walk_lists.people_at(db(), household)
-    results = canvassing.last_results(db(), [p.id for p in people])
-    closed = walk_lists.closed_at_doors(db(), [p.id for p in people])
-    language = _language()
-    resident = next((p.language for p in people if p.language and p.language != language), "")
-    order = walk_lists.walk_order(db(), turf)
-    position = order.index(household.id)
-    neighbours = {"previous": order[position - 1] if position > 0 else None,
-                  "next": order[position + 1] if position + 1 < len(order) else None}
-    codes = conversation.result_codes_for(db(), campaign, Channel.door, language)
+    page = canvassing.door_page(db(), current_user, turf, campaign, place, _language())
+    page["people"] = [{**person, "uuid": uuid.uuid4()} for person in page["people"]]
     return render_template(
-        "canvassing/door.html", turf=turf, campaign=campaign, household=household, position=position + 1,
-        total=len(order), people=[{**conversation.person_view(p, campaign), "last_result": results.get(p.id, ""),
-                                   "uuid": uuid.uuid4(), "closed": closed.get(p.id, "")} for p in people],
-        open_people=[p for p in people if p.id not in closed],
-        **conversation.door_buttons(codes), labels=conversation.result_labels(db(), campaign, language),
-        survey=conversation.survey_for(db(), campaign, language),
-        followups=conversation.followup_tags(db(), campaign, language),
-        script=conversation.script_for(db(), campaign, Channel.door, language, resident),
-        neighbours=neighbours, confirm=confirm, door_uuids=[uuid.uuid4() for p in people if p.id not in closed],
-        last=canvassing.entry_view(db(), canvassing.last_entry(db(), current_user.id, turf.id), campaign,
-                                   language),
-        highlight=request.args.get("person", type=int), add_person=add_person or AddPersonForm(formdata=None)), \
-        200 if add_person is None else 400
+        "canvassing/door.html", turf=turf, campaign=campaign, **page, confirm=confirm,
+        door_uuids=[uuid.uuid4() for _p in page["open_people"]],
+        highlight=request.args.get("person", type=int), add_person_fields=_add_person_fields(add_person),
+        add_person_open=add_person is not None and add_person.has_errors), 200 if add_person is None else 400
+
+
+def _add_person_fields(form: AddPersonForm | None) -> Markup:
+    """The add-person form's fields: ``form``'s as sent, else blank, the same on every door page (WTForms draws
+    them at the cost of a fifth of the page: once per process and language)."""
+    if form is not None:
+        return Markup(render_template("canvassing/_add_person_fields.html", add_person=form))
+    return in_language("canvassing/_add_person_fields.html", lambda: {"add_person": AddPersonForm(formdata=None)})
 
 
 def _last_entry(turf: Turf) -> ContactAttempt | None:
@@ -120,7 +107,7 @@ def log(turf_id: int, household_id: int):
     code = form.result.data.strip().upper()
     rules = {c["code"]: c for c in conversation.result_codes_for(db(), campaign, Channel.door, _language())}
     if code in rules and rules[code]["confirm"] and not door.confirm.data:
-        return _render_door(turf, household, confirm={"person_id": door.person_id.data, "code": code,
+        return _render_door(turf, campaign, get_my_door_place(turf, household.id), confirm={"person_id": door.person_id.data, "code": code,
                                                       "form": posted(door, form)})
     try:
         item = form.contact(channel=Channel.door, person_id=door.person_id.data, household_id=household.id,
@@ -246,7 +233,8 @@ def add_person(turf_id: int, household_id: int):
             flash(_("Added. Record what happened with them below."), "ok")
             return redirect(url_for("canvassing.door", turf_id=turf.id, household_id=household.id) +
                             f"#person-{person.id}")
-    return _render_door(turf, household, add_person=form)
+    return _render_door(turf, db().get(Campaign, turf.campaign_id), get_my_door_place(turf, household.id),
+                        add_person=form)
 
 
 @bp.post("/<int:turf_id>/check-in")

@@ -29,10 +29,15 @@ def get_campaign_or_first(campaign_id: int | None) -> Campaign | None:
 
 def get_my_turf(turf_id: int) -> Turf:
     """The turf if the current user may open it (a volunteer's own turf, or any turf for staff); otherwise 404."""
-    turf = access.visible_turf(db(), turf_id, current_user)
-    if turf is None:
+    return get_my_turf_and_campaign(turf_id)[0]
+
+
+def get_my_turf_and_campaign(turf_id: int) -> tuple[Turf, Campaign]:
+    """``get_my_turf`` with the turf's campaign, in one statement."""
+    found = access.visible_turf_and_campaign(db(), turf_id, current_user)
+    if found is None:
         abort(404)
-    return turf
+    return found
 
 
 def get_turf_to_work(turf_id: int) -> Turf:
@@ -52,6 +57,11 @@ def get_lead_turf(turf_id: int) -> Turf:
 def get_my_door(turf: Turf, household_id: int) -> Household:
     """A door of this turf (the turf was already checked to be the user's); anything else is a 404."""
     return walk_lists.door_of(db(), turf, household_id) or abort(404)
+
+
+def get_my_door_place(turf: Turf, household_id: int) -> walk_lists.DoorPlace:
+    """``get_my_door`` with the door's place in the walk (what a door page shows)."""
+    return walk_lists.door_place(db(), turf, household_id) or abort(404)
 
 
 def get_user(user_id: int) -> User:
