@@ -48,6 +48,7 @@ def test_data_staff_import_vote_history_and_a_lead_targets_rare_voters(demo_serv
     page.locator("#file").set_input_files(str(history))
     page.get_by_role("button", name="Upload and check").click()
     page.get_by_role("button", name="Import the votes").wait_for()
+    page.wait_for_load_state()  # the button is there before the style sheet applies: a page measured unstyled is wider
     main = page.locator("main").inner_text()
     assert re.search(r"Matched to people\s+40", main) and re.search(r"Not matched\s+1", main), main
     assert "99999999" in main
