@@ -85,10 +85,12 @@ def test_a_history_file_is_imported_on_a_phone(live_server, phone, session, camp
     screenshot(page, f"history-upload-360-{language}")
     page.get_by_role("button", name=upload_button).click()
     page.get_by_role("button", name=confirm_button).wait_for()
+    page.wait_for_load_state()  # the button is there before the style sheet applies: a page measured unstyled is wider
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     screenshot(page, f"history-check-360-{language}")
     page.get_by_role("button", name=confirm_button).click()
     page.get_by_text(done).wait_for()
+    page.wait_for_load_state()
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     assert len(session.execute(select(Vote)).all()) == 4
     page.goto(f"{live_server}/people/{person.id}")

@@ -54,7 +54,9 @@ class KeyMap:
     """Keys (64-bit numbers) to ids, added a chunk at a time; a key keeps the first id it was given.
 
     Held as sorted runs, each at most half the size of the one before (merged when not), so adding n keys in
-    chunks costs O(n log n) and a lookup searches a few runs."""
+    chunks costs O(n log n) and a lookup searches a few runs. Ids are kept in 32 bits (the tables' ids are 32-bit
+    integers, and a dry run's stand-ins count down from -1): 12 bytes a key instead of 16, most of what a big file's
+    import holds per row."""
 
     def __init__(self):
         self.runs: list[tuple[np.ndarray, np.ndarray]] = []
@@ -66,7 +68,7 @@ class KeyMap:
         if not len(keys):
             return
         order = np.argsort(keys, kind="stable")
-        self.runs.append((keys[order], np.asarray(ids, dtype=np.int64)[order]))
+        self.runs.append((keys[order], _as_ids(ids)[order]))
         while len(self.runs) > 1 and len(self.runs[-2][0]) <= 2 * len(self.runs[-1][0]):
             (older, older_ids), (newer, newer_ids) = self.runs[-2:]
             # Both are sorted: the newer go in after the older equal keys (the older id stays first). Sorting the
@@ -86,13 +88,61 @@ class KeyMap:
         return found, ids
 
 
+def _as_ids(ids: np.ndarray) -> np.ndarray:
+    ids = np.asarray(ids, dtype=np.int64)
+    if len(ids) and (ids.max() > np.iinfo(np.int32).max or ids.min() < np.iinfo(np.int32).min):
+        raise OverflowError("an id past 32 bits: the tables' ids are 32-bit integers")
+    return ids.astype(np.int32)
+
+
+class IdSet:
+    """Ids (the people rows already took), a bit each: a bit per id up to the highest instead of 16 bytes per id
+    held, so ten million people take about a megabyte. A dry run's stand-ins count down from -1: they are held
+    as their negation, in bits of their own."""
+
+    def __init__(self):
+        self.count = 0
+        self._bits = {1: np.zeros(0, dtype=np.uint8), -1: np.zeros(0, dtype=np.uint8)}
+
+    def __len__(self) -> int:
+        return self.count
+
+    def add(self, ids: np.ndarray) -> None:
+        ids = np.sort(np.asarray(ids, dtype=np.int64))  # np.unique hashes first: 10x slower on 100,000 ids
+        ids = ids[np.r_[True, ids[1:] != ids[:-1]]] if len(ids) else ids
+        self.count += int((~self.contains(ids)).sum())
+        for sign, some in ((1, ids[ids >= 0]), (-1, -ids[ids < 0])):
+            if not len(some):
+                continue
+            bits = self._bits[sign]
+            needed = int(some.max()) // 8 + 1
+            if needed > len(bits):  # grown by half again at least: growing costs O(n) over the file
+                bits = np.concatenate([bits, np.zeros(max(needed, len(bits) * 3 // 2) - len(bits), dtype=np.uint8)])
+                self._bits[sign] = bits
+            # ``some`` is sorted and unique: one OR a byte, its bits gathered first (ufunc.at took 5 s over 10M ids)
+            at = some >> 3
+            starts = np.flatnonzero(np.r_[True, at[1:] != at[:-1]])
+            bits[at[starts]] |= np.bitwise_or.reduceat((1 << (some & 7)).astype(np.uint8), starts)
+
+    def contains(self, ids: np.ndarray) -> np.ndarray:
+        ids = np.asarray(ids, dtype=np.int64)
+        held = np.zeros(len(ids), dtype=bool)
+        for sign in (1, -1):
+            bits = self._bits[sign]
+            some = ids * sign
+            inside = (some >= 0) & (some >> 3 < len(bits)) & ((ids >= 0) if sign == 1 else (ids < 0))
+            some = some[inside]
+            held[inside] = ((bits[some >> 3] >> (some & 7)) & 1).astype(bool)
+        return held
+
+
 @dataclass
 class FileState:
     """What the file's chunks planned so far, for the next chunk's plan."""
 
     lookups: bool  # the campaign held people or doors before: chunks are matched against the database too
-    people: KeyMap = field(default_factory=KeyMap)  # the people rows already took (keys: their ids)
-    own_people: KeyMap = field(default_factory=KeyMap)  # the people this file adds (only kept with ``lookups``)
+    people: IdSet = field(default_factory=IdSet)  # the people rows already took
+    own_people: IdSet = field(default_factory=IdSet)  # the people this file adds (only kept with ``lookups``)
     ids: dict[str, KeyMap] = field(default_factory=lambda: {source: KeyMap() for source in ID_PRIORITY})
     keys: KeyMap = field(default_factory=KeyMap)  # name-and-door keys of rows without IDs -> their person
     doors: KeyMap = field(default_factory=KeyMap)  # address keys -> the doors this file adds
@@ -118,7 +168,7 @@ class FileState:
             unmatched = people["person_id"].isna() & (people["match_key"] != "")
             existing = _existing_people(session, campaign_id, with_keys=bool(unmatched.any()), near=(people, doors))
             if len(self.own_people):  # found again by the file's own rules below, never by name alone
-                existing = existing[~self.own_people.get(existing["id"].to_numpy(dtype=np.int64))[0]]
+                existing = existing[~self.own_people.contains(existing["id"].to_numpy(dtype=np.int64))]
         door_ids = self._door_ids(people["address_key"], doors)
         plan = _decide(people, pd.Index(door_ids.index), existing, earlier=self._merge_into_earlier_rows)
         plan.household_ids = door_ids
@@ -149,7 +199,7 @@ class FileState:
         """Rows that repeat an earlier chunk's row: the same person, or (without IDs) the same name and door."""
         leading = people["person_id"].notna() & (people["action"] != "merged")
         if leading.any() and len(self.people):
-            taken, _ = self.people.get(people.loc[leading, "person_id"].astype("int64").to_numpy())
+            taken = self.people.contains(people.loc[leading, "person_id"].astype("int64").to_numpy())
             people.loc[people.index[leading][taken], "action"] = "merged"
         without_ids = (people[list(ID_PRIORITY)] == "").all(axis=1)
         new = without_ids & (people["match_key"] != "") & (people["action"] == "insert")
@@ -186,10 +236,10 @@ class FileState:
             self.counts[name] += plan.counts.get(name, 0)
         leading = people["action"].isin(["insert", "update", "unchanged"]) & people["person_id"].notna()
         ids = people.loc[leading, "person_id"].astype("int64").to_numpy()
-        self.people.add(ids, ids)
+        self.people.add(ids)
         if self.lookups:
             added = people.loc[people["action"] == "insert", "person_id"].astype("int64").to_numpy()
-            self.own_people.add(added, added)
+            self.own_people.add(added)
         for source in ID_PRIORITY:
             given = leading & (people[source] != "")
             if given.any():

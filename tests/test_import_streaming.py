@@ -1,0 +1,52 @@
+"""The per-row state a streamed import keeps between chunks, checked against plain Python sets and dicts."""
+
+import numpy as np
+import pytest
+
+from canvass.importing.streaming import IdSet, KeyMap
+
+
+def test_id_set_holds_what_a_set_holds_stand_ins_included():
+    rng = np.random.default_rng(7)
+    held, oracle = IdSet(), set()
+    for _ in range(60):
+        ids = rng.integers(-5_000, 200_000, size=int(rng.integers(0, 4_000)))  # repeats within and across chunks
+        held.add(ids)
+        oracle.update(ids.tolist())
+        asked = rng.integers(-6_000, 250_000, size=4_000)
+        assert held.contains(asked).tolist() == [value in oracle for value in asked.tolist()]
+        assert len(held) == len(oracle)
+    assert held.contains(np.array([], dtype=np.int64)).tolist() == []
+
+
+def test_id_set_takes_a_bit_an_id():
+    held = IdSet()
+    held.add(np.arange(1, 1_000_001))
+    assert len(held) == 1_000_000
+    assert held._bits[1].nbytes < 200_000  # a million ids: 125 kB of bits, not 16 MB of pairs
+    assert held.contains(np.array([0, 1, 1_000_000, 1_000_001])).tolist() == [False, True, True, False]
+
+
+def test_key_map_keeps_each_keys_first_id_over_chunks():
+    rng = np.random.default_rng(3)
+    keys, oracle = KeyMap(), {}
+    for _ in range(40):
+        chunk = rng.integers(0, 50_000, size=int(rng.integers(1, 3_000))).astype(np.uint64)
+        ids = rng.integers(-1_000_000, 2**31 - 1, size=len(chunk))
+        first = {}
+        for key, value in zip(chunk.tolist(), ids.tolist(), strict=True):
+            first.setdefault(key, value)
+        keys.add(chunk, ids)
+        for key, value in first.items():
+            oracle.setdefault(key, value)
+    asked = np.arange(0, 60_000, dtype=np.uint64)
+    found, ids = keys.get(asked)
+    assert found.tolist() == [key in oracle for key in range(60_000)]
+    assert ids.tolist() == [oracle.get(key, 0) for key in range(60_000)]
+    assert all(run_ids.dtype == np.int32 for _, run_ids in keys.runs)  # 12 bytes a key
+    assert len(keys.runs) <= 17  # runs halve in size: a few, however many chunks
+
+
+def test_key_map_refuses_an_id_past_32_bits():
+    with pytest.raises(OverflowError):
+        KeyMap().add(np.array([1], dtype=np.uint64), np.array([2**31]))
