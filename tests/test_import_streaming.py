@@ -1,9 +1,12 @@
-"""The per-row state a streamed import keeps between chunks, checked against plain Python sets and dicts."""
+"""The per-row state a streamed import keeps between chunks, checked against plain Python sets and dicts; and the
+writing of one chunk behind the planning of the next."""
+
+import threading
 
 import numpy as np
 import pytest
 
-from canvass.importing.streaming import IdSet, KeyMap
+from canvass.importing.streaming import IdSet, KeyMap, write_behind
 
 
 def test_id_set_holds_what_a_set_holds_stand_ins_included():
@@ -50,3 +53,53 @@ def test_key_map_keeps_each_keys_first_id_over_chunks():
 def test_key_map_refuses_an_id_past_32_bits():
     with pytest.raises(OverflowError):
         KeyMap().add(np.array([1], dtype=np.uint64), np.array([2**31]))
+
+
+def test_a_chunk_written_behind_is_written_while_the_caller_goes_on_and_waited_for_in_order():
+    log, release = [], threading.Event()
+
+    def slow_write(name):
+        def write():
+            release.wait(5)
+            log.append(f"wrote {name}")
+            return name
+        return write
+
+    with write_behind(enabled=True) as behind:
+        behind.submit(slow_write("one"), then=lambda name: log.append(f"counted {name}"))
+        log.append("planned two")  # the caller goes on while the first chunk is written
+        release.set()
+        behind.submit(slow_write("two"), then=lambda name: log.append(f"counted {name}"))  # waits for "one" first
+    assert log == ["planned two", "wrote one", "counted one", "wrote two", "counted two"]
+
+
+def test_a_failed_write_behind_stops_the_caller_at_its_next_wait_and_nothing_after_it_is_written():
+    written = []
+
+    def fails():
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"), write_behind(enabled=True) as behind:
+        behind.submit(fails, then=written.append)
+        behind.submit(lambda: "later", then=written.append)
+    assert written == []
+
+
+def test_when_the_caller_fails_the_writing_under_way_is_finished_before_the_error_goes_on():
+    finished = threading.Event()
+
+    def write():
+        threading.Event().wait(0.2)
+        finished.set()
+
+    with pytest.raises(KeyError), write_behind(enabled=True) as behind:
+        behind.submit(write, then=lambda _: None)
+        raise KeyError("planning the next chunk failed")
+    assert finished.is_set()  # the transaction is not rolled back under a COPY still running
+
+
+def test_written_at_once_when_writing_behind_is_off():
+    log = []
+    with write_behind(enabled=False) as behind:
+        behind.submit(lambda: log.append("wrote") or 1, then=lambda _: log.append("counted"))
+        assert log == ["wrote", "counted"]

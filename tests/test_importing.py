@@ -397,7 +397,7 @@ def _import_whole_then_in_chunks(session, monkeypatch, path, chunk_rows: int, *,
     monkeypatch.setattr(reading, "CHUNK_ROWS", chunk_rows)
     parts = []
     original = importing._write_part
-    monkeypatch.setattr(importing, "_write_part", lambda *a: parts.append(part(a)) or original(*a))
+    monkeypatch.setattr(importing, "_write_part", lambda *a, **k: parts.append(part(a)) or original(*a, **k))
     chunked = importing.import_file(session, campaigns.get_campaign(session, "chunks"), path)
     session.commit()
     for summary in (whole, chunked):
@@ -482,7 +482,7 @@ def test_a_big_file_of_blank_rows_is_refused_in_one_sentence(session, campaign, 
 def test_a_chunk_that_fails_to_be_written_leaves_the_campaign_empty(session, campaign, tmp_path, monkeypatch):
     monkeypatch.setattr(reading, "CHUNK_ROWS", 3)
     calls = []
-    original = importing.apply_plan
+    original = importing.loading.write_plan
 
     def fails_on_the_third_chunk(*args, **kwargs):
         calls.append(1)
@@ -490,7 +490,9 @@ def test_a_chunk_that_fails_to_be_written_leaves_the_campaign_empty(session, cam
             raise RuntimeError("disk full")
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(importing, "apply_plan", fails_on_the_third_chunk)
+    # On PostgreSQL the chunk is written on a thread of its own while the next is planned: its error still ends the
+    # import, and nothing after it is written.
+    monkeypatch.setattr(importing.loading, "write_plan", fails_on_the_third_chunk)
     with pytest.raises(RuntimeError):
         importing.import_file(session, campaign, write(tmp_path, "mixed.csv", MIXED))
     session.rollback()
@@ -507,15 +509,15 @@ def test_imports_into_one_campaign_at_once_wait_for_each_other(engine, session, 
                  + "".join(f"P{i},Q,{i} Oak St,27701\n" for i in range(50)))
     summaries, errors = [], []
     first_planned, second_done = threading.Event(), threading.Event()
-    apply_plan = importing.apply_plan
+    write_plan = importing.loading.write_plan
 
-    def apply_after_a_pause(*args, **kwargs):
+    def write_after_a_pause(*args, **kwargs):
         if not first_planned.is_set():
             first_planned.set()
             second_done.wait(2)  # a second import that waits for this one never finishes in time
-        return apply_plan(*args, **kwargs)
+        return write_plan(*args, **kwargs)
 
-    monkeypatch.setattr(importing, "apply_plan", apply_after_a_pause)
+    monkeypatch.setattr(importing.loading, "write_plan", write_after_a_pause)
 
     def one_import(finished=None):
         with Session(engine) as own:

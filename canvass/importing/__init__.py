@@ -41,7 +41,7 @@ from canvass.importing.batches import (
 )
 from canvass.importing.fields import header_signature, map_columns, validate_mapping
 from canvass.importing.layouts import layout_mapping
-from canvass.importing.loading import SAMPLE_CHANGES, _sample_changes, apply_plan, lock_imports_into
+from canvass.importing.loading import SAMPLE_CHANGES, _sample_changes, lock_imports_into
 from canvass.importing.normalize import Normalized, normalize, row_fingerprints
 from canvass.importing.reading import RawTable, UnreadableFile, read_file, stream_file
 from canvass.importing.staging import Staged, StagingWriter, discard_staging, read_staging, staging_folder
@@ -49,11 +49,13 @@ from canvass.importing.streaming import (
     FileState,
     Later,
     ProblemList,
+    WriteBehind,
     ahead,
     among,
     give_memory_back,
     holds_anything,
     stored_fingerprints,
+    write_behind,
 )
 from canvass.models import (
     Campaign,
@@ -325,13 +327,14 @@ def import_file(session: Session, campaign: Campaign, path: str | Path, *, mappi
         state = FileState(lookups=holds_anything(session, campaign_id))
         stored = _unchanged_rows_left_out(table, state)
         problems = ProblemList()
-        with ahead(cleaned(table, chunks, resolved, stored, progress)) as parts:
+        with ahead(cleaned(table, chunks, resolved, stored, progress)) as parts, \
+                write_behind(_writes_behind(session, state)) as behind:
             _stored_later(session, campaign.id, stored)
             for part, unchanged in parts:
                 state.counts["unchanged"] += len(unchanged)
                 if part is not None:
                     problems.add(part)
-                    _write_part(session, campaign_id, state, part, batch.id if batch else None)
+                    _write_part(session, campaign_id, state, part, batch.id if batch else None, behind=behind)
                     progress(0.05 + 0.85 * min(1.0, table.row_count / max(table.estimated_rows, 1)),
                              N_("Saving the rows"))
         if not table.row_count:
@@ -363,10 +366,11 @@ def import_staged(session: Session, campaign: Campaign, staged: Staged, *, batch
     if len(unchanged) and not among(unchanged, stored_fingerprints(session, campaign_id)).all():
         raise StagingOutdated()
     state.counts["unchanged"] += len(unchanged)
-    with ahead(staged.parts()) as parts:
+    with ahead(staged.parts()) as parts, write_behind(_writes_behind(session, state)) as behind:
         for index, part in enumerate(parts):
             span = (0.05 + 0.9 * index / max(staged.chunks, 1), 0.05 + 0.9 * (index + 1) / max(staged.chunks, 1))
-            _write_part(session, campaign_id, state, part, batch.id if batch else None, _within(progress, *span))
+            _write_part(session, campaign_id, state, part, batch.id if batch else None, _within(progress, *span),
+                        behind=behind)
     facts = staged.facts
     if facts.get("mapping_source") == "given":
         remember_mapping(session, facts["headers"], facts["mapping"])
@@ -385,16 +389,33 @@ def _take_the_write_lock(session: Session) -> None:
 
 
 def _write_part(session: Session, campaign_id: int, state: FileState, part: Normalized, batch_id: int | None,
-                progress=lambda fraction, message="": None) -> None:
+                progress=lambda fraction, message="": None, *, behind: WriteBehind | None = None) -> None:
+    """Plans the chunk, numbers its new doors and people, and writes it (behind the next chunk's plan when
+    ``behind`` writes on a thread of its own)."""
+    behind = behind or WriteBehind(enabled=False)
+    if state.lookups:
+        behind.wait()  # the plan reads the campaign as the chunks before this one left it
     plan = state.plan(session, campaign_id, part)
-    written = apply_plan(session, campaign_id, plan, part, batch_id=batch_id, progress=progress)
+    behind.wait()
+    loading.number_plan(session, plan)
     state.record(plan)
+    behind.submit(lambda: loading.write_plan(session, campaign_id, plan, part, batch_id=batch_id, progress=progress),
+                  then=lambda written: _count_written(state, written))
+
+
+def _count_written(state: FileState, written: dict[str, int]) -> None:
     for name, count in written.items():
         state.written[name] += count
 
 
+def _writes_behind(session: Session, state: FileState) -> bool:
+    """A chunk is written while the next is planned on PostgreSQL (the server keeps indexes on a core of its own),
+    when the next plan needs nothing from the database: the campaign held no one before."""
+    return not state.lookups and not is_sqlite(session)
+
+
 def _within(progress, start: float, end: float):
-    """``progress`` for one chunk's writing: its steps (``apply_plan`` reports them from 0.5 to 1) spread over the
+    """``progress`` for one chunk's writing: its steps (``write_plan`` reports them from 0.5 to 1) spread over the
     chunk's share of the import."""
     return lambda fraction, message="": progress(start + (end - start) * max(0.0, fraction - 0.5) * 2, message)
 

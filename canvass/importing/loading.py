@@ -40,7 +40,8 @@ class Plan:
     household_ids: pd.Series | None = None  # the stored doors' ids, indexed by address key
     changes: list[dict[str, Any]] = field(default_factory=list)  # samples of field changes for the dry-run
     own_doors: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))  # stored by this transaction
-    new_door_ids: pd.Series | None = None  # set by apply_plan: the new doors' ids by address key
+    new_door_ids: pd.Series | None = None  # set by number_plan: the new doors' ids by address key
+    new_rows: pd.Index | None = None  # set by number_plan: the rows adding people, in the order they are numbered
 
 
 def plan_import(session: Session, campaign_id: int, normalized: Normalized) -> Plan:
@@ -293,24 +294,31 @@ def _sample_changes(session: Session, people: pd.DataFrame) -> list[dict[str, An
 # Writing
 
 
-def apply_plan(session: Session, campaign_id: int, plan: Plan, normalized: Normalized, *, batch_id: int | None,
-               progress=lambda fraction, message="": None) -> dict[str, int]:
-    """Writes the plan in bulk inside the caller's transaction. Returns what was written."""
-    now = utcnow()
+def number_plan(session: Session, plan: Plan) -> None:
+    """Gives the plan's new doors and people their ids, reserved in the database; nothing is written yet (see
+    ``write_plan``), so the next chunk can be planned against these ids while this one is written."""
     people = plan.people
     bulk.take_write_lock(session, Person.__table__)
-    progress(0.55, N_("Saving doors"))
-    new_doors = plan.new_door_ids = _insert_households(session, campaign_id, plan.new_households, now)
-    people["household_id"] = _ids_by_key(people["address_key"], pd.concat([plan.household_ids, new_doors]))
-    progress(0.65, N_("Saving people"))
+    plan.new_door_ids = _reserve_door_ids(session, plan.new_households)
+    people["household_id"] = _ids_by_key(people["address_key"], pd.concat([plan.household_ids, plan.new_door_ids]))
     # New people are numbered in door order, so every index on person grows at its end (much cheaper to keep).
     inserting = people["household_id"][people["action"] == "insert"]
-    new_rows = inserting.sort_values(kind="stable", na_position="last").index
-    people.loc[new_rows, "person_id"] = pd.array(bulk.reserve_ids(session, Person.__table__, len(new_rows)),
-                                                 dtype="Int64")
+    plan.new_rows = inserting.sort_values(kind="stable", na_position="last").index
+    people.loc[plan.new_rows, "person_id"] = pd.array(bulk.reserve_ids(session, Person.__table__, len(plan.new_rows)),
+                                                      dtype="Int64")
     # Merged into a row of this chunk (a row merged into an earlier chunk's row holds its person already).
     merged = (people["action"] == "merged") & people["merged_into"].notna()
     people.loc[merged, "person_id"] = people.loc[people.loc[merged, "merged_into"].astype("int64"), "person_id"].to_numpy()
+
+
+def write_plan(session: Session, campaign_id: int, plan: Plan, normalized: Normalized, *, batch_id: int | None,
+               progress=lambda fraction, message="": None) -> dict[str, int]:
+    """Writes a plan ``number_plan`` numbered. Returns what was written."""
+    now = utcnow()
+    people, new_rows, new_doors = plan.people, plan.new_rows, plan.new_door_ids
+    progress(0.55, N_("Saving doors"))
+    _insert_households(session, campaign_id, plan.new_households, new_doors.to_numpy())
+    progress(0.65, N_("Saving people"))
     # An unchanged row's fingerprint covers its IDs, phones and emails: they went in when that fingerprint was stored,
     # so a weekly re-import only looks at the rows that changed.
     fresh = people.loc[people["person_id"].notna() & (people["action"] != "unchanged"), ["person_id", *ID_FIELDS]]
@@ -347,21 +355,26 @@ def _attached_rows(campaign_id: int, fresh: pd.DataFrame, normalized: Normalized
             _new_rows(_with_person(normalized.emails, fresh), ["person_id", "address"], {"status": "ok"}))
 
 
-def _insert_households(session: Session, campaign_id: int, fresh: pd.DataFrame, now) -> pd.Series:
-    """Writes the new doors; returns their ids by address key."""
+def _reserve_door_ids(session: Session, fresh: pd.DataFrame) -> pd.Series:
+    """Ids for the new doors, by address key. Numbered in the file's order, so are their people (``number_plan``): a
+    file sorted by address then keeps its order through the import, and its IDs' index on person_id grows at its end."""
     if fresh.empty:
         return pd.Series([], index=pd.Index([], dtype="str"), dtype=np.int64)
-    # Numbered in the file's order, so are their people (``apply_plan``): a file sorted by address then keeps its
-    # order through the import, and its IDs' index on person_id grows at its end. Written in key order, so the
-    # unique index on the key is appended to, not split.
     ids = bulk.reserve_ids(session, Household.__table__, len(fresh))
+    return pd.Series(np.asarray(ids, dtype=np.int64), index=fresh["address_key"].astype("str").to_numpy())
+
+
+def _insert_households(session: Session, campaign_id: int, fresh: pd.DataFrame, ids: np.ndarray) -> None:
+    """Writes the new doors with their reserved ids."""
+    if fresh.empty:
+        return
     frame = fresh[["address_key", "building_key", "address", "house_number", "house_number_int", "street", "unit",
                    "city", "state", "zip5", "zip4", "precinct", "lat", "lon"]].reset_index(drop=True)
     frame.insert(0, "id", ids)
     frame["campaign_id"] = campaign_id
+    # Written in key order, so the unique index on the key is appended to, not split.
     bulk.insert_frame(session, Household.__table__, frame, created={},
                       rows=frame["address_key"].sort_values(kind="stable").index.to_numpy())
-    return pd.Series(np.asarray(ids, dtype=np.int64), index=fresh["address_key"].astype("str").to_numpy())
 
 
 PERSON_COPIED = ["household_id", "first_name", "middle_name", "last_name", "suffix", "language", "party", "precinct",

@@ -19,6 +19,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -423,6 +424,55 @@ def ahead(items: Iterator, depth: int = 1) -> Iterator[Iterator]:
             with contextlib.suppress(queue.Empty):
                 handoff.get(timeout=0.1)
         thread.join()
+
+
+class WriteBehind:
+    """A chunk written on a second thread while the caller plans the next one, on the same session: the caller
+    waits (``wait``) before it touches the database again, so the session is only ever used by one thread at a time.
+
+    Worth it where the database runs in a process of its own (PostgreSQL): a first import's main thread otherwise
+    sat idle waiting for the server's index upkeep, then planned the next chunk while the server sat idle. Off, the
+    writing happens at once, in the caller's thread."""
+
+    def __init__(self, enabled: bool):
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writing") if enabled else None
+        self._pending: tuple[Any, Callable[[Any], None]] | None = None
+
+    def submit(self, write: Callable[[], Any], then: Callable[[Any], None]) -> None:
+        """Runs ``write`` (after the writing before it), then ``then`` with its result in the caller's thread."""
+        self.wait()
+        if self._pool is None:
+            then(write())
+        else:
+            self._pending = (self._pool.submit(write), then)
+
+    def wait(self) -> None:
+        """Until the writing submitted last is done; its error is raised here."""
+        if self._pending is not None:
+            future, then = self._pending
+            self._pending = None
+            then(future.result())
+
+    def close(self) -> None:
+        """Waits for the writing still under way without raising its error (the caller is raising one already)."""
+        if self._pending is not None:
+            future, _ = self._pending
+            self._pending = None
+            futures_wait([future])
+        if self._pool is not None:
+            self._pool.shutdown()
+
+
+@contextlib.contextmanager
+def write_behind(enabled: bool) -> Iterator[WriteBehind]:
+    """A ``WriteBehind`` whose last writing is done (or its error raised) when the block ends; when the block raises,
+    the writing under way is waited for before the error goes on, so the transaction is never rolled back under it."""
+    behind = WriteBehind(enabled)
+    try:
+        yield behind
+        behind.wait()
+    finally:
+        behind.close()
 
 
 class Later:
