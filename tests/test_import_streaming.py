@@ -30,9 +30,10 @@ def test_id_set_takes_a_bit_an_id():
     assert held.contains(np.array([0, 1, 1_000_000, 1_000_001])).tolist() == [False, True, True, False]
 
 
-def test_key_map_keeps_each_keys_first_id_over_chunks():
+@pytest.mark.parametrize("spill_keys", [None, 5_000], ids=["in memory", "spilled to files"])
+def test_key_map_keeps_each_keys_first_id_over_chunks(spill_keys):
     rng = np.random.default_rng(3)
-    keys, oracle = KeyMap(), {}
+    keys, oracle = KeyMap(spill_keys=spill_keys), {}
     for _ in range(40):
         chunk = rng.integers(0, 50_000, size=int(rng.integers(1, 3_000))).astype(np.uint64)
         ids = rng.integers(-1_000_000, 2**31 - 1, size=len(chunk))
@@ -48,6 +49,31 @@ def test_key_map_keeps_each_keys_first_id_over_chunks():
     assert ids.tolist() == [oracle.get(key, 0) for key in range(60_000)]
     assert all(run_ids.dtype == np.int32 for _, run_ids in keys.runs)  # 12 bytes a key
     assert len(keys.runs) <= 17  # runs halve in size: a few, however many chunks
+    if spill_keys:
+        assert len(keys.spilled) >= 3 and sum(len(run) for run, _ in keys.runs) <= spill_keys
+        keys.close()
+
+
+def test_a_big_key_map_keeps_a_bounded_part_in_memory_and_finds_every_key():
+    rng = np.random.default_rng(5)
+    keys = KeyMap(spill_keys=200_000)
+    added = []
+    for start in range(0, 1_000_000, 50_000):
+        chunk = rng.integers(0, 2**63, size=50_000, dtype=np.int64).astype(np.uint64)
+        keys.add(chunk, np.arange(start, start + 50_000))
+        added.append(chunk)
+    held = sum(run.nbytes + ids.nbytes for run, ids in keys.runs)
+    filters = sum(run.filter.words.nbytes + run.firsts.nbytes for run in keys.spilled)
+    assert held <= 200_000 * 12 and filters <= 1_000_000 * 2.1  # 2 bytes a spilled key, not 12
+    every = np.concatenate(added)
+    found, ids = keys.get(every)
+    assert found.all() and (ids == np.arange(1_000_000)).all()
+    strangers = rng.integers(0, 2**63, size=100_000, dtype=np.int64).astype(np.uint64)
+    assert not keys.get(strangers)[0].any()
+    # The filter lets few strangers through to the files
+    let_through = sum(int(run.filter.may_hold(np.sort(strangers)).sum()) for run in keys.spilled)
+    assert let_through < 0.01 * len(strangers) * len(keys.spilled)
+    keys.close()
 
 
 def test_key_map_refuses_an_id_past_32_bits():

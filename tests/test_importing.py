@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 
 from canvass import importing
 from canvass.cli import main
-from canvass.importing import loading, reading
+from canvass.importing import loading, reading, streaming
 from canvass.models import (
     Campaign,
     ContactAttempt,
@@ -431,7 +431,10 @@ def test_a_first_import_written_while_it_is_cleaned_stores_what_a_whole_import_s
     ",P2,Q2,3 Oak St,Durham,27701,,,,,,\n",
     ",,,40 Elm St,Durham,27701,,,,,,\n",  # a door without a person
 ])
-def test_rows_that_repeat_other_chunks_rows_are_planned_together(session, tmp_path, monkeypatch, repeat):
+@pytest.mark.parametrize("spill_keys", [None, 2], ids=["keys in memory", "keys spilled to files"])
+def test_rows_that_repeat_other_chunks_rows_are_planned_together(session, tmp_path, monkeypatch, repeat, spill_keys):
+    if spill_keys:  # a statewide file's key maps, in miniature: the earlier chunks' keys are found in files
+        monkeypatch.setattr(streaming.KeyMap, "SPILL_KEYS", spill_keys)
     whole, chunked, (stored_whole, stored_chunked), _ = _import_both_ways(session, tmp_path, monkeypatch,
                                                                           MIXED + repeat)
     assert chunked == whole
