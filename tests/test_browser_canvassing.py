@@ -166,6 +166,34 @@ def test_an_entry_the_server_refuses_stays_on_screen_and_the_queue_moves_on(csrf
     assert page.locator("#sync-rejected").is_hidden()
 
 
+def test_a_send_that_fails_as_the_signal_returns_is_tried_again_within_seconds(csrf_server, phone, session, turf,
+                                                                              volunteer):
+    """The first send after the phone comes back online fails (the network lags the signal): the queue tries again
+    after 2 s, not at the 20 s timer, and the contact is stored once."""
+    page = phone.new_page()
+    browser_login(page, csrf_server, volunteer)
+    page.goto(f"{csrf_server}/walk/{turf.id}")
+    page.get_by_role("link", name="Next door").first.click()
+    page.wait_for_load_state()
+    phone.set_offline(True)
+    log_one(page, "1")
+    refused = []
+
+    def fail_the_first_send(route):
+        if not refused:
+            refused.append(route.request.url)
+            route.abort("internetdisconnected")
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/contacts", fail_the_first_send)
+    phone.set_offline(False)
+    wait_until_nothing_waits(page, timeout=10000)
+    assert refused
+    session.rollback()
+    assert session.exec(select(sa.func.count()).select_from(ContactAttempt)).one() == 1
+
+
 def test_a_result_for_the_whole_door_is_one_tap_offline_too(csrf_server, phone, session, turf, volunteer):
     page = phone.new_page()
     browser_login(page, csrf_server, volunteer)

@@ -130,12 +130,22 @@
       save(REJECTED, kept);
       save(QUEUE, queue().filter(function (c) { return !answered[c.client_uuid]; }));
       flushing = false;
+      retryDelay = 2000;
       showRejected();
       sentSoFar += sent;
       refreshStatus();
       if (mine(queue()).length && batch.length === 50) { return flush(); }
       if (!mine(queue()).length && sentSoFar) { showStatus(text("sent", sentSoFar, clock()), true); sentSoFar = 0; }
-    }).catch(function () { flushing = false; refreshStatus(); });
+    }).catch(function () { flushing = false; refreshStatus(); retrySoon(); });
+  }
+  /* A send that failed (the signal came back a moment before the network did, a server restarting) is tried again
+     after 2 s, then 4, 8 and 16, then every 20 s as the timer does: a porch with a weak signal waits seconds, not
+     the timer's full 20, and a server that is down is not hammered. */
+  var retryDelay = 2000, retryTimer = null;
+  function retrySoon() {
+    if (retryTimer || !mine(queue()).length) { return; }
+    retryTimer = setTimeout(function () { retryTimer = null; flush(); }, retryDelay);
+    retryDelay = Math.min(retryDelay * 2, 20000);
   }
 
   /* ---- The cached turf: next door, doors already done, wiping turfs that are no longer ours ---- */
