@@ -137,15 +137,21 @@ def test_door_page_in_spanish_shows_both_scripts_and_fits_a_phone(csrf_server, p
     screenshot(page, "door-es-360")
 
 
-def test_an_entry_the_server_refuses_stays_on_screen_and_the_queue_moves_on(csrf_server, phone, session, turf,
-                                                                             volunteer):
+def _one_logged_offline(phone, server, turf, volunteer):
+    """A volunteer's page at the turf's first door, one person logged there while the phone is offline."""
     page = phone.new_page()
-    browser_login(page, csrf_server, volunteer)
-    page.goto(f"{csrf_server}/walk/{turf.id}")
+    browser_login(page, server, volunteer)
+    page.goto(f"{server}/walk/{turf.id}")
     page.get_by_role("link", name="Next door").first.click()
     page.wait_for_load_state()
     phone.set_offline(True)
     log_one(page, "1")
+    return page
+
+
+def test_an_entry_the_server_refuses_stays_on_screen_and_the_queue_moves_on(csrf_server, phone, session, turf,
+                                                                             volunteer):
+    page = _one_logged_offline(phone, csrf_server, turf, volunteer)
     # A second entry the server will refuse (a result code the campaign does not have), queued as the page would.
     page.evaluate("""() => {
         const queue = JSON.parse(localStorage.getItem("canvass.queue.v1"));
@@ -170,13 +176,7 @@ def test_a_send_that_fails_as_the_signal_returns_is_tried_again_within_seconds(c
                                                                               volunteer):
     """The first send after the phone comes back online fails (the network lags the signal): the queue tries again
     after 2 s, not at the 20 s timer, and the contact is stored once."""
-    page = phone.new_page()
-    browser_login(page, csrf_server, volunteer)
-    page.goto(f"{csrf_server}/walk/{turf.id}")
-    page.get_by_role("link", name="Next door").first.click()
-    page.wait_for_load_state()
-    phone.set_offline(True)
-    log_one(page, "1")
+    page = _one_logged_offline(phone, csrf_server, turf, volunteer)
     refused = []
 
     def fail_the_first_send(route):
