@@ -793,7 +793,7 @@ def worker(runtime, concurrency: int | None) -> None:
     threads = concurrency or max(runtime.config["JOB_THREADS"], 1)
     click.echo(f"canvass worker: running jobs from {safe_url(url)}, {threads} at a time (Ctrl+C stops it once "
                "the running jobs end).")
-    queue.QueueWorker(runtime.engine, url, threads).run()
+    queue.QueueWorker(runtime.engine, url, threads, runtime.config["JOB_STALLED_SECONDS"]).run()
 
 
 # ------------------------------------------------------------------------------------------------------------------

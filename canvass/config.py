@@ -49,6 +49,9 @@ DEFAULTS: dict[str, Any] = {
     # PostgreSQL: app processes also run jobs from the shared queue (JOB_THREADS each), so one server needs no other
     # process. Set false when `canvass worker` processes run them. (SQLite: jobs always run in the app process.)
     "APP_RUNS_JOBS": True,
+    # PostgreSQL: a worker that has not said it is alive for this many seconds is taken for dead, and its jobs are
+    # started again by another worker. Workers say so every sixth of it; raise it if workers are often starved of CPU.
+    "JOB_STALLED_SECONDS": 60,
     # Days a closed campaign's personal data is kept before it may be purged (a campaign may set its own when it is
     # closed); see "Retention and purge" in the README.
     "RETENTION_DAYS": 90,
@@ -65,7 +68,7 @@ DEFAULTS: dict[str, Any] = {
 
 #: Settings that only make sense as these types; environment strings are coerced.
 _INT_KEYS = {"MAX_CONTENT_LENGTH", "INVITE_HOURS", "RESET_HOURS", "LOGIN_MAX_FAILURES", "LOGIN_WINDOW_MINUTES",
-             "JOB_THREADS", "RETENTION_DAYS"}
+             "JOB_THREADS", "JOB_STALLED_SECONDS", "RETENTION_DAYS"}
 
 
 class ConfigError(RuntimeError):

@@ -40,8 +40,7 @@ log = logging.getLogger(__name__)
 QUEUE = "canvass"
 TASK = "canvass.run_job"
 RUNS = 3  # a job that takes its worker down with it (memory) is not tried for ever
-STALLED_AFTER = 60.0  # seconds without a worker heartbeat (procrastinate beats every 10 s)
-SWEEP_SECONDS = 15.0
+STALLED_AFTER = 60.0  # seconds without a worker heartbeat, unless JOB_STALLED_SECONDS says otherwise
 LOCK_SPACE = 7_411_001  # pg_advisory_lock(LOCK_SPACE, job id): one run of a job at a time
 
 
@@ -114,10 +113,11 @@ def one_run_at_a_time(engine: Engine, job_id: int) -> Iterator[None]:
 class QueueRunner:
     """Queues jobs on PostgreSQL. With ``threads`` > 0 this process also works the queue, in a thread of its own."""
 
-    def __init__(self, engine: Engine, database_url: str, threads: int):
+    def __init__(self, engine: Engine, database_url: str, threads: int, stalled_after: float = STALLED_AFTER):
         self.engine = engine
         self.queue = make_queue(database_url)  # never opened: jobs are queued on the request's own connection
-        self.worker = QueueWorker(engine, database_url, threads).start_in_thread() if threads > 0 else None
+        self.worker = QueueWorker(engine, database_url, threads, stalled_after).start_in_thread() \
+            if threads > 0 else None
 
     def start(self, session: Session, job_id: int, fn: Callable[..., dict[str, Any] | None], *args: Any) -> None:
         """Queues ``fn(progress, engine, *args)`` in the session's transaction and commits it: the job is on the
@@ -169,8 +169,9 @@ class QueueWorker:
     """procrastinate's worker (``concurrency`` jobs at a time, each in a thread) and the sweep that starts again
     the jobs of dead workers."""
 
-    def __init__(self, engine: Engine, database_url: str, concurrency: int):
+    def __init__(self, engine: Engine, database_url: str, concurrency: int, stalled_after: float = STALLED_AFTER):
         self.engine, self.database_url, self.concurrency = engine, database_url, concurrency
+        self.stalled_after = stalled_after
         self.heartbeats = jobs.Heartbeats(engine)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task | None = None
@@ -213,7 +214,8 @@ class QueueWorker:
                 queues=[QUEUE], concurrency=self.concurrency, name=f"canvass {jobs.this_process()}",
                 install_signal_handlers=install_signal_handlers, delete_jobs="successful",
                 additional_context={"engine": self.engine, "heartbeats": self.heartbeats},
-                update_heartbeat_interval=10, stalled_worker_timeout=STALLED_AFTER))
+                update_heartbeat_interval=max(self.stalled_after / 6, 1.0),
+                stalled_worker_timeout=self.stalled_after))
             sweeper = asyncio.create_task(self._sweep_forever(queue))
             if self._stopping:  # stopped while it opened
                 self._task.cancel()
@@ -229,21 +231,22 @@ class QueueWorker:
     async def _sweep_forever(self, queue: procrastinate.App) -> None:
         while True:
             try:
-                await recover_stalled_jobs(queue, self.engine)
+                await recover_stalled_jobs(queue, self.engine, self.stalled_after)
             except Exception:  # the database is away: the next sweep tries again
                 log.warning("stalled jobs could not be recovered", exc_info=True)
-            await asyncio.sleep(SWEEP_SECONDS)
+            await asyncio.sleep(min(self.stalled_after / 4, 15.0))
 
 
-async def recover_stalled_jobs(queue: procrastinate.App, engine: Engine) -> dict[str, int]:
+async def recover_stalled_jobs(queue: procrastinate.App, engine: Engine,
+                               stalled_after: float = STALLED_AFTER) -> dict[str, int]:
     """Starts again (or, after RUNS runs, fails) the jobs of workers that stopped beating; fails the jobs that are
     on no queue and have no live process (made before the queue, or lost). Returns how many of each."""
     counts = {"restarted": 0, "failed": 0}
     stalled = await queue.job_manager.get_stalled_jobs(queue=QUEUE, task_name=TASK,
-                                                       seconds_since_heartbeat=STALLED_AFTER)
+                                                       seconds_since_heartbeat=stalled_after)
     for queued in stalled:
         outcome = await asyncio.to_thread(_settle_stalled, engine, queued.task_kwargs["job_id"],
-                                          queued.attempts + 1 < RUNS)
+                                          queued.attempts + 1 < RUNS, stalled_after)
         try:
             if outcome == "restarted":
                 await queue.job_manager.retry_job(queued)
@@ -261,14 +264,16 @@ async def recover_stalled_jobs(queue: procrastinate.App, engine: Engine) -> dict
     return counts
 
 
-def _settle_stalled(engine: Engine, job_id: int, again: bool) -> str:
+def _settle_stalled(engine: Engine, job_id: int, again: bool, stalled_after: float) -> str:
     """What to do with a job whose worker stopped beating, its row updated to say so: "restarted", "failed",
     "ended" (its row already says how it ended) or "alive" (its own heartbeat is recent: leave it be)."""
     with Session(writer(engine)) as session:
         job = session.get(Job, job_id, with_for_update=True)
         if job is None or job.status not in jobs.ACTIVE:
             return "ended"
-        if job.heartbeat_at and utcnow() - job.heartbeat_at < timedelta(seconds=STALLED_AFTER):
+        # The job's own heartbeat (every jobs.HEARTBEAT_SECONDS) may lag its worker's by that much
+        if job.heartbeat_at and utcnow() - job.heartbeat_at < timedelta(
+                seconds=max(stalled_after, jobs.HEARTBEAT_SECONDS * 1.5)):
             return "alive"
         if again:
             job.status, job.message, job.progress, job.runner = JobStatus.queued, jobs.RESTART_MESSAGE, 0.0, None

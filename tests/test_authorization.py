@@ -5,6 +5,7 @@ turf, door or call list that is not theirs gets 404 (its existence is not reveal
 below fails the test, so a new route cannot skip this check.
 """
 
+import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -35,9 +36,11 @@ from canvass.models import (
     SurveyQuestion,
     Turf,
     TurfDoor,
+    User,
     utcnow,
 )
 from canvass.universe import Universe
+from tests import snapshots
 from tests.conftest import make_user
 
 ANON, OWNER, STRANGER, DATA, LEAD, ADMIN = "anon", "owner", "stranger", "data", "lead", "admin"
@@ -84,9 +87,29 @@ def test_every_route_is_in_the_table():
     assert {endpoint for endpoint, _, _ in RULES} == set(ALLOWED)
 
 
+#: The world as built by the first test of this process: its rows, upload files, and the ids its tests use
+_BUILT: dict = {}
+
+
 @pytest.fixture
-def world(app, session, campaign, tmp_path, engine):
-    """A campaign with two turfs (one the owner's), a call list, an import, an export, and the six visitors."""
+def world(request, app, session, engine):
+    """A campaign with two turfs (one the owner's), a call list, an import, an export, and the six visitors.
+    Built once per test process, then restored for each test from a snapshot, as each test may change it."""
+    uploads_folder = Path(app.config["UPLOAD_FOLDER"])
+    if not _BUILT:
+        built = build_world(app, session, request.getfixturevalue("campaign"), request.getfixturevalue("tmp_path"))
+        _BUILT.update(snapshot=snapshots.take(engine), values=built["values"],
+                      user_ids={who: user.id for who, user in built["users"].items()},
+                      uploads=request.getfixturevalue("tmp_path_factory").mktemp("world-uploads"))
+        shutil.copytree(uploads_folder, _BUILT["uploads"], dirs_exist_ok=True)
+        return built
+    snapshots.restore(engine, _BUILT["snapshot"])
+    shutil.copytree(_BUILT["uploads"], uploads_folder, dirs_exist_ok=True)
+    return {"users": {who: session.get(User, user_id) for who, user_id in _BUILT["user_ids"].items()},
+            "values": _BUILT["values"]}
+
+
+def build_world(app, session, campaign, tmp_path):
     path = tmp_path / "people.csv"
     path.write_text("voter_id,first,last,address,zip,cell_phone\n1,Ana,Diaz,1 Oak St,27701,9195550001\n"
                     "2,Bo,Kim,9 Elm St,27702,9195550002\n")

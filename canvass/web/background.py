@@ -40,7 +40,8 @@ def init_jobs(app: Flask) -> None:
     from canvass.queue import QueueRunner
 
     app.extensions["canvass.jobs"] = QueueRunner(engine, app.config["DATABASE_URL"],
-                                                 threads=threads if app.config["APP_RUNS_JOBS"] else 0)
+                                                 threads=threads if app.config["APP_RUNS_JOBS"] else 0,
+                                                 stalled_after=app.config["JOB_STALLED_SECONDS"])
 
 
 def init_clock(app: Flask) -> None:
